@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AdapterKitError } from './errors';
+import { registerTrainingSupport } from './nn/kernels';
+
+/** Backends AdapterKit can select. `tensorflow` = tfjs-node-gpu or tfjs-node (native libtensorflow). */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+/** Result of {@link initBackend}. */
+export interface BackendInfo {
+  readonly name: BackendName;
+  /** tfjs backend id actually active (`tensorflow`, `wasm`, `cpu`). */
+  readonly tfBackend: string;
+  /** Package that provided it. */
+  readonly package: string;
+  /** Worker threads (wasm), where known. */
+  readonly threads?: number;
+  /** Backends tried before this one and why they were skipped. */
+  readonly skipped: ReadonlyArray<{ name: BackendName; reason: string }>;
+}
+
+const ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+async function tryImport(pkg: string): Promise<boolean> {
+  try {
+    await import(/* @vite-ignore */ pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function activate(name: BackendName, threads?: number): Promise<{ pkg: string; threads?: number } | string> {
+  if (name === 'tensorflow') {
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      if (await tryImport(pkg)) {
+        if (await tf.setBackend('tensorflow')) return { pkg };
+      }
+    }
+    return 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (their install downloads libtensorflow)';
+  }
+  if (name === 'wasm') {
+    let wasm: { setThreadsCount?: (n: number) => void; getThreadsCount?: () => number };
+    try {
+      wasm = (await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-wasm')) as typeof wasm;
+    } catch {
+      return '@tensorflow/tfjs-backend-wasm is not installed';
+    }
+    if (threads !== undefined) wasm.setThreadsCount?.(threads);
+    if (!(await tf.setBackend('wasm'))) return 'the wasm backend failed to initialise';
+    return { pkg: '@tensorflow/tfjs-backend-wasm', ...(wasm.getThreadsCount ? { threads: wasm.getThreadsCount() } : {}) };
+  }
+  if (!(await tryImport('@tensorflow/tfjs-backend-cpu'))) return '@tensorflow/tfjs-backend-cpu is not installed';
+  if (!(await tf.setBackend('cpu'))) return 'the cpu backend failed to initialise';
+  return { pkg: '@tensorflow/tfjs-backend-cpu', threads: 1 };
+}
+
+/**
+ * Select a backend: the preferred one, or the best available in the order tensorflow (tfjs-node-gpu / tfjs-node,
+ * when the user installed one) → wasm → cpu. Registers the gradients and kernels training needs (missing in
+ * tfjs-core alone / on wasm) and reports what it chose. With `preferred` given, failing to get it is an error.
+ */
+export async function initBackend(preferred?: BackendName, options: { threads?: number } = {}): Promise<BackendInfo> {
+  const skipped: Array<{ name: BackendName; reason: string }> = [];
+  const candidates = preferred ? [preferred] : ORDER;
+  await registerTrainingSupport();
+  for (const name of candidates) {
+    const result = await activate(name, options.threads);
+    if (typeof result === 'string') {
+      skipped.push({ name, reason: result });
+      continue;
+    }
+    await tf.ready();
+    return { name, tfBackend: tf.getBackend(), package: result.pkg, ...(result.threads !== undefined ? { threads: result.threads } : {}), skipped };
+  }
+  throw new AdapterKitError('NO_BACKEND', `No usable tfjs backend: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}

@@ -1,0 +1,137 @@
+import { AdapterConfigError } from '../errors';
+import type { AdapterConfigBase, AnyAdapterMethod, FieldSpec } from '../method/define';
+import type { HostInfo } from '../model/host';
+import { fieldLookup, snakeKey, UNION_METHOD, type MethodRegistry } from './registry';
+import { parseAdapterSpec, suggestNearest } from './spec-string';
+
+/** A fully resolved config of one method (every field present). */
+export type FullConfig = AdapterConfigBase & Record<string, unknown>;
+
+/** One member of a resolved adapter config; a config union has several. */
+export interface ResolvedMember {
+  readonly method: AnyAdapterMethod;
+  readonly config: FullConfig;
+}
+
+/** A config union: several method configs forming one adapter. */
+export interface UnionConfigInput {
+  readonly method: 'union';
+  readonly configs: ReadonlyArray<AdapterConfigBase | string>;
+}
+
+/** Anything `addAdapter` accepts as a config. */
+export type AdapterConfigInput = string | AdapterConfigBase | UnionConfigInput;
+
+function describeValue(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
+}
+
+/** Check and normalise one field value against its spec. */
+export function coerceField(method: AnyAdapterMethod, field: string, spec: FieldSpec, value: unknown, where: string): unknown {
+  const key = snakeKey(field, spec);
+  const fail = (expected: string): never => {
+    throw new AdapterConfigError('BAD_FIELD_VALUE', `${where}: field '${key}' of '${method.name}' must be ${expected}, got ${describeValue(value)}`);
+  };
+  if (value === null || value === undefined) {
+    if (spec.nullable) return null;
+    return fail(`a ${spec.type}`);
+  }
+  switch (spec.type) {
+    case 'bool':
+      return typeof value === 'boolean' ? value : fail('True or False');
+    case 'int':
+      return typeof value === 'number' && Number.isInteger(value) ? value : fail('an integer');
+    case 'float':
+      return typeof value === 'number' && Number.isFinite(value) ? value : fail('a number');
+    case 'number':
+      if (typeof value === 'number' && Number.isFinite(value)) return value;
+      if (spec.layerMap && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+          if (typeof v !== 'number') fail(`a number or a per-layer map of numbers (entry '${k}')`);
+        }
+        return value;
+      }
+      return fail(spec.layerMap ? "a number or a per-layer map like {'0': 4, 'default': 8}" : 'a number');
+    case 'string':
+      if (typeof value !== 'string') return fail('a string');
+      if (spec.values && !spec.values.includes(value)) {
+        const hint = suggestNearest(value, spec.values);
+        return fail(`one of ${spec.values.map((v) => `'${v}'`).join(', ')}${hint ? ` (did you mean '${hint}'?)` : ''}`);
+      }
+      return value;
+    case 'list':
+      return Array.isArray(value) ? value : fail('a list');
+    case 'map':
+      return typeof value === 'object' && !Array.isArray(value) ? value : fail('a dict');
+    default:
+      return value;
+  }
+}
+
+/**
+ * Build a full config of `method` from defaults, an optional preset and user overrides (keys in snake_case or
+ * camelCase). Unknown keys fail with the nearest known key.
+ */
+export function buildConfig(
+  method: AnyAdapterMethod,
+  preset: string | undefined,
+  overrides: Record<string, unknown>,
+  where: string,
+  host?: HostInfo,
+): FullConfig {
+  const lookup = fieldLookup(method);
+  const fields = method.fields as Record<string, FieldSpec>;
+  const out: Record<string, unknown> = { ...(method.defaults as object), ...(preset ? (method.presets?.[preset] as object) : {}) };
+  for (const [rawKey, value] of Object.entries(overrides)) {
+    if (rawKey === 'method') continue;
+    const field = lookup.get(rawKey);
+    if (!field) {
+      const hint = suggestNearest(rawKey, [...lookup.keys()].filter((k) => k.includes('_') || !/[A-Z]/.test(k)));
+      throw new AdapterConfigError(
+        'UNKNOWN_FIELD',
+        `${where}: '${method.name}' has no field '${rawKey}'${hint ? `; did you mean '${hint}'?` : ''}`,
+      );
+    }
+    out[field] = coerceField(method, field, fields[field]!, value, where);
+  }
+  for (const [field, spec] of Object.entries(fields)) out[field] = coerceField(method, field, spec, out[field], where);
+  const config = { method: method.name, ...out } as FullConfig;
+  method.validate?.(config as never, host);
+  return Object.freeze(config);
+}
+
+function resolveOne(input: string | AdapterConfigBase, registry: MethodRegistry, host?: HostInfo): ResolvedMember[] {
+  if (typeof input === 'string') {
+    const chunks = parseAdapterSpec(input);
+    return chunks.map((chunk) => {
+      const { method, preset } = registry.lookupConfigName(chunk.name);
+      return { method, config: buildConfig(method, preset, chunk.kwargs, `config '${input}'`, host) };
+    });
+  }
+  if (typeof input !== 'object' || input === null || typeof input.method !== 'string') {
+    throw new AdapterConfigError('BAD_CONFIG', `An adapter config must be a config string or an object with a 'method' field, got ${JSON.stringify(input)}`);
+  }
+  if (input.method === UNION_METHOD) {
+    const configs = (input as UnionConfigInput).configs;
+    if (!Array.isArray(configs)) throw new AdapterConfigError('BAD_CONFIG', `A union config needs 'configs: [...]'`);
+    return configs.flatMap((c) => resolveOne(c, registry, host));
+  }
+  const method = registry.require(input.method);
+  return [{ method, config: buildConfig(method, undefined, input as unknown as Record<string, unknown>, `config of method '${method.name}'`, host) }];
+}
+
+/**
+ * Resolve what a user passed to `addAdapter` into members. Several members (a `a|b` string or a union
+ * object) need the `union` method (`@adapterkit/union`), which validates the combination.
+ */
+export function resolveAdapterConfig(input: AdapterConfigInput, registry: MethodRegistry, host?: HostInfo): ResolvedMember[] {
+  const members = resolveOne(input as string | AdapterConfigBase, registry, host);
+  if (members.length > 1 || (typeof input === 'object' && input.method === UNION_METHOD)) validateUnion(members, registry);
+  return members;
+}
+
+/** Hand a union to the installed union validator, or fail naming the package that provides it. */
+export function validateUnion(members: readonly ResolvedMember[], registry: MethodRegistry): void {
+  const union = registry.require(UNION_METHOD, 'config union (a|b)');
+  union.validate?.({ method: UNION_METHOD, configs: members.map((m) => m.config) } as never);
+}

@@ -1,0 +1,141 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The typed hook-point catalog. A host (Transformer implementation) calls the dispatcher at each of these
+ * sites in its forward code; a method's handler wraps the step. Adding a point is a minor change, renaming one
+ * is a major change.
+ */
+
+/** The pre-trained LayerNorm of a sub-layer, `[.., hidden] -> [.., hidden]`. Absent on pre-LN hosts (GPT-2). */
+export type LayerNormFn = (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Payload of the two sub-layer points (`attention.output`, `ffn.output`).
+ * The terminal (no adapter) computes `layerNorm(hidden + residual)` (post-LN hosts) or `hidden + residual`
+ * (pre-LN hosts, `layerNorm` undefined); see {@link addAndNorm}.
+ */
+export interface SublayerPayload {
+  /** Sub-layer output after its dense projection and dropout, `[batch, seq, hidden]`. */
+  readonly hidden: tf.Tensor3D;
+  /** Sub-layer input (the residual stream), `[batch, seq, hidden]`. */
+  readonly residual: tf.Tensor3D;
+  /** The frozen pre-trained LayerNorm of the sub-layer; undefined on pre-LN hosts. */
+  readonly layerNorm?: LayerNormFn;
+  /**
+   * When true the terminal returns `hidden` unchanged (the last adapter of a setup has
+   * `original_ln_after = false`). Set by handlers, never by hosts.
+   */
+  readonly skipAddNorm?: boolean;
+}
+
+/** Which projection of the attention block an `attention.projection` call is about. `qkv` = fused (GPT-2 c_attn). */
+export type ProjectionSite = 'query' | 'key' | 'value' | 'qkv';
+
+/** Payload of a projection point: the layer input and the frozen projection's output. */
+export interface ProjectionPayload<S extends string = string> {
+  readonly site: S;
+  /** Input of the dense layer, `[batch, seq, in]`. */
+  readonly x: tf.Tensor3D;
+  /** Output of the frozen dense layer (bias included), `[batch, seq, out]`. */
+  readonly y: tf.Tensor3D;
+}
+
+/** Payload of `attention.kv`: per-head keys/values and the additive attention mask. */
+export interface KeyValuePayload {
+  /** `[batch, heads, keyLen, headDim]` */
+  readonly key: tf.Tensor4D;
+  /** `[batch, heads, keyLen, headDim]` */
+  readonly value: tf.Tensor4D;
+  /** Additive padding mask `[batch, 1, 1, keyLen]`: 0 = attend, large negative = masked. */
+  readonly mask: tf.Tensor4D;
+}
+
+/** Payload → result types of every hook point. */
+export interface HookPointTypes {
+  /** Embeddings output `[batch, seq, hidden]` → same. Used by invertible adapters (forward), prompt tuning. */
+  'embeddings.output': { payload: tf.Tensor3D; result: tf.Tensor3D };
+  /** Attention projections (query/key/value or fused qkv) → new projection output. LoRA, (IA)³. */
+  'attention.projection': { payload: ProjectionPayload<ProjectionSite>; result: tf.Tensor3D };
+  /** Keys/values/mask before attention scores → same. Prefix tuning. */
+  'attention.kv': { payload: KeyValuePayload; result: KeyValuePayload };
+  /** After the attention output projection, before/around add & norm → new hidden. Bottleneck `mh_adapter`. */
+  'attention.output': { payload: SublayerPayload; result: tf.Tensor3D };
+  /** FFN intermediate dense (`[.., hidden] → [.., intermediate]`, before the activation) → new output. LoRA/(IA)³. */
+  'ffn.intermediate': { payload: ProjectionPayload<'intermediate'>; result: tf.Tensor3D };
+  /** FFN output dense (`[.., intermediate] → [.., hidden]`) → new output. LoRA `output_lora`. */
+  'ffn.outputProjection': { payload: ProjectionPayload<'output'>; result: tf.Tensor3D };
+  /** After the FFN output projection, around add & norm → new hidden. Bottleneck `output_adapter`. */
+  'ffn.output': { payload: SublayerPayload; result: tf.Tensor3D };
+  /** Hidden states entering an LM head `[batch, seq, hidden]` → same. Invertible adapters (inverse). */
+  'head.input': { payload: tf.Tensor3D; result: tf.Tensor3D };
+}
+
+/** Name of a hook point. */
+export type HookPoint = keyof HookPointTypes;
+/** Payload type of hook point `P`. */
+export type HookPayload<P extends HookPoint> = HookPointTypes[P]['payload'];
+/** Result type of hook point `P`. */
+export type HookResult<P extends HookPoint> = HookPointTypes[P]['result'];
+
+/** Every hook point, in forward order. */
+export const HOOK_POINTS: readonly HookPoint[] = [
+  'embeddings.output',
+  'attention.projection',
+  'attention.kv',
+  'attention.output',
+  'ffn.intermediate',
+  'ffn.outputProjection',
+  'ffn.output',
+  'head.input',
+];
+
+/** Points called once per forward rather than once per layer; they are dispatched with layer `-1`. */
+export const MODEL_LEVEL_POINTS: ReadonlySet<HookPoint> = new Set<HookPoint>(['embeddings.output', 'head.input']);
+
+/** What the host does at a point when no adapter is active there. */
+export type Terminal<P extends HookPoint> = (payload: HookPayload<P>) => HookResult<P>;
+
+/** Information about the forward pass in progress, available to handlers. */
+export interface ForwardInfo {
+  readonly batchSize: number;
+  readonly seqLength: number;
+  readonly training: boolean;
+  /** `[batch, seq]` 1 = token, 0 = padding. */
+  readonly attentionMask?: tf.Tensor2D;
+}
+
+/** Context handed to a handler at call time. */
+export interface HookContext<S = unknown> {
+  /** Layer index, or -1 for model-level points. */
+  readonly layer: number;
+  /** Name of the adapter whose handler runs. */
+  readonly adapter: string;
+  /** The per-forward state this adapter's `beginForward` returned (undefined if it has none). */
+  readonly state: S;
+  readonly forward: ForwardInfo;
+}
+
+/**
+ * An around-style handler: it receives the payload and `next` (the rest of the chain, ending at the host's
+ * terminal). It may transform the payload and call `next`, post-process the result of `next`, or replace the step.
+ */
+export type Handler<P extends HookPoint, S = unknown> = (
+  payload: HookPayload<P>,
+  next: (payload: HookPayload<P>) => HookResult<P>,
+  ctx: HookContext<S>,
+) => HookResult<P>;
+
+/** Per-point handler factories of a method instance: `layer → handler`, or undefined where it does not act. */
+export type HandlerTable<S = unknown> = {
+  [P in HookPoint]?: (layer: number) => Handler<P, S> | undefined;
+};
+
+/** What a host calls at each site. */
+export interface HookRunner {
+  run<P extends HookPoint>(point: P, layer: number, payload: HookPayload<P>, terminal: Terminal<P>): HookResult<P>;
+}
+
+/** A runner with nothing active: every site is its terminal. */
+export const NO_HOOKS: HookRunner = {
+  run: (_point, _layer, payload, terminal) => terminal(payload),
+};

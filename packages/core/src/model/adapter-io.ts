@@ -1,0 +1,191 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ADAPTER_FORMAT_VERSION, adapterConfigFromJson, adapterConfigToJson } from '../config/adapter-config-json';
+import { toPythonJson } from '../config/python-json';
+import { FileFormatError, WeightsMismatchError } from '../errors';
+import { writeFilesAtomic } from '../io/atomic';
+import { parseSafetensors, serializeSafetensors, tensorEntryToTf, type TensorEntry } from '../io/safetensors';
+import type { AdapterEntry, AdapterModel, AddAdapterOptions } from './adapter-model';
+import { fileShape, fromFileLayout, toFileLayout, type NamedParam } from './params';
+
+/** File names of the AdapterHub layout. */
+export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
+/** Weights file we write (the name `adapters` uses with `use_safetensors=True`). */
+export const ADAPTER_WEIGHTS_FILE = 'adapter.safetensors';
+/** Weights file names we read, in order of preference. */
+export const ADAPTER_WEIGHTS_CANDIDATES = ['adapter.safetensors', 'adapter_model.safetensors'] as const;
+
+/** Options of {@link saveAdapter}. */
+export interface SaveAdapterOptions {
+  /** Prefix for every weight key (e.g. `bert.` as a `BertAdapterModel` writes). Default: none (bare model). */
+  readonly keyPrefix?: string;
+  /** Written as `model_name` (the HF id of the base model), default null. */
+  readonly modelName?: string | null;
+  /** Extra top-level keys of adapter_config.json. */
+  readonly meta?: Record<string, unknown>;
+}
+
+/** Options of {@link loadAdapter}. */
+export interface LoadAdapterOptions extends AddAdapterOptions {
+  /** Name to load the adapter under (default: the saved name). */
+  readonly loadAs?: string;
+}
+
+/** Bytes of the two files `saveAdapter` writes (exposed for tests and size reports). */
+export async function serializeAdapter(model: AdapterModel, name: string, options: SaveAdapterOptions = {}): Promise<Record<string, Uint8Array | string>> {
+  const entry = model.requireAdapter(name);
+  const { dict, floatPaths } = adapterConfigToJson(entry.members);
+  const info = model.info;
+  const doc: Record<string, unknown> = {
+    ...(options.meta ?? {}),
+    config: dict,
+    hidden_size: info.hiddenSize,
+    model_class: info.modelClass,
+    model_name: options.modelName ?? null,
+    model_type: info.modelType,
+    name,
+    version: ADAPTER_FORMAT_VERSION,
+  };
+  const floats = new Set(floatPaths.map((p) => ['config', ...p].join('/')));
+  const json = toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path: string[]) => floats.has(path.join('/')) });
+  const prefix = options.keyPrefix ?? '';
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const p of entry.params.list()) {
+    const t = toFileLayout(p);
+    try {
+      tensors[prefix + p.key] = { shape: fileShape(p), data: (await t.data()) as Float32Array };
+    } finally {
+      t.dispose();
+    }
+  }
+  return { [ADAPTER_CONFIG_FILE]: json, [ADAPTER_WEIGHTS_FILE]: serializeSafetensors(tensors) };
+}
+
+/**
+ * Save an adapter in AdapterHub's layout: `adapter_config.json` (snake_case keys, floats keep `.0`) and
+ * `adapter.safetensors` under the reference's state-dict keys. Files are written atomically.
+ */
+export async function saveAdapter(model: AdapterModel, dir: string, name: string, options: SaveAdapterOptions = {}): Promise<void> {
+  await writeFilesAtomic(dir, await serializeAdapter(model, name, options));
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** Locate the weights file of an adapter directory. */
+export function findAdapterWeights(dir: string): string {
+  for (const f of ADAPTER_WEIGHTS_CANDIDATES) if (existsSync(join(dir, f))) return join(dir, f);
+  if (existsSync(join(dir, 'pytorch_adapter.bin'))) {
+    throw new FileFormatError(
+      'UNSUPPORTED_WEIGHTS',
+      `${dir}: only pytorch_adapter.bin found; reading torch pickles is not implemented yet — convert it to adapter.safetensors (same keys)`,
+    );
+  }
+  throw new FileFormatError('MISSING_FILE', `${dir}: no adapter weights (${ADAPTER_WEIGHTS_CANDIDATES.join(' or ')})`);
+}
+
+/**
+ * Normalise file keys: strip the host's base-model prefix (`bert.`, `transformer.`) and rename the saved adapter
+ * name to `name` in every key segment.
+ */
+function normaliseKeys(tensors: Map<string, TensorEntry>, prefix: string, savedName: string, name: string): Map<string, TensorEntry> {
+  const out = new Map<string, TensorEntry>();
+  for (const [key, t] of tensors) {
+    let k = prefix && key.startsWith(`${prefix}.`) ? key.slice(prefix.length + 1) : key;
+    if (savedName !== name) k = k.split('.').map((s) => (s === savedName ? name : s)).join('.');
+    out.set(k, t);
+  }
+  return out;
+}
+
+/**
+ * Match file tensors to an adapter's parameters (by key or alias) and assign them. Everything is checked before
+ * any variable is written; on mismatch one WeightsMismatchError lists every problem.
+ */
+export function assignAdapterWeights(
+  entry: AdapterEntry,
+  tensors: Map<string, TensorEntry>,
+  source: string,
+  warn: (m: string) => void,
+): void {
+  const plan: Array<[NamedParam, TensorEntry]> = [];
+  const used = new Set<string>();
+  const problems: string[] = [];
+  for (const p of entry.params.list()) {
+    const key = [p.key, ...p.aliases].find((k) => tensors.has(k));
+    if (!key) {
+      if (p.optional) warn(`${source}: '${p.key}' is missing; keeping its initial value (the reference does the same)`);
+      else problems.push(`missing: ${p.key}`);
+      continue;
+    }
+    const t = tensors.get(key)!;
+    const expected = fileShape(p);
+    if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
+      problems.push(`shape mismatch: ${key}: expected [${expected.join(', ')}], got [${t.shape.join(', ')}]`);
+    }
+    for (const k of [p.key, ...p.aliases]) used.add(k);
+    plan.push([p, t]);
+  }
+  for (const key of tensors.keys()) {
+    if (!used.has(key)) problems.push(`unexpected: ${key}`);
+  }
+  if (problems.length > 0) {
+    throw new WeightsMismatchError('ADAPTER_WEIGHTS_MISMATCH', `${source}: weights do not match adapter '${entry.name}':\n  ${problems.join('\n  ')}`);
+  }
+  for (const [p, t] of plan) {
+    const value = fromFileLayout(p.layout, tensorEntryToTf(t));
+    p.variable.assign(value);
+    value.dispose();
+  }
+}
+
+/**
+ * Load an adapter saved in AdapterHub's layout (by this library, `adapter-transformers` or `adapters`): reads
+ * `adapter_config.json` and `adapter.safetensors`, validates config and weights before touching the model, and
+ * registers it. Returns the adapter's name.
+ */
+export async function loadAdapter(model: AdapterModel, dir: string, options: LoadAdapterOptions = {}): Promise<string> {
+  const configPath = join(dir, ADAPTER_CONFIG_FILE);
+  const doc = await readJson(configPath);
+  const savedName = typeof doc['name'] === 'string' ? doc['name'] : undefined;
+  const name = options.loadAs ?? savedName;
+  if (!name) throw new FileFormatError('BAD_ADAPTER_CONFIG', `${configPath}: no "name" (pass { loadAs })`);
+  const members = adapterConfigFromJson(doc['config'], model.methods, configPath, {
+    host: model.info,
+    hasVersion: 'version' in doc,
+    warn: model.warn,
+  });
+  const weightsPath = findAdapterWeights(dir);
+  const { tensors } = parseSafetensors(new Uint8Array(await readFile(weightsPath)), weightsPath);
+  const normalised = normaliseKeys(tensors, model.info.baseModelPrefix, savedName ?? name, name);
+  const entry = model.createEntry(name, members, options.seed ?? 0);
+  try {
+    assignAdapterWeights(entry, normalised, weightsPath, model.warn);
+  } catch (err) {
+    for (const m of entry.members) m.instance.dispose?.();
+    entry.params.dispose();
+    throw err;
+  }
+  model.registerEntry(entry, options);
+  return name;
+}
+
+/** Number of bytes the adapter's weights take as float32. */
+export function adapterWeightBytes(model: AdapterModel, name: string): number {
+  return model.requireAdapter(name).params.count() * 4;
+}
+

@@ -1,0 +1,304 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { adapterNames, toSetup, validateSetup, type CompositionBlock, type SetupNode } from '../composition/blocks';
+import { MethodRegistry } from '../config/registry';
+import { resolveAdapterConfig, type AdapterConfigInput, type ResolvedMember, type UnionConfigInput } from '../config/resolve';
+import { AdapterStateError, CapabilityError } from '../errors';
+import { Dispatcher, type AdapterMember } from '../hooks/dispatcher';
+import { HOOK_POINTS, MODEL_LEVEL_POINTS, type HookPoint } from '../hooks/points';
+import type { AnyAdapterMethod, ConfigInput, MethodInstance } from '../method/define';
+import { Rng } from '../nn/init';
+import type { HostInfo, ModelInputs, ModelOutputs, TransformerHost } from './host';
+import { loadAdapter, saveAdapter, type LoadAdapterOptions, type SaveAdapterOptions } from './adapter-io';
+import { ParamCollector, type NamedParam } from './params';
+import { adapterSummary, formatAdapterSummary, type AdapterSummaryRow } from './summary';
+
+/** Options of {@link AdapterModel}. */
+export interface AdapterModelOptions<M extends AnyAdapterMethod> {
+  /** Methods this model can use; nothing is registered globally. */
+  readonly methods: readonly M[];
+  /** Seed for adapter initialisation (default 42). */
+  readonly seed?: number;
+  /** Receives warnings (default: console.warn). */
+  readonly warn?: (message: string) => void;
+}
+
+/** Options of {@link AdapterModel.addAdapter}. */
+export interface AddAdapterOptions {
+  readonly overwriteOk?: boolean;
+  readonly setActive?: boolean;
+  /** Seed of this adapter's initialisation (default: drawn from the model's seed). */
+  readonly seed?: number;
+}
+
+/** A live adapter: its resolved members (one per method; several for a config union) and its parameters. */
+export interface AdapterEntry {
+  readonly name: string;
+  readonly members: ReadonlyArray<ResolvedMember & { readonly instance: MethodInstance }>;
+  readonly params: ParamCollector;
+}
+
+/** What `addAdapter` accepts for a model with methods `M`. */
+export type AdapterConfigFor<M> = ConfigInput<M> | string | UnionConfigInput;
+
+/** Options of a forward pass. */
+export interface ForwardOptions {
+  /** Dropout on (default false). */
+  readonly training?: boolean;
+  /** Also compute LM logits where the host has a tied LM head. */
+  readonly lmLogits?: boolean;
+}
+
+const NAME_RE = /^[^.|,\s[\]]+$/;
+
+/**
+ * A frozen pre-trained Transformer plus named adapters: add, delete, activate, train, save and load them.
+ * Methods are plugins passed at construction; each adapter is one or more method instances whose handlers the
+ * dispatcher runs at the host's hook points in the order of the active setup.
+ *
+ * Type parameter `M` is the union of installed method types, so `addAdapter` only accepts their configs.
+ */
+export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
+  readonly host: TransformerHost;
+  readonly methods: MethodRegistry;
+  private readonly adapters = new Map<string, AdapterEntry>();
+  private readonly dispatcher: Dispatcher;
+  private readonly rng: Rng;
+  private trainSetup: CompositionBlock | undefined;
+  private disposed = false;
+  /** Receives warnings. */
+  readonly warn: (message: string) => void;
+
+  constructor(host: TransformerHost, options: AdapterModelOptions<M>) {
+    this.host = host;
+    this.methods = new MethodRegistry(options.methods);
+    this.rng = new Rng(options.seed ?? 42);
+    this.warn = options.warn ?? ((m) => console.warn(`[adapterkit] ${m}`));
+    this.dispatcher = new Dispatcher((name) => this.adapters.get(name)?.members as readonly AdapterMember[] | undefined);
+  }
+
+  /** Static description of the host. */
+  get info(): HostInfo {
+    return this.host.info;
+  }
+
+  /**
+   * Add a new adapter. `config` is a config string in AdapterHub's grammar (`'pfeiffer[reduction_factor=8]'`,
+   * `'prefix_tuning|parallel'`), a typed config object of an installed method, or a union object.
+   */
+  addAdapter(name: string, config: AdapterConfigFor<M>, options: AddAdapterOptions = {}): void {
+    this.assertLive();
+    const members = resolveAdapterConfig(config as AdapterConfigInput, this.methods, this.info);
+    const entry = this.createEntry(name, members, options.seed);
+    this.registerEntry(entry, options);
+  }
+
+  /**
+   * Build an adapter without registering it (validates the name and capabilities first). Callers that load
+   * weights use this so that a failed load never leaves a half-made adapter in the model.
+   */
+  createEntry(name: string, members: readonly ResolvedMember[], seed?: number): AdapterEntry {
+    this.assertLive();
+    if (!NAME_RE.test(name)) {
+      throw new AdapterStateError('BAD_ADAPTER_NAME', `Adapter name '${name}' is invalid: it must be non-empty without '.', ',', '|', brackets or spaces`);
+    }
+    for (const { method } of members) this.checkCapabilities(method);
+    const params = new ParamCollector(name);
+    const rng = new Rng(seed ?? Math.floor(this.rng.next() * 2 ** 32));
+    const built: Array<ResolvedMember & { instance: MethodInstance }> = [];
+    try {
+      for (const member of members) {
+        const instance = member.method.create({ name, config: member.config as never, host: this.info, params, rng });
+        built.push({ ...member, instance });
+      }
+    } catch (err) {
+      for (const b of built) b.instance.dispose?.();
+      params.dispose();
+      throw err;
+    }
+    return { name, members: built, params };
+  }
+
+  /** Register a built adapter (see {@link createEntry}). */
+  registerEntry(entry: AdapterEntry, options: AddAdapterOptions = {}): void {
+    if (this.adapters.has(entry.name)) {
+      if (!options.overwriteOk) {
+        disposeEntry(entry);
+        throw new AdapterStateError('ADAPTER_EXISTS', `An adapter named '${entry.name}' already exists (pass { overwriteOk: true } to replace it)`);
+      }
+      this.deleteAdapter(entry.name);
+    }
+    this.adapters.set(entry.name, entry);
+    for (const p of entry.params.list()) p.variable.trainable = false;
+    this.dispatcher.invalidate();
+    if (options.setActive) this.setActiveAdapters(entry.name);
+  }
+
+  private checkCapabilities(method: AnyAdapterMethod): void {
+    const missing = method.hooks.filter((p) => !this.info.hookPoints.has(p));
+    if (missing.length > 0) {
+      throw new CapabilityError(
+        'MISSING_HOOK_POINT',
+        `Method '${method.name}' (${method.meta.package}) needs hook point(s) ${missing.join(', ')}, which the ${this.info.modelType} host does not provide`,
+      );
+    }
+  }
+
+  /** Remove an adapter and free its variables. If it was active, the setup is cleared. */
+  deleteAdapter(name: string): void {
+    const entry = this.requireAdapter(name);
+    const active = this.dispatcher.activeSetup;
+    if (active && adapterNames(active).includes(name)) this.dispatcher.setSetup(undefined);
+    if (this.trainSetup && adapterNames(this.trainSetup).includes(name)) this.trainSetup = undefined;
+    this.adapters.delete(name);
+    disposeEntry(entry);
+    this.dispatcher.invalidate();
+  }
+
+  hasAdapter(name: string): boolean {
+    return this.adapters.has(name);
+  }
+
+  /** Names of all adapters, in insertion order. */
+  adapterNames(): string[] {
+    return [...this.adapters.keys()];
+  }
+
+  /** An adapter by name, or an AdapterStateError naming the existing ones. */
+  requireAdapter(name: string): AdapterEntry {
+    const entry = this.adapters.get(name);
+    if (!entry) {
+      throw new AdapterStateError('NO_SUCH_ADAPTER', `No adapter named '${name}' (have: ${this.adapterNames().join(', ') || 'none'})`);
+    }
+    return entry;
+  }
+
+  /**
+   * Activate a setup: a name, a list (= Stack), or a composition block; `null` deactivates all. Every point of
+   * every layer is compiled now, so an unsupported composition fails here, not in the middle of a forward.
+   */
+  setActiveAdapters(setup: SetupNode | readonly string[] | null): void {
+    this.assertLive();
+    if (setup === null) {
+      this.dispatcher.setSetup(undefined);
+      return;
+    }
+    const block = toSetup(setup as SetupNode);
+    validateSetup(block);
+    for (const n of adapterNames(block)) this.requireAdapter(n);
+    const previous = this.dispatcher.activeSetup;
+    this.dispatcher.setSetup(block);
+    try {
+      this.dispatcher.compileAll(HOOK_POINTS, this.info.numLayers, MODEL_LEVEL_POINTS);
+    } catch (err) {
+      this.dispatcher.setSetup(previous);
+      throw err;
+    }
+  }
+
+  /** The active setup (a top-level Stack), or undefined. */
+  get activeAdapters(): CompositionBlock | undefined {
+    return this.dispatcher.activeSetup;
+  }
+
+  /**
+   * Prepare to train the adapters of `setup`: freezes every base parameter (`trainable = false`), makes exactly
+   * the setup's adapter parameters trainable and activates the setup.
+   */
+  trainAdapter(setup: SetupNode | readonly string[]): void {
+    const block = toSetup(setup as SetupNode);
+    this.setActiveAdapters(block);
+    this.freezeModel(true);
+    const names = new Set(adapterNames(block));
+    for (const entry of this.adapters.values()) {
+      for (const p of entry.params.list()) p.variable.trainable = names.has(entry.name);
+    }
+    this.trainSetup = block;
+  }
+
+  /** Freeze (or unfreeze) every base-model parameter. */
+  freezeModel(freeze = true): void {
+    for (const v of this.host.parameters.values()) v.trainable = !freeze;
+  }
+
+  /** The setup passed to the last {@link trainAdapter}, if any. */
+  get trainingSetup(): CompositionBlock | undefined {
+    return this.trainSetup;
+  }
+
+  /** Every trainable variable (base, adapters), e.g. for an optimizer's var list. */
+  trainableVariables(): tf.Variable[] {
+    const out: tf.Variable[] = [];
+    for (const v of this.host.parameters.values()) if (v.trainable) out.push(v);
+    for (const e of this.adapters.values()) for (const p of e.params.list()) if (p.variable.trainable) out.push(p.variable);
+    return out;
+  }
+
+  /** Parameters of one adapter under the reference's keys. */
+  adapterParams(name: string): readonly NamedParam[] {
+    return this.requireAdapter(name).params.list();
+  }
+
+  /**
+   * Run the model with the active setup. Intermediates are freed; the returned tensors belong to the caller.
+   * Inputs: int32 `[batch, seq]`. Outputs: `lastHiddenState [batch, seq, hidden]`, `poolerOutput [batch, hidden]`
+   * (encoders), `logits [batch, seq, vocab]` (when `lmLogits`).
+   */
+  forward(inputs: ModelInputs, options: ForwardOptions = {}): ModelOutputs {
+    this.assertLive();
+    const [batchSize, seqLength] = inputs.inputIds.shape;
+    const training = options.training ?? false;
+    return tf.tidy(() => {
+      const info = { batchSize, seqLength, training, ...(inputs.attentionMask ? { attentionMask: inputs.attentionMask } : {}) };
+      this.dispatcher.beginForward(info);
+      try {
+        return this.host.forward(inputs, this.dispatcher, { training, lmLogits: options.lmLogits ?? false }) as never;
+      } finally {
+        this.dispatcher.endForward();
+      }
+    }) as ModelOutputs;
+  }
+
+  /** Save an adapter in AdapterHub's layout (see {@link saveAdapter}). */
+  saveAdapter(dir: string, name: string, options?: SaveAdapterOptions): Promise<void> {
+    return saveAdapter(this, dir, name, options);
+  }
+
+  /** Load an adapter saved in AdapterHub's layout; returns its name (see {@link loadAdapter}). */
+  loadAdapter(dir: string, options?: LoadAdapterOptions): Promise<string> {
+    return loadAdapter(this, dir, options);
+  }
+
+  /** Rows of the adapter table (name, architecture, #params, % of base, active, train). */
+  adapterSummary(): AdapterSummaryRow[] {
+    return adapterSummary(this);
+  }
+
+  /** The adapter table as text, in the reference's layout. */
+  formatAdapterSummary(): string {
+    return formatAdapterSummary(this);
+  }
+
+  /** Which adapters act at which hook point and layer under the active setup. */
+  describeHooks(): Array<{ point: HookPoint; layer: number; adapters: string[] }> {
+    return this.dispatcher.describe(HOOK_POINTS, this.info.numLayers, MODEL_LEVEL_POINTS);
+  }
+
+  /** Release every adapter and the host's variables. */
+  dispose(): void {
+    if (this.disposed) return;
+    for (const e of this.adapters.values()) disposeEntry(e);
+    this.adapters.clear();
+    this.dispatcher.setSetup(undefined);
+    this.host.dispose();
+    this.disposed = true;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new AdapterStateError('DISPOSED', 'This AdapterModel has been disposed');
+  }
+}
+
+function disposeEntry(entry: AdapterEntry): void {
+  for (const m of entry.members) m.instance.dispose?.();
+  entry.params.dispose();
+}

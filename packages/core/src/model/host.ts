@@ -1,0 +1,79 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { HookPoint, HookRunner } from '../hooks/points';
+
+/**
+ * Module sites of a host, named after where the reference library keeps adapter modules. A host maps each site
+ * and layer to the reference module path (e.g. BERT `ffn.output` → `encoder.layer.3.output`, GPT-2 →
+ * `h.3.output_adapters`), so methods write the reference's state-dict keys on every architecture.
+ */
+export type ModuleSite =
+  | 'attention.self'
+  | 'attention.query'
+  | 'attention.key'
+  | 'attention.value'
+  | 'attention.qkv'
+  | 'attention.output'
+  | 'ffn.intermediate'
+  | 'ffn.outputProjection'
+  | 'ffn.output';
+
+/** Static description of a host model that methods build against. */
+export interface HostInfo {
+  /** HF `model_type`: `bert`, `roberta`, `xlm-roberta`, `gpt2`, ... */
+  readonly modelType: string;
+  /** The reference's model class name written to `adapter_config.json` (e.g. `BertModel`). */
+  readonly modelClass: string;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly intermediateSize: number;
+  readonly vocabSize: number;
+  /** The reference's base-model attribute (`bert`, `roberta`, `transformer`); file keys may carry it as prefix. */
+  readonly baseModelPrefix: string;
+  /** Hook points this host calls. A method needing another point gets a CapabilityError. */
+  readonly hookPoints: ReadonlySet<HookPoint>;
+  /** Reference module path of a site in a layer, or undefined where the host has no such site. */
+  modulePath(site: ModuleSite, layer: number): string | undefined;
+  /** Total number of base-model parameters (the denominator of `%Param`). */
+  readonly numParameters: number;
+}
+
+/** Model inputs (int32 tensors, `[batch, seq]`). */
+export interface ModelInputs {
+  readonly inputIds: tf.Tensor2D;
+  readonly attentionMask?: tf.Tensor2D;
+  readonly tokenTypeIds?: tf.Tensor2D;
+  readonly positionIds?: tf.Tensor2D;
+}
+
+/** Model outputs. */
+export interface ModelOutputs {
+  /** `[batch, seq, hidden]` */
+  readonly lastHiddenState: tf.Tensor3D;
+  /** `[batch, hidden]` (BERT/RoBERTa pooler). */
+  readonly poolerOutput?: tf.Tensor2D;
+  /** `[batch, seq, vocab]` (GPT-2 LM head tied to the input embeddings). */
+  readonly logits?: tf.Tensor3D;
+}
+
+/** Options of a host forward pass. */
+export interface HostForwardOptions {
+  readonly training: boolean;
+  /** Compute LM logits where the host has a tied LM head. */
+  readonly lmLogits?: boolean;
+}
+
+/**
+ * A Transformer implementation that AdapterModel wraps. Hosts are built from tfjs-core ops and call `hooks.run`
+ * at every hook point they support.
+ */
+export interface TransformerHost {
+  readonly info: HostInfo;
+  /** Base parameters under their HF state-dict names. */
+  readonly parameters: ReadonlyMap<string, tf.Variable>;
+  /** Input word-embedding matrix `[vocab, hidden]` (for tied LM heads). */
+  readonly wordEmbeddings: tf.Variable;
+  forward(inputs: ModelInputs, hooks: HookRunner, options: HostForwardOptions): ModelOutputs;
+  dispose(): void;
+}

@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AdapterConfigError } from '../errors';
+
+/** tfjs's custom-gradient function type (not re-exported by tfjs-core's index). */
+type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
+
+/**
+ * Numeric building blocks shared by hosts and methods. Matrix products avoid tfjs's `transposeA/B` flags in
+ * their gradients: on the wasm backend those take a slow scalar path (10–50× slower than an explicit transpose).
+ */
+
+const matMulBothGrads = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
+    },
+  };
+}) as unknown as CustomGradientFunc);
+
+function isFrozen(t: tf.Tensor): boolean {
+  return t instanceof tf.Variable && !t.trainable;
+}
+
+/**
+ * 2-D product `a·b` (`[m, k]·[k, n] → [m, n]`) with explicit-transpose gradients. A frozen (non-trainable
+ * variable) `b` is captured by closure, so no gradient is ever computed for it.
+ */
+export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (isFrozen(b)) {
+    const frozen = tf.customGrad(((x: tf.Tensor) => ({
+      value: tf.matMul(x as tf.Tensor2D, b),
+      gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, tf.transpose(b)),
+    })) as unknown as CustomGradientFunc);
+    return frozen(a) as tf.Tensor2D;
+  }
+  return matMulBothGrads(a, b) as tf.Tensor2D;
+}
+
+/**
+ * Dense layer `x·W + b` over the last axis: x `[..., in]`, W `[in, out]`, b `[out]` → `[..., out]`.
+ * (PyTorch stores Linear weights as `[out, in]`; parameters are transposed at the file boundary.)
+ */
+export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor2D, b?: tf.Tensor1D): T {
+  const inDim = x.shape[x.rank - 1]!;
+  const outDim = w.shape[1];
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.rank === 2 ? (x as unknown as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
+  let y: tf.Tensor = matMul2d(x2, w);
+  if (b) y = tf.add(y, b);
+  return (x.rank === 2 ? y : tf.reshape(y, [...lead, outDim])) as T;
+}
+
+/** LayerNorm over the last axis (biased variance, as PyTorch): `[..., H]` → `[..., H]`. */
+export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): T {
+  const axis = x.rank - 1;
+  const mean = tf.mean(x, axis, true);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), axis, true);
+  const normed = tf.mul(centered, tf.rsqrt(tf.add(variance, eps)));
+  return tf.add(tf.mul(normed, gamma), beta) as T;
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** An elementwise activation. */
+export type Activation = (x: tf.Tensor) => tf.Tensor;
+
+const ACTIVATIONS: Record<string, Activation> = {
+  relu: (x) => tf.relu(x),
+  relu6: (x) => tf.relu6(x),
+  // exact GELU (PyTorch nn.GELU / HF "gelu")
+  gelu: (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))),
+  // tanh approximation (HF "gelu_new", GPT-2)
+  gelu_new: (x) =>
+    tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))),
+  quick_gelu: (x) => tf.mul(x, tf.sigmoid(tf.mul(1.702, x))),
+  swish: (x) => tf.mul(x, tf.sigmoid(x)),
+  silu: (x) => tf.mul(x, tf.sigmoid(x)),
+  tanh: (x) => tf.tanh(x),
+  sigmoid: (x) => tf.sigmoid(x),
+  leakyrelu: (x) => tf.leakyRelu(x, 0.01),
+  mish: (x) => tf.mul(x, tf.tanh(tf.softplus(x))),
+  linear: (x) => x,
+  identity: (x) => x,
+};
+ACTIVATIONS['gelu_pytorch_tanh'] = ACTIVATIONS['gelu_new']!;
+ACTIVATIONS['gelu_fast'] = ACTIVATIONS['gelu_new']!;
+
+/** Names accepted by {@link getActivation} (HF `get_activation` spellings, case-insensitive). */
+export const ACTIVATION_NAMES: readonly string[] = Object.keys(ACTIVATIONS);
+
+/** Look up an activation by its HF/AdapterHub name (`relu`, `gelu`, `gelu_new`, `swish`, `tanh`, ...). */
+export function getActivation(name: string): Activation {
+  const fn = ACTIVATIONS[name.toLowerCase()];
+  if (!fn) {
+    throw new AdapterConfigError('UNKNOWN_ACTIVATION', `Unknown non_linearity '${name}' (known: ${ACTIVATION_NAMES.join(', ')})`);
+  }
+  return fn;
+}
+
+/** Large negative number added to masked attention scores (any large value gives the reference's numbers). */
+export const MASK_NEGATIVE = -1e9;
+
+/** Turn a `[batch, seq]` 0/1 attention mask into an additive `[batch, 1, 1, seq]` mask. */
+export function additiveMask(mask: tf.Tensor2D): tf.Tensor4D {
+  const [b, s] = mask.shape;
+  return tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, 'float32')), MASK_NEGATIVE), [b, 1, 1, s]);
+}
