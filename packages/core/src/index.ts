@@ -14,6 +14,7 @@ export * from './composition/blocks';
 
 export * from './method/define';
 export * from './method/blocks';
+export * from './method/extension';
 
 export { ConfigParseError } from './config/errors';
 export { parseAdapterSpec, formatAdapterSpec, snakeToCamel, camelToSnake, suggestNearest, pyFloatRepr, type AdapterSpecChunk, type AdapterSpecChunkInput } from './config/spec-string';

@@ -1,5 +1,6 @@
 import { AdapterConfigError } from '../errors';
 import type { AnyAdapterMethod, FieldSpec } from '../method/define';
+import { isMethodExtension, type MethodExtension } from '../method/extension';
 import { KNOWN_ARCHITECTURE_PACKAGES, KNOWN_CONFIG_PACKAGES } from './known-configs';
 import { camelToSnake, suggestNearest } from './spec-string';
 
@@ -12,9 +13,11 @@ export const UNION_METHOD = 'union';
  */
 export class MethodRegistry {
   private readonly methods = new Map<string, AnyAdapterMethod>();
-  private readonly presets = new Map<string, { method: AnyAdapterMethod; preset: string | undefined }>();
+  private readonly presets = new Map<string, { method: AnyAdapterMethod; preset: string | undefined; overrides?: Readonly<Record<string, unknown>> }>();
+  private readonly extensions = new Map<string, Map<string, MethodExtension>>();
 
-  constructor(methods: readonly AnyAdapterMethod[]) {
+  constructor(entries: ReadonlyArray<AnyAdapterMethod | MethodExtension>) {
+    const methods = entries.filter((e): e is AnyAdapterMethod => !isMethodExtension(e));
     for (const m of methods) {
       if (m.kind !== 'adapterkit.method') {
         throw new AdapterConfigError('NOT_A_METHOD', `methods[] must contain values made with defineAdapterMethod (got ${String((m as { name?: unknown }).name)})`);
@@ -28,6 +31,30 @@ export class MethodRegistry {
       this.addName(m.name, m, undefined);
       for (const preset of Object.keys(m.presets ?? {})) this.addName(preset, m, preset);
     }
+    for (const ext of entries.filter(isMethodExtension)) {
+      const target = this.methods.get(ext.extends);
+      if (!target) {
+        throw new AdapterConfigError('EXTENSION_TARGET_MISSING', `Extension '${ext.name}' (${ext.meta.package}) extends method '${ext.extends}', which is not installed; add it to methods`);
+      }
+      if (!target.extensionPoints?.includes(ext.point)) {
+        throw new AdapterConfigError('BAD_EXTENSION_POINT', `Method '${target.name}' has no extension point '${ext.point}' (extension '${ext.name}')`);
+      }
+      const byPoint = this.extensions.get(target.name) ?? new Map<string, MethodExtension>();
+      if (byPoint.has(ext.point)) {
+        throw new AdapterConfigError('DUPLICATE_EXTENSION', `Extension point '${target.name}.${ext.point}' is filled twice ('${byPoint.get(ext.point)!.name}' and '${ext.name}')`);
+      }
+      byPoint.set(ext.point, ext);
+      this.extensions.set(target.name, byPoint);
+      for (const [preset, overrides] of Object.entries(ext.presets ?? {})) {
+        if (this.presets.has(preset)) throw new AdapterConfigError('DUPLICATE_CONFIG_NAME', `Config name '${preset}' is defined twice (extension '${ext.name}')`);
+        this.presets.set(preset, { method: target, preset: undefined, overrides });
+      }
+    }
+  }
+
+  /** Extensions installed for a method, by extension point. */
+  extensionsFor(method: string): ReadonlyMap<string, MethodExtension> {
+    return this.extensions.get(method) ?? new Map();
   }
 
   private addName(name: string, method: AnyAdapterMethod, preset: string | undefined): void {
@@ -55,7 +82,7 @@ export class MethodRegistry {
   }
 
   /** Find a config name (`pfeiffer`, `lora`, `bottleneck`). */
-  lookupConfigName(name: string): { method: AnyAdapterMethod; preset: string | undefined } {
+  lookupConfigName(name: string): { method: AnyAdapterMethod; preset: string | undefined; overrides?: Readonly<Record<string, unknown>> } {
     const hit = this.presets.get(name);
     if (hit) return hit;
     throw this.notInstalled(name, 'config');

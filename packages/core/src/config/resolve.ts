@@ -104,8 +104,8 @@ function resolveOne(input: string | AdapterConfigBase, registry: MethodRegistry,
   if (typeof input === 'string') {
     const chunks = parseAdapterSpec(input);
     return chunks.map((chunk) => {
-      const { method, preset } = registry.lookupConfigName(chunk.name);
-      return { method, config: buildConfig(method, preset, chunk.kwargs, `config '${input}'`, host) };
+      const { method, preset, overrides } = registry.lookupConfigName(chunk.name);
+      return { method, config: buildConfig(method, preset, { ...(overrides ?? {}), ...chunk.kwargs }, `config '${input}'`, host) };
     });
   }
   if (typeof input !== 'object' || input === null || typeof input.method !== 'string') {

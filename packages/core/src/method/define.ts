@@ -5,6 +5,7 @@ import type { HostInfo } from '../model/host';
 import type { ParamCollector } from '../model/params';
 import type { Rng } from '../nn/init';
 import type { BlockImplementations } from './blocks';
+import type { MethodExtension } from './extension';
 
 /** Version of the plugin contract. A method built for another major version is refused. */
 export const METHOD_API_VERSION = 1;
@@ -48,6 +49,8 @@ export interface CreateContext<C extends AdapterConfigBase> {
   readonly params: ParamCollector;
   /** Seeded random source for initialisation. */
   readonly rng: Rng;
+  /** Installed extensions of this method, by extension point (e.g. `projection` → the PHM extension). */
+  readonly extensions: ReadonlyMap<string, MethodExtension>;
 }
 
 /** A live adapter of one method: its handlers, and optional per-forward state. */
@@ -79,6 +82,8 @@ export interface AdapterMethodSpec<C extends AdapterConfigBase, S = unknown> {
   readonly hooks: readonly HookPoint[];
   /** Build an adapter: register parameters and return the handlers. */
   create(ctx: CreateContext<C>): MethodInstance<S>;
+  /** Extension points other packages may fill (e.g. `projection`). */
+  readonly extensionPoints?: readonly string[];
   /** Composition blocks (other than Stack) the method implements, per hook point. */
   readonly blocks?: BlockImplementations;
   readonly meta: MethodMeta;

@@ -6,6 +6,7 @@ import { AdapterStateError, CapabilityError } from '../errors';
 import { Dispatcher, type AdapterMember } from '../hooks/dispatcher';
 import { HOOK_POINTS, MODEL_LEVEL_POINTS, type HookPoint } from '../hooks/points';
 import type { AnyAdapterMethod, ConfigInput, MethodInstance } from '../method/define';
+import type { MethodExtension } from '../method/extension';
 import { Rng } from '../nn/init';
 import type { HostInfo, ModelInputs, ModelOutputs, TransformerHost } from './host';
 import { loadAdapter, saveAdapter, type LoadAdapterOptions, type SaveAdapterOptions } from './adapter-io';
@@ -14,8 +15,8 @@ import { adapterSummary, formatAdapterSummary, type AdapterSummaryRow } from './
 
 /** Options of {@link AdapterModel}. */
 export interface AdapterModelOptions<M extends AnyAdapterMethod> {
-  /** Methods this model can use; nothing is registered globally. */
-  readonly methods: readonly M[];
+  /** Methods (and method extensions) this model can use; nothing is registered globally. */
+  readonly methods: ReadonlyArray<M | MethodExtension>;
   /** Seed for adapter initialisation (default 42). */
   readonly seed?: number;
   /** Receives warnings (default: console.warn). */
@@ -107,7 +108,14 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     const built: Array<ResolvedMember & { instance: MethodInstance }> = [];
     try {
       for (const member of members) {
-        const instance = member.method.create({ name, config: member.config as never, host: this.info, params, rng });
+        const instance = member.method.create({
+          name,
+          config: member.config as never,
+          host: this.info,
+          params,
+          rng,
+          extensions: this.methods.extensionsFor(member.method.name),
+        });
         built.push({ ...member, instance });
       }
     } catch (err) {
