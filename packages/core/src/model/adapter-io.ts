@@ -30,6 +30,8 @@ export interface SaveAdapterOptions {
 export interface LoadAdapterOptions extends AddAdapterOptions {
   /** Name to load the adapter under (default: the saved name). */
   readonly loadAs?: string;
+  /** Weights file to read instead of the directory's `adapter.safetensors` / `adapter_model.safetensors`. */
+  readonly weightsPath?: string;
 }
 
 /** Bytes of the two files `saveAdapter` writes (exposed for tests and size reports). */
@@ -169,7 +171,7 @@ export async function loadAdapter(model: AdapterModel, dir: string, options: Loa
     hasVersion: 'version' in doc,
     warn: model.warn,
   });
-  const weightsPath = findAdapterWeights(dir);
+  const weightsPath = options.weightsPath ?? findAdapterWeights(dir);
   const { tensors } = parseSafetensors(new Uint8Array(await readFile(weightsPath)), weightsPath);
   const normalised = normaliseKeys(tensors, model.info.baseModelPrefix, savedName ?? name, name);
   const entry = model.createEntry(name, members, options.seed ?? 0);

@@ -1,0 +1,241 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  alignMask,
+  asInt,
+  BaseHost,
+  batchMatMul,
+  checkLength,
+  dropout,
+  makeInfo,
+  mergeHeads,
+  splitHeads,
+  type ModelHostInfo,
+} from './base';
+import type { ModelConfig } from './config';
+import {
+  AdapterKitError,
+  addAndNorm,
+  additiveMask,
+  getActivation,
+  layerNorm,
+  linear,
+  type Activation,
+  type HookPoint,
+  type HookRunner,
+  type HostForwardOptions,
+  type ModelInputs,
+  type ModelOutputs,
+  type ModuleSite,
+} from './core';
+import type { ParameterStore } from './weights';
+
+/** Hook points a BERT-family host calls (all but `head.input`: the bare encoder has no LM head). */
+export const BERT_HOOK_POINTS: readonly HookPoint[] = [
+  'embeddings.output',
+  'attention.projection',
+  'attention.kv',
+  'attention.output',
+  'ffn.intermediate',
+  'ffn.outputProjection',
+  'ffn.output',
+];
+
+/** Reference module path of a site in layer `i` of a BERT/RoBERTa/XLM-R encoder (relative to the base model). */
+export function bertModulePath(site: ModuleSite, i: number): string | undefined {
+  const p = `encoder.layer.${i}`;
+  switch (site) {
+    case 'attention.self':
+      return `${p}.attention.self`;
+    case 'attention.query':
+      return `${p}.attention.self.query`;
+    case 'attention.key':
+      return `${p}.attention.self.key`;
+    case 'attention.value':
+      return `${p}.attention.self.value`;
+    case 'attention.qkv':
+      return undefined;
+    case 'attention.output':
+      return `${p}.attention.output`;
+    case 'ffn.intermediate':
+      return `${p}.intermediate.dense`;
+    case 'ffn.outputProjection':
+      return `${p}.output.dense`;
+    case 'ffn.output':
+      return `${p}.output`;
+    default:
+      return undefined;
+  }
+}
+
+type V2 = tf.Tensor2D;
+type V1 = tf.Tensor1D;
+
+interface LayerWeights {
+  readonly qW: V2;
+  readonly qB: V1;
+  readonly kW: V2;
+  readonly kB: V1;
+  readonly vW: V2;
+  readonly vB: V1;
+  readonly aoW: V2;
+  readonly aoB: V1;
+  readonly aoLnG: V1;
+  readonly aoLnB: V1;
+  readonly iW: V2;
+  readonly iB: V1;
+  readonly oW: V2;
+  readonly oB: V1;
+  readonly oLnG: V1;
+  readonly oLnB: V1;
+}
+
+const CLASS_NAMES: Record<string, string> = { bert: 'BertModel', roberta: 'RobertaModel', 'xlm-roberta': 'XLMRobertaModel' };
+
+/**
+ * BERT / RoBERTa / XLM-RoBERTa encoder (post-LN) with the optional pooler, numerically equal to transformers
+ * 4.26 `BertModel` / `RobertaModel` / `XLMRobertaModel`.
+ *
+ * - embeddings: `LayerNorm(word[ids] + token_type[tt] + position[pos])` → dropout → `embeddings.output` hook.
+ *   BERT positions are `0..S-1`; RoBERTa/XLM-R positions are `pad + cumsum(ids ≠ pad)·(ids ≠ pad)`.
+ * - each layer: q/k/v projections (`attention.projection`), heads `[B, heads, S, headDim]` (`attention.kv`),
+ *   `softmax(q·kᵀ/√headDim + mask)·v`, output dense + dropout (`attention.output`, add & LayerNorm), FFN
+ *   (`ffn.intermediate`, activation, `ffn.outputProjection`, dropout, `ffn.output`).
+ * - pooler: `tanh(dense(h[:, 0]))` → `poolerOutput [B, H]`.
+ */
+export class BertHost extends BaseHost {
+  readonly info: ModelHostInfo;
+  readonly wordEmbeddings: tf.Variable;
+  private readonly posEmb: V2;
+  private readonly typeEmb: V2;
+  private readonly embLnG: V1;
+  private readonly embLnB: V1;
+  private readonly layers: LayerWeights[];
+  private readonly pooler: { w: V2; b: V1 } | undefined;
+  private readonly act: Activation;
+  private readonly isRoberta: boolean;
+
+  /** Use {@link loadHost}, {@link createHost} or {@link initHost}. @internal */
+  constructor(config: ModelConfig, store: ParameterStore, notes: readonly string[]) {
+    super(config, store, notes);
+    if (config.modelType === 'gpt2') throw new AdapterKitError('BAD_CONFIG', 'BertHost needs a bert/roberta/xlm-roberta config');
+    this.isRoberta = config.modelType !== 'bert';
+    const g2 = (n: string): V2 => store.get(n) as unknown as V2;
+    const g1 = (n: string): V1 => store.get(n) as unknown as V1;
+    this.wordEmbeddings = store.get('embeddings.word_embeddings.weight');
+    this.posEmb = g2('embeddings.position_embeddings.weight');
+    this.typeEmb = g2('embeddings.token_type_embeddings.weight');
+    this.embLnG = g1('embeddings.LayerNorm.weight');
+    this.embLnB = g1('embeddings.LayerNorm.bias');
+    this.layers = [];
+    for (let i = 0; i < config.numLayers; i++) {
+      const p = `encoder.layer.${i}`;
+      this.layers.push({
+        qW: g2(`${p}.attention.self.query.weight`),
+        qB: g1(`${p}.attention.self.query.bias`),
+        kW: g2(`${p}.attention.self.key.weight`),
+        kB: g1(`${p}.attention.self.key.bias`),
+        vW: g2(`${p}.attention.self.value.weight`),
+        vB: g1(`${p}.attention.self.value.bias`),
+        aoW: g2(`${p}.attention.output.dense.weight`),
+        aoB: g1(`${p}.attention.output.dense.bias`),
+        aoLnG: g1(`${p}.attention.output.LayerNorm.weight`),
+        aoLnB: g1(`${p}.attention.output.LayerNorm.bias`),
+        iW: g2(`${p}.intermediate.dense.weight`),
+        iB: g1(`${p}.intermediate.dense.bias`),
+        oW: g2(`${p}.output.dense.weight`),
+        oB: g1(`${p}.output.dense.bias`),
+        oLnG: g1(`${p}.output.LayerNorm.weight`),
+        oLnB: g1(`${p}.output.LayerNorm.bias`),
+      });
+    }
+    this.pooler = store.variables.has('pooler.dense.weight')
+      ? { w: g2('pooler.dense.weight'), b: g1('pooler.dense.bias') }
+      : undefined;
+    this.act = getActivation(config.hiddenAct);
+    this.info = makeInfo(config, store, {
+      modelClass: CLASS_NAMES[config.modelType]!,
+      baseModelPrefix: this.isRoberta ? 'roberta' : 'bert',
+      hookPoints: BERT_HOOK_POINTS,
+      modulePath: bertModulePath,
+      hasPooler: this.pooler !== undefined,
+      hasLmHead: false,
+    });
+  }
+
+  /** RoBERTa position ids: `pad + cumsum(ids ≠ pad) · (ids ≠ pad)`, `[B, S]` int32. */
+  private robertaPositions(ids: tf.Tensor2D): tf.Tensor2D {
+    const pad = this.config.padTokenId!;
+    const notPad = tf.cast(tf.notEqual(ids, pad), 'float32');
+    const pos = tf.add(tf.mul(tf.cumsum(notPad, 1), notPad), pad);
+    return tf.cast(pos, 'int32') as tf.Tensor2D;
+  }
+
+  protected run(inputs: ModelInputs, hooks: HookRunner, options: HostForwardOptions): ModelOutputs {
+    const cfg = this.config;
+    const training = options.training;
+    const ids = asInt(inputs.inputIds);
+    const [B, S] = ids.shape;
+    const H = cfg.hiddenSize;
+    const nh = cfg.numHeads;
+    const eps = cfg.layerNormEps;
+
+    // --- embeddings
+    let posEmb: tf.Tensor;
+    if (inputs.positionIds) {
+      posEmb = tf.gather(this.posEmb, asInt(inputs.positionIds));
+    } else if (this.isRoberta) {
+      checkLength(S, cfg.maxPositionEmbeddings, cfg.modelType, cfg.padTokenId! + 1);
+      posEmb = tf.gather(this.posEmb, this.robertaPositions(ids));
+    } else {
+      checkLength(S, cfg.maxPositionEmbeddings, cfg.modelType);
+      posEmb = tf.slice(this.posEmb, [0, 0], [S, H]); // arange positions, broadcast over the batch
+    }
+    const tt = inputs.tokenTypeIds ? asInt(inputs.tokenTypeIds) : tf.zeros([B, S], 'int32');
+    const sum = tf.add(tf.add(tf.gather(this.wordEmbeddings, ids), tf.gather(this.typeEmb, tt)), posEmb) as tf.Tensor3D;
+    const emb = dropout(layerNorm(sum, this.embLnG, this.embLnB, eps), cfg.embeddingDropout, training);
+    let x = hooks.run('embeddings.output', -1, emb, (e) => e);
+    if (x.shape[1] < S) {
+      throw new AdapterKitError('BAD_HOOK_RESULT', `embeddings.output returned ${x.shape[1]} positions, fewer than the input's ${S}`);
+    }
+
+    let mask = additiveMask(inputs.attentionMask ? inputs.attentionMask : tf.ones([B, S], 'int32'));
+    mask = alignMask(mask, x.shape[0], x.shape[1] - S);
+    const scale = 1 / Math.sqrt(H / nh);
+
+    // --- encoder layers
+    for (let i = 0; i < this.layers.length; i++) {
+      const w = this.layers[i]!;
+      mask = alignMask(mask, x.shape[0], 0);
+      const input = x;
+      const q = hooks.run('attention.projection', i, { site: 'query', x: input, y: linear(input, w.qW, w.qB) }, (p) => p.y);
+      const k = hooks.run('attention.projection', i, { site: 'key', x: input, y: linear(input, w.kW, w.kB) }, (p) => p.y);
+      const v = hooks.run('attention.projection', i, { site: 'value', x: input, y: linear(input, w.vW, w.vB) }, (p) => p.y);
+      const kv = hooks.run('attention.kv', i, { key: splitHeads(k, nh), value: splitHeads(v, nh), mask }, (p) => p);
+      const scores = tf.add(tf.mul(batchMatMul(splitHeads(q, nh), tf.transpose(kv.key, [0, 1, 3, 2])), scale), kv.mask);
+      const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training) as tf.Tensor4D;
+      const ctx = mergeHeads(batchMatMul(probs, kv.value));
+      const attnOut = dropout(linear(ctx, w.aoW, w.aoB), cfg.hiddenDropout, training);
+      const x1 = hooks.run(
+        'attention.output',
+        i,
+        { hidden: attnOut, residual: input, layerNorm: (t) => layerNorm(t, w.aoLnG, w.aoLnB, eps) },
+        addAndNorm,
+      );
+
+      const inter = hooks.run('ffn.intermediate', i, { site: 'intermediate', x: x1, y: linear(x1, w.iW, w.iB) }, (p) => p.y);
+      const u = this.act(inter) as tf.Tensor3D;
+      const out = hooks.run('ffn.outputProjection', i, { site: 'output', x: u, y: linear(u, w.oW, w.oB) }, (p) => p.y);
+      x = hooks.run(
+        'ffn.output',
+        i,
+        { hidden: dropout(out, cfg.hiddenDropout, training), residual: x1, layerNorm: (t) => layerNorm(t, w.oLnG, w.oLnB, eps) },
+        addAndNorm,
+      );
+    }
+
+    if (!this.pooler) return { lastHiddenState: x };
+    const first = tf.reshape(tf.slice(x, [0, 0, 0], [x.shape[0], 1, H]), [x.shape[0], H]) as tf.Tensor2D;
+    const poolerOutput = tf.tanh(linear(first, this.pooler.w, this.pooler.b));
+    return { lastHiddenState: x, poolerOutput };
+  }
+}

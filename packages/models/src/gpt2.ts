@@ -1,0 +1,223 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  alignMask,
+  asInt,
+  BaseHost,
+  batchMatMul,
+  checkLength,
+  dropout,
+  makeInfo,
+  mergeHeads,
+  splitHeads,
+  type ModelHostInfo,
+} from './base';
+import type { ModelConfig } from './config';
+import {
+  AdapterKitError,
+  addAndNorm,
+  additiveMask,
+  getActivation,
+  layerNorm,
+  linear,
+  MASK_NEGATIVE,
+  type Activation,
+  type HookPoint,
+  type HookRunner,
+  type HostForwardOptions,
+  type ModelInputs,
+  type ModelOutputs,
+  type ModuleSite,
+} from './core';
+import type { ParameterStore } from './weights';
+
+/** Hook points the GPT-2 host calls (`head.input` only when LM logits are requested). */
+export const GPT2_HOOK_POINTS: readonly HookPoint[] = [
+  'embeddings.output',
+  'attention.projection',
+  'attention.kv',
+  'attention.output',
+  'ffn.intermediate',
+  'ffn.outputProjection',
+  'ffn.output',
+  'head.input',
+];
+
+/** Reference module path of a site in block `i` of GPT-2 (relative to `transformer`). */
+export function gpt2ModulePath(site: ModuleSite, i: number): string | undefined {
+  const p = `h.${i}`;
+  switch (site) {
+    case 'attention.self':
+      return `${p}.attn`;
+    case 'attention.qkv':
+      return `${p}.attn.c_attn`;
+    case 'attention.query':
+    case 'attention.key':
+    case 'attention.value':
+      return undefined;
+    case 'attention.output':
+      return `${p}.attention_adapters`;
+    case 'ffn.intermediate':
+      return `${p}.mlp.c_fc`;
+    case 'ffn.outputProjection':
+      return `${p}.mlp.c_proj`;
+    case 'ffn.output':
+      return `${p}.output_adapters`;
+    default:
+      return undefined;
+  }
+}
+
+type V2 = tf.Tensor2D;
+type V1 = tf.Tensor1D;
+
+interface BlockWeights {
+  readonly ln1G: V1;
+  readonly ln1B: V1;
+  readonly attnW: V2;
+  readonly attnB: V1;
+  readonly projW: V2;
+  readonly projB: V1;
+  readonly ln2G: V1;
+  readonly ln2B: V1;
+  readonly fcW: V2;
+  readonly fcB: V1;
+  readonly mprojW: V2;
+  readonly mprojB: V1;
+}
+
+/**
+ * Additive causal mask `[1, 1, Sq, Sk]`: query `t` sees keys `j ≤ t + (Sk − Sq)` (HF's `bias[Sk-Sq:Sk, :Sk]`,
+ * so keys prepended by a hook are visible to every query).
+ */
+function causalMask(sq: number, sk: number): tf.Tensor4D {
+  const rows = tf.reshape(tf.add(tf.range(0, sq, 1, 'int32'), sk - sq), [sq, 1]);
+  const cols = tf.reshape(tf.range(0, sk, 1, 'int32'), [1, sk]);
+  const blocked = tf.cast(tf.greater(cols, rows), 'float32');
+  return tf.reshape(tf.mul(blocked, MASK_NEGATIVE), [1, 1, sq, sk]);
+}
+
+/**
+ * GPT-2 (pre-LN decoder), numerically equal to transformers 4.26 `GPT2Model` (+ the tied LM head of
+ * `GPT2LMHeadModel` when `lmLogits` is set).
+ *
+ * - embeddings: `wte[ids] + wpe[0..S-1]` (+ `wte[tokenTypeIds]` if given) → dropout → `embeddings.output`.
+ * - each block: `a = ln_1(x)`, fused `c_attn` (`attention.projection`, site `qkv`, `[B, S, 3H]`), heads
+ *   (`attention.kv`), causal + padding masked softmax attention, `c_proj` + dropout, `attention.output`
+ *   (`hidden + residual`); `m = ln_2(x)`, `c_fc` (`ffn.intermediate`), `gelu_new`, `mlp.c_proj`
+ *   (`ffn.outputProjection`), dropout, `ffn.output`.
+ * - `ln_f` → `lastHiddenState [B, S, H]`; with `lmLogits`: `head.input` hook, then `logits = h · wteᵀ [B, S, V]`.
+ */
+export class Gpt2Host extends BaseHost {
+  readonly info: ModelHostInfo;
+  readonly wordEmbeddings: tf.Variable;
+  private readonly wpe: V2;
+  private readonly blocks: BlockWeights[];
+  private readonly lnFG: V1;
+  private readonly lnFB: V1;
+  private readonly act: Activation;
+
+  /** Use {@link loadHost}, {@link createHost} or {@link initHost}. @internal */
+  constructor(config: ModelConfig, store: ParameterStore, notes: readonly string[]) {
+    super(config, store, notes);
+    if (config.modelType !== 'gpt2') throw new AdapterKitError('BAD_CONFIG', 'Gpt2Host needs a gpt2 config');
+    const g2 = (n: string): V2 => store.get(n) as unknown as V2;
+    const g1 = (n: string): V1 => store.get(n) as unknown as V1;
+    this.wordEmbeddings = store.get('wte.weight');
+    this.wpe = g2('wpe.weight');
+    this.blocks = [];
+    for (let i = 0; i < config.numLayers; i++) {
+      const p = `h.${i}`;
+      this.blocks.push({
+        ln1G: g1(`${p}.ln_1.weight`),
+        ln1B: g1(`${p}.ln_1.bias`),
+        attnW: g2(`${p}.attn.c_attn.weight`),
+        attnB: g1(`${p}.attn.c_attn.bias`),
+        projW: g2(`${p}.attn.c_proj.weight`),
+        projB: g1(`${p}.attn.c_proj.bias`),
+        ln2G: g1(`${p}.ln_2.weight`),
+        ln2B: g1(`${p}.ln_2.bias`),
+        fcW: g2(`${p}.mlp.c_fc.weight`),
+        fcB: g1(`${p}.mlp.c_fc.bias`),
+        mprojW: g2(`${p}.mlp.c_proj.weight`),
+        mprojB: g1(`${p}.mlp.c_proj.bias`),
+      });
+    }
+    this.lnFG = g1('ln_f.weight');
+    this.lnFB = g1('ln_f.bias');
+    this.act = getActivation(config.hiddenAct);
+    this.info = makeInfo(config, store, {
+      modelClass: 'GPT2Model',
+      baseModelPrefix: 'transformer',
+      hookPoints: GPT2_HOOK_POINTS,
+      modulePath: gpt2ModulePath,
+      hasPooler: false,
+      hasLmHead: true,
+    });
+  }
+
+  protected run(inputs: ModelInputs, hooks: HookRunner, options: HostForwardOptions): ModelOutputs {
+    const cfg = this.config;
+    const training = options.training;
+    const ids = asInt(inputs.inputIds);
+    const [B, S] = ids.shape;
+    const H = cfg.hiddenSize;
+    const nh = cfg.numHeads;
+    const eps = cfg.layerNormEps;
+
+    let pos: tf.Tensor;
+    if (inputs.positionIds) {
+      pos = tf.gather(this.wpe, asInt(inputs.positionIds));
+    } else {
+      checkLength(S, cfg.maxPositionEmbeddings, 'gpt2');
+      pos = tf.slice(this.wpe, [0, 0], [S, H]);
+    }
+    let sum = tf.add(tf.gather(this.wordEmbeddings, ids), pos);
+    if (inputs.tokenTypeIds) sum = tf.add(sum, tf.gather(this.wordEmbeddings, asInt(inputs.tokenTypeIds)));
+    const emb = dropout(sum as tf.Tensor3D, cfg.embeddingDropout, training);
+    let x = hooks.run('embeddings.output', -1, emb, (e) => e);
+    if (x.shape[1] < S) {
+      throw new AdapterKitError('BAD_HOOK_RESULT', `embeddings.output returned ${x.shape[1]} positions, fewer than the input's ${S}`);
+    }
+
+    let mask = inputs.attentionMask ? additiveMask(inputs.attentionMask) : (tf.zeros([B, 1, 1, S]) as tf.Tensor4D);
+    mask = alignMask(mask, x.shape[0], x.shape[1] - S);
+    const headDim = H / nh;
+
+    for (let i = 0; i < this.blocks.length; i++) {
+      const w = this.blocks[i]!;
+      mask = alignMask(mask, x.shape[0], 0);
+      let scale = cfg.scaleAttnWeights ? 1 / Math.sqrt(headDim) : 1;
+      if (cfg.scaleAttnByInverseLayerIdx) scale /= i + 1;
+
+      // attention sub-layer (pre-LN)
+      const residual = x;
+      const a = layerNorm(x, w.ln1G, w.ln1B, eps);
+      const qkv = hooks.run('attention.projection', i, { site: 'qkv', x: a, y: linear(a, w.attnW, w.attnB) }, (p) => p.y);
+      const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+      const kv = hooks.run('attention.kv', i, { key: splitHeads(k, nh), value: splitHeads(v, nh), mask }, (p) => p);
+      const sq = q.shape[1];
+      const sk = kv.key.shape[2];
+      let scores: tf.Tensor = batchMatMul(splitHeads(q, nh), tf.transpose(kv.key, [0, 1, 3, 2]));
+      if (scale !== 1) scores = tf.mul(scores, scale);
+      scores = tf.add(tf.add(scores, causalMask(sq, sk)), kv.mask);
+      const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training) as tf.Tensor4D;
+      const ctx = mergeHeads(batchMatMul(probs, kv.value));
+      const o = dropout(linear(ctx, w.projW, w.projB), cfg.hiddenDropout, training);
+      x = hooks.run('attention.output', i, { hidden: o, residual, layerNorm: undefined }, addAndNorm);
+
+      // MLP sub-layer (pre-LN)
+      const residual2 = x;
+      const m = layerNorm(x, w.ln2G, w.ln2B, eps);
+      const f = hooks.run('ffn.intermediate', i, { site: 'intermediate', x: m, y: linear(m, w.fcW, w.fcB) }, (p) => p.y);
+      const u = this.act(f) as tf.Tensor3D;
+      const g = hooks.run('ffn.outputProjection', i, { site: 'output', x: u, y: linear(u, w.mprojW, w.mprojB) }, (p) => p.y);
+      x = hooks.run('ffn.output', i, { hidden: dropout(g, cfg.hiddenDropout, training), residual: residual2, layerNorm: undefined }, addAndNorm);
+    }
+
+    const lastHiddenState = layerNorm(x, this.lnFG, this.lnFB, eps);
+    if (!options.lmLogits) return { lastHiddenState };
+    const h = hooks.run('head.input', -1, lastHiddenState, (t) => t);
+    const logits = linear(h, tf.transpose(this.wordEmbeddings) as tf.Tensor2D);
+    return { lastHiddenState, logits };
+  }
+}

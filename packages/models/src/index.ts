@@ -1,0 +1,28 @@
+/**
+ * `@adapterkit/models`: Transformer hosts (BERT, RoBERTa, XLM-RoBERTa, GPT-2) built from tfjs-core ops, loading
+ * Hugging Face checkpoints (`config.json` + `model.safetensors`) and reproducing transformers 4.26 numerics.
+ *
+ * Shapes: inputs are int32 `[batch, seq]`; `lastHiddenState` is `[batch, seq, hidden]`, `poolerOutput`
+ * `[batch, hidden]` (BERT family), `logits` `[batch, seq, vocab]` (GPT-2 with `lmLogits`). Every parameter is a
+ * `tf.Variable` under its HF name (nn.Linear weights transposed to `[in, out]` in memory; see
+ * {@link ModelHost.transposed} and {@link ModelHost.exportWeights}).
+ *
+ * ```ts
+ * const host = await loadHost('models/bert');
+ * const out = tf.tidy(() => host.forward({ inputIds, attentionMask }, NO_HOOKS, { training: false }));
+ * ```
+ *
+ * @packageDocumentation
+ */
+export type { ModelHost, ModelHostInfo } from './base';
+export { BertHost, BERT_HOOK_POINTS, bertModulePath } from './bert';
+export { Gpt2Host, GPT2_HOOK_POINTS, gpt2ModulePath } from './gpt2';
+export { parseConfig, readConfig, SUPPORTED_MODEL_TYPES, type ModelConfig, type ModelType } from './config';
+export { createHost, initHost, loadHost } from './load';
+export { baseModelPrefixOf, expectedWeights, type WeightInit, type WeightSpec } from './weights';
+export {
+  FileFormatError,
+  WeightsMismatchError,
+  type WeightMismatch,
+  type WeightsMismatchDetails,
+} from './core';

@@ -1,0 +1,204 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  AdapterKitError,
+  AdapterModel,
+  BatchSplit,
+  Fuse,
+  Parallel,
+  Split,
+  Stack,
+  type AnyAdapterMethod,
+  type MethodExtension,
+  type ModelOutputs,
+  type SetupNode,
+} from '@adapterkit/core';
+import { loadHost } from '@adapterkit/models';
+import { caseMatches, goldenInputs, readGoldenIndex, readMeta, readTensors, type GoldenCase } from './golden';
+import { collectTensors, maxAbsDiff } from './tensors';
+
+/** Optional capabilities of installed packages that some case kinds need. */
+export interface ParityExtras {
+  /** `@adapterkit/prefix-tuning`'s eject, for the `*_ejected` outputs. */
+  readonly ejectPrefixTuning?: (model: AdapterModel, name: string) => unknown;
+  /** Load a fusion layer saved in the reference's layout (composition Fuse cases). */
+  readonly loadAdapterFusion?: (model: AdapterModel, dir: string) => Promise<unknown>;
+  /** Run a training-step case; returns the max normalised deviation per checked tensor group. */
+  readonly trainStep?: (model: AdapterModel, caseDir: string, meta: Record<string, unknown>, goldenDir: string) => Promise<TrainStepCheck>;
+}
+
+/** Result of a training-step check: `ok` plus the worst deviations found. */
+export interface TrainStepCheck {
+  readonly ok: boolean;
+  readonly maxAbsDiff: number;
+  readonly detail: string;
+}
+
+/** Options of {@link runParity}. */
+export interface ParityOptions {
+  readonly goldenDir: string;
+  /** Comma-separated globs over `model/case` (default: all). */
+  readonly cases?: string;
+  /** Methods and extensions to install in every model. */
+  readonly plugins: ReadonlyArray<AnyAdapterMethod | MethodExtension>;
+  readonly extras?: ParityExtras;
+  /** Receives each result line as it is produced. */
+  readonly log?: (line: string) => void;
+}
+
+/** Result of one case. */
+export interface ParityResult {
+  readonly id: string;
+  readonly status: 'PASS' | 'FAIL' | 'SKIP';
+  readonly maxAbsDiff?: number;
+  readonly reason?: string;
+}
+
+const OUTPUT_NAMES: Record<string, keyof ModelOutputs> = {
+  last_hidden_state: 'lastHiddenState',
+  pooler_output: 'poolerOutput',
+  logits: 'logits',
+};
+
+class Skip extends Error {}
+
+/** Parse the setup strings of composition cases: `Stack[lang, task]`, `BatchSplit[a, b] batch_sizes=[1,1]`. */
+export function parseGoldenSetup(text: string): SetupNode {
+  const m = /^(\w+)\[([^\]]*)\](.*)$/.exec(text.trim());
+  if (!m) throw new Error(`cannot parse setup '${text}'`);
+  const [, type, list, rest] = m as unknown as [string, string, string, string];
+  const names = list.split(',').map((s) => s.trim());
+  const arg = (key: string): number[] | undefined => {
+    const a = new RegExp(`${key}=\\[?([0-9, ]+)\\]?`).exec(rest);
+    return a ? a[1]!.split(',').map((s) => Number(s.trim())) : undefined;
+  };
+  switch (type) {
+    case 'Stack':
+      return Stack(...names);
+    case 'Fuse':
+      return Fuse(...names);
+    case 'Parallel':
+      return Parallel(...names);
+    case 'BatchSplit':
+      return BatchSplit(...names, arg('batch_sizes') ?? names.map(() => 1));
+    case 'Split': {
+      const idx = arg('split_index') ?? arg('splits');
+      if (!idx) throw new Error(`setup '${text}' lacks split_index`);
+      return Split(...names, idx);
+    }
+    default:
+      throw new Error(`unknown block '${type}' in setup '${text}'`);
+  }
+}
+
+async function compareOutputs(goldenDir: string, c: GoldenCase, out: ModelOutputs, suffix = ''): Promise<number> {
+  const ref = await readTensors(join(goldenDir, c.path, 'output.safetensors'));
+  let worst = 0;
+  try {
+    for (const [refName, t] of ref) {
+      if (suffix ? !refName.endsWith(suffix) : refName.endsWith('_ejected')) continue;
+      const ours = out[OUTPUT_NAMES[refName.slice(0, refName.length - suffix.length)]!];
+      if (!ours) throw new Error(`model produced no '${refName}'`);
+      worst = Math.max(worst, maxAbsDiff(ours as tf.Tensor, t));
+    }
+  } finally {
+    tf.dispose([...ref.values()]);
+  }
+  return worst;
+}
+
+function checkParamCount(model: AdapterModel, names: string[], expected: unknown): void {
+  if (typeof expected !== 'number') return;
+  const got = names.reduce((n, name) => n + model.requireAdapter(name).params.count(), 0);
+  if (got !== expected) throw new Error(`trainable params ${got} ≠ reference ${expected}`);
+}
+
+async function runCase(opts: ParityOptions, c: GoldenCase, atol: number): Promise<ParityResult> {
+  const id = `${c.model}/${c.case}`;
+  const caseDir = join(opts.goldenDir, c.path);
+  const meta = readMeta(opts.goldenDir, c);
+  const host = await loadHost(join(opts.goldenDir, 'models', c.model));
+  const model = new AdapterModel(host, { methods: opts.plugins, warn: () => undefined });
+  const inputs = goldenInputs(opts.goldenDir, c.model);
+  const lmLogits = Boolean(c.outputs && 'logits' in c.outputs && c.kind !== 'train_step');
+  const forward = (): ModelOutputs => model.forward(inputs, { lmLogits });
+  try {
+    if (c.status === 'error') {
+      if (meta['error_stage'] !== 'add_adapter') throw new Skip(`the reference library fails (${String(c.error ?? meta['error']).slice(0, 80)}); nothing to compare`);
+      try {
+        model.addAdapter(String(meta['adapter_name'] ?? c.case), String(meta['library_config_id']));
+      } catch (err) {
+        if (err instanceof AdapterKitError && err.code === 'METHOD_NOT_INSTALLED') throw err;
+        return { id, status: 'PASS', maxAbsDiff: 0, reason: `rejected like the reference: ${(err as Error).message.split('\n')[0]}` };
+      }
+      return { id, status: 'FAIL', reason: `the reference rejects this config at add_adapter (${c.error}); we accepted it` };
+    }
+    if (c.kind === 'base') {
+      const d = await compareOutputs(opts.goldenDir, c, forward());
+      return { id, status: d <= atol ? 'PASS' : 'FAIL', maxAbsDiff: d };
+    }
+    if (c.kind === 'single_adapter') {
+      const full = join(caseDir, 'adapter_full.safetensors');
+      const name = await model.loadAdapter(caseDir, { setActive: true, ...(existsSync(full) ? { weightsPath: full } : {}) });
+      checkParamCount(model, [name], meta['trainable_params']);
+      let d = await compareOutputs(opts.goldenDir, c, forward());
+      if (c.outputs && Object.keys(c.outputs).some((k) => k.endsWith('_ejected'))) {
+        if (!opts.extras?.ejectPrefixTuning) throw new Skip('needs ejectPrefixTuning (@adapterkit/prefix-tuning)');
+        await opts.extras.ejectPrefixTuning(model, name);
+        model.setActiveAdapters(name);
+        d = Math.max(d, await compareOutputs(opts.goldenDir, c, forward(), '_ejected'));
+      }
+      return { id, status: d <= atol ? 'PASS' : 'FAIL', maxAbsDiff: d };
+    }
+    if (c.kind === 'composition') {
+      const setup = parseGoldenSetup(String(meta['setup']));
+      for (const n of Object.keys(meta['adapters'] as Record<string, unknown>)) await model.loadAdapter(join(caseDir, 'adapters', n));
+      if (existsSync(join(caseDir, 'fusion'))) {
+        if (!opts.extras?.loadAdapterFusion) throw new Skip('needs AdapterFusion support');
+        await opts.extras.loadAdapterFusion(model, join(caseDir, 'fusion'));
+      }
+      model.setActiveAdapters(setup);
+      const d = await compareOutputs(opts.goldenDir, c, forward());
+      return { id, status: d <= atol ? 'PASS' : 'FAIL', maxAbsDiff: d };
+    }
+    if (c.kind === 'train_step') {
+      if (!opts.extras?.trainStep) throw new Skip('needs the training harness');
+      const r = await opts.extras.trainStep(model, caseDir, meta, opts.goldenDir);
+      return { id, status: r.ok ? 'PASS' : 'FAIL', maxAbsDiff: r.maxAbsDiff, reason: r.detail };
+    }
+    throw new Skip(`unknown case kind '${c.kind}'`);
+  } catch (err) {
+    if (err instanceof Skip) return { id, status: 'SKIP', reason: err.message };
+    if (err instanceof AdapterKitError && (err.code === 'METHOD_NOT_INSTALLED' || err.code === 'UNSUPPORTED_BLOCK')) {
+      return { id, status: 'SKIP', reason: err.message.split('\n')[0]! };
+    }
+    return { id, status: 'FAIL', reason: (err as Error).message.split('\n').slice(0, 4).join(' | ') };
+  } finally {
+    tf.dispose(collectTensors(inputs));
+    model.dispose();
+  }
+}
+
+/**
+ * Run every matching case of a golden folder (format: fixtures/golden/README.md) and print
+ * `PASS|FAIL|SKIP model/case max_abs_diff`, then `N passed, N failed, N skipped`.
+ */
+export async function runParity(opts: ParityOptions): Promise<{ results: ParityResult[]; passed: number; failed: number; skipped: number }> {
+  const index = readGoldenIndex(opts.goldenDir);
+  const atol = index.tolerance.outputs.atol;
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const results: ParityResult[] = [];
+  for (const c of index.cases) {
+    const id = `${c.model}/${c.case}`;
+    if (!caseMatches(id, opts.cases)) continue;
+    const r = await runCase(opts, c, atol);
+    results.push(r);
+    const diff = r.maxAbsDiff !== undefined ? r.maxAbsDiff.toExponential(2) : '-';
+    log(`${r.status} ${id} ${diff}${r.reason ? `  (${r.reason})` : ''}`);
+  }
+  const count = (s: ParityResult['status']): number => results.filter((r) => r.status === s).length;
+  const summary = { results, passed: count('PASS'), failed: count('FAIL'), skipped: count('SKIP') };
+  log(`${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);
+  return summary;
+}
