@@ -1,0 +1,32 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { initBackend } from './backend';
+import { linear } from './nn/ops';
+
+describe('initBackend', () => {
+  it('falls back from tensorflow (not installable here) to wasm and reports why', async () => {
+    const info = await initBackend();
+    expect(['tensorflow', 'wasm']).toContain(info.name);
+    if (info.name === 'wasm') {
+      expect(info.skipped[0]).toMatchObject({ name: 'tensorflow' });
+      expect(tf.getBackend()).toBe('wasm');
+    }
+  });
+
+  it('trains through linear on wasm: gradients registered, gather gradient (UnsortedSegmentSum) available', async () => {
+    await initBackend('wasm');
+    const table = tf.variable(tf.randomNormal([10, 4], 0, 1, 'float32', 1));
+    const w = tf.variable(tf.randomNormal([4, 3], 0, 1, 'float32', 2));
+    const ids = tf.tensor1d([1, 3, 3, 7], 'int32');
+    const { grads, value } = tf.variableGrads(() => tf.sum(tf.square(linear(tf.gather(table, ids), w as tf.Tensor2D))) as tf.Scalar, [table, w]);
+    expect(value.dataSync()[0]).toBeGreaterThan(0);
+    const gTable = grads[table.name]!.arraySync() as number[][];
+    expect(gTable[0]!.every((v) => v === 0)).toBe(true);
+    expect(gTable[3]!.some((v) => v !== 0)).toBe(true);
+    expect(grads[w.name]!.shape).toEqual([4, 3]);
+  });
+
+  it('refuses an explicitly requested backend that is unavailable', async () => {
+    await expect(initBackend('tensorflow')).rejects.toThrow(/tfjs-node/);
+  });
+});

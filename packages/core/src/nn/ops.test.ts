@@ -1,0 +1,48 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerTrainingSupport } from './kernels';
+import { getActivation, layerNorm, linear } from './ops';
+
+const close = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+
+describe('nn ops', () => {
+  beforeAll(async () => {
+    await registerTrainingSupport();
+    await tf.setBackend('cpu');
+  });
+
+  it('linear matches matMul + bias, and its gradients match tfjs\'s own', () => {
+    const x = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 1) as tf.Tensor3D;
+    const w = tf.variable(tf.randomNormal([4, 5], 0, 1, 'float32', 2)) as tf.Variable<tf.Rank.R2>;
+    const b = tf.variable(tf.randomNormal([5], 0, 1, 'float32', 3)) as tf.Variable<tf.Rank.R1>;
+    const ref = (xx: tf.Tensor): tf.Tensor => tf.add(tf.matMul(tf.reshape(xx, [-1, 4]) as tf.Tensor2D, w), b);
+    expect(close(tf.reshape(linear(x, w, b), [-1, 5]), ref(x))).toBeLessThan(1e-6);
+    const ours = tf.variableGrads(() => tf.sum(tf.square(linear(x, w, b))) as tf.Scalar, [w, b]);
+    const theirs = tf.variableGrads(() => tf.sum(tf.square(ref(x))) as tf.Scalar, [w, b]);
+    expect(close(ours.grads[w.name]!, theirs.grads[w.name]!)).toBeLessThan(1e-4);
+    expect(close(ours.grads[b.name]!, theirs.grads[b.name]!)).toBeLessThan(1e-4);
+    // frozen weight: gradient flows to the input only
+    w.trainable = false;
+    const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.square(linear(xx as tf.Tensor3D, w, b))))(x);
+    const dxRef = tf.grad((xx: tf.Tensor) => tf.sum(tf.square(ref(xx))))(x);
+    expect(close(dx, dxRef)).toBeLessThan(1e-4);
+  });
+
+  it('layerNorm uses the biased variance like PyTorch', () => {
+    const x = tf.tensor2d([[1, 2, 3, 4]]);
+    const y = layerNorm(x, tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D, 0);
+    const expected = [-1.3416408, -0.4472136, 0.4472136, 1.3416408];
+    expect(close(y, tf.tensor2d([expected]))).toBeLessThan(1e-5);
+  });
+
+  it('knows the HF activations: exact gelu vs tanh gelu_new, swish', () => {
+    const x = tf.tensor1d([-2, -0.5, 0, 1, 3]);
+    const gelu = getActivation('gelu')(x).dataSync();
+    const geluNew = getActivation('gelu_new')(x).dataSync();
+    expect(gelu[3]).toBeCloseTo(0.8413447, 5);
+    expect(geluNew[3]).toBeCloseTo(0.8411920, 5);
+    expect(getActivation('swish')(x).dataSync()[3]).toBeCloseTo(0.7310586, 5);
+    expect(() => getActivation('gelux')).toThrow(/Unknown non_linearity 'gelux'/);
+  });
+});
