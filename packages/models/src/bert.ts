@@ -210,7 +210,7 @@ export class BertHost extends BaseHost {
       const q = hooks.run('attention.projection', i, { site: 'query', x: input, y: linear(input, w.qW, w.qB) }, (p) => p.y);
       const k = hooks.run('attention.projection', i, { site: 'key', x: input, y: linear(input, w.kW, w.kB) }, (p) => p.y);
       const v = hooks.run('attention.projection', i, { site: 'value', x: input, y: linear(input, w.vW, w.vB) }, (p) => p.y);
-      const kv = hooks.run('attention.kv', i, { key: splitHeads(k, nh), value: splitHeads(v, nh), mask }, (p) => p);
+      const kv = hooks.run('attention.kv', i, { key: splitHeads(k, nh), value: splitHeads(v, nh), mask, input }, (p) => p);
       const scores = tf.add(tf.mul(batchMatMul(splitHeads(q, nh), tf.transpose(kv.key, [0, 1, 3, 2])), scale), kv.mask);
       const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training) as tf.Tensor4D;
       const ctx = mergeHeads(batchMatMul(probs, kv.value));

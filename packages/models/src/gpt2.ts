@@ -194,7 +194,7 @@ export class Gpt2Host extends BaseHost {
       const a = layerNorm(x, w.ln1G, w.ln1B, eps);
       const qkv = hooks.run('attention.projection', i, { site: 'qkv', x: a, y: linear(a, w.attnW, w.attnB) }, (p) => p.y);
       const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-      const kv = hooks.run('attention.kv', i, { key: splitHeads(k, nh), value: splitHeads(v, nh), mask }, (p) => p);
+      const kv = hooks.run('attention.kv', i, { key: splitHeads(k, nh), value: splitHeads(v, nh), mask, input: a }, (p) => p);
       const sq = q.shape[1];
       const sk = kv.key.shape[2];
       let scores: tf.Tensor = batchMatMul(splitHeads(q, nh), tf.transpose(kv.key, [0, 1, 3, 2]));

@@ -48,6 +48,8 @@ export interface KeyValuePayload {
   readonly value: tf.Tensor4D;
   /** Additive padding mask `[batch, 1, 1, keyLen]`: 0 = attend, large negative = masked. */
   readonly mask: tf.Tensor4D;
+  /** The attention block's input `[batch, seq, hidden]` (BERT: the layer input; GPT-2: `ln_1(x)`), for gates. */
+  readonly input?: tf.Tensor3D;
 }
 
 /** Payload → result types of every hook point. */

@@ -6,7 +6,7 @@ import { toPythonJson } from '../config/python-json';
 import { FileFormatError, WeightsMismatchError } from '../errors';
 import { writeFilesAtomic } from '../io/atomic';
 import { parseSafetensors, serializeSafetensors, tensorEntryToTf, type TensorEntry } from '../io/safetensors';
-import type { AdapterEntry, AdapterModel, AddAdapterOptions } from './adapter-model';
+import { disposeEntry, type AdapterEntry, type AdapterModel, type AddAdapterOptions } from './adapter-model';
 import { fileShape, fromFileLayout, toFileLayout, type NamedParam } from './params';
 
 /** File names of the AdapterHub layout. */
@@ -178,8 +178,7 @@ export async function loadAdapter(model: AdapterModel, dir: string, options: Loa
   try {
     assignAdapterWeights(entry, normalised, weightsPath, model.warn);
   } catch (err) {
-    for (const m of entry.members) m.instance.dispose?.();
-    entry.params.dispose();
+    disposeEntry(entry);
     throw err;
   }
   model.registerEntry(entry, options);

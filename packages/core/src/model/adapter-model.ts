@@ -151,6 +151,19 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     }
   }
 
+  /**
+   * Swap an adapter's implementation in place (e.g. after ejecting prefix tuning): keeps its position, the
+   * active and training setups and its trainability; the old entry is disposed.
+   */
+  replaceEntry(entry: AdapterEntry): void {
+    const old = this.requireAdapter(entry.name);
+    const trainable = old.params.list().some((p) => p.variable.trainable);
+    this.adapters.set(entry.name, entry);
+    for (const p of entry.params.list()) p.variable.trainable = trainable;
+    disposeEntry(old);
+    this.dispatcher.invalidate();
+  }
+
   /** Remove an adapter and free its variables. If it was active, the setup is cleared. */
   deleteAdapter(name: string): void {
     const entry = this.requireAdapter(name);
@@ -306,7 +319,8 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
   }
 }
 
-function disposeEntry(entry: AdapterEntry): void {
+/** Dispose an adapter entry that is not (or no longer) registered in a model. */
+export function disposeEntry(entry: AdapterEntry): void {
   for (const m of entry.members) m.instance.dispose?.();
   entry.params.dispose();
 }
