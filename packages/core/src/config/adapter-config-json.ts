@@ -22,6 +22,7 @@ export function memberToJson(member: ResolvedMember, path: string[] = []): Confi
   for (const [field, spec] of Object.entries(member.method.fields as Record<string, FieldSpec>)) {
     const key = snakeKey(field, spec);
     const value = member.config[field];
+    if (spec.omitDefault && value === (member.method.defaults as Record<string, unknown>)[field]) continue;
     dict[key] = value;
     if (spec.type === 'float' && typeof value === 'number') floatPaths.push([...path, key]);
   }

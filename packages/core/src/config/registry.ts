@@ -15,6 +15,7 @@ export class MethodRegistry {
   private readonly methods = new Map<string, AnyAdapterMethod>();
   private readonly presets = new Map<string, { method: AnyAdapterMethod; preset: string | undefined; overrides?: Readonly<Record<string, unknown>> }>();
   private readonly extensions = new Map<string, Map<string, MethodExtension>>();
+  private readonly macros = new Map<string, { method: AnyAdapterMethod; expansion: string }>();
 
   constructor(entries: ReadonlyArray<AnyAdapterMethod | MethodExtension>) {
     const methods = entries.filter((e): e is AnyAdapterMethod => !isMethodExtension(e));
@@ -30,6 +31,12 @@ export class MethodRegistry {
     for (const m of methods) {
       this.addName(m.name, m, undefined);
       for (const preset of Object.keys(m.presets ?? {})) this.addName(preset, m, preset);
+    }
+    for (const m of methods) {
+      for (const [name, expansion] of Object.entries(m.macros ?? {})) {
+        if (this.presets.has(name) || this.macros.has(name)) throw new AdapterConfigError('DUPLICATE_CONFIG_NAME', `Config name '${name}' is defined twice (macro of '${m.name}')`);
+        this.macros.set(name, { method: m, expansion });
+      }
     }
     for (const ext of entries.filter(isMethodExtension)) {
       const target = this.methods.get(ext.extends);
@@ -79,6 +86,11 @@ export class MethodRegistry {
     const m = this.methods.get(name);
     if (m) return m;
     throw this.notInstalled(name, what);
+  }
+
+  /** The expansion of a macro config name (`mam` → `prefix_tuning[...]|parallel`), if it is one. */
+  macro(name: string): string | undefined {
+    return this.macros.get(name)?.expansion;
   }
 
   /** Find a config name (`pfeiffer`, `lora`, `bottleneck`). */

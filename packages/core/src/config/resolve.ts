@@ -42,7 +42,9 @@ export function coerceField(method: AnyAdapterMethod, field: string, spec: Field
     case 'int':
       return typeof value === 'number' && Number.isInteger(value) ? value : fail('an integer');
     case 'float':
-      return typeof value === 'number' && Number.isFinite(value) ? value : fail('a number');
+      if (typeof value === 'number' && Number.isFinite(value)) return value;
+      if (typeof value === 'string' && spec.values?.includes(value)) return value;
+      return fail(spec.values ? `a number or one of ${spec.values.map((v) => `'${v}'`).join(', ')}` : 'a number');
     case 'number':
       if (typeof value === 'number' && Number.isFinite(value)) return value;
       if (spec.layerMap && typeof value === 'object' && !Array.isArray(value)) {
@@ -103,9 +105,11 @@ export function buildConfig(
 function resolveOne(input: string | AdapterConfigBase, registry: MethodRegistry, host?: HostInfo): ResolvedMember[] {
   if (typeof input === 'string') {
     const chunks = parseAdapterSpec(input);
-    return chunks.map((chunk) => {
+    return chunks.flatMap((chunk) => {
+      const expansion = registry.macro(chunk.name);
+      if (expansion !== undefined) return applyToMembers(resolveOne(expansion, registry, host), chunk.kwargs, `config '${input}'`, host);
       const { method, preset, overrides } = registry.lookupConfigName(chunk.name);
-      return { method, config: buildConfig(method, preset, { ...(overrides ?? {}), ...chunk.kwargs }, `config '${input}'`, host) };
+      return [{ method, config: buildConfig(method, preset, { ...(overrides ?? {}), ...chunk.kwargs }, `config '${input}'`, host) }];
     });
   }
   if (typeof input !== 'object' || input === null || typeof input.method !== 'string') {
@@ -118,6 +122,22 @@ function resolveOne(input: string | AdapterConfigBase, registry: MethodRegistry,
   }
   const method = registry.require(input.method);
   return [{ method, config: buildConfig(method, undefined, input as unknown as Record<string, unknown>, `config of method '${method.name}'`, host) }];
+}
+
+/** Apply keyword arguments of a macro to every member that has the field; a key no member has is an error. */
+function applyToMembers(members: ResolvedMember[], kwargs: Record<string, unknown>, where: string, host?: HostInfo): ResolvedMember[] {
+  const keys = Object.keys(kwargs);
+  for (const key of keys) {
+    if (!members.some((m) => fieldLookup(m.method).has(key))) {
+      throw new AdapterConfigError('UNKNOWN_FIELD', `${where}: no member of this union has a field '${key}' (members: ${members.map((m) => m.method.name).join(', ')})`);
+    }
+  }
+  if (keys.length === 0) return members;
+  return members.map((m) => {
+    const lookup = fieldLookup(m.method);
+    const own = Object.fromEntries(keys.filter((k) => lookup.has(k)).map((k) => [k, kwargs[k]]));
+    return { method: m.method, config: buildConfig(m.method, undefined, { ...m.config, ...own }, where, host) };
+  });
 }
 
 /**
@@ -133,5 +153,5 @@ export function resolveAdapterConfig(input: AdapterConfigInput, registry: Method
 /** Hand a union to the installed union validator, or fail naming the package that provides it. */
 export function validateUnion(members: readonly ResolvedMember[], registry: MethodRegistry): void {
   const union = registry.require(UNION_METHOD, 'config union (a|b)');
-  union.validate?.({ method: UNION_METHOD, configs: members.map((m) => m.config) } as never);
+  union.validate?.({ method: UNION_METHOD, configs: members.map((m) => m.config), members } as never);
 }

@@ -24,10 +24,15 @@ export interface FieldSpec {
   /** Key in `adapter_config.json` and config strings; default: the camelCase name in snake_case. */
   readonly snake?: string;
   readonly nullable?: boolean;
-  /** Allowed values for string fields. */
+  /** Allowed values of `string` fields; for `float` fields, the strings accepted besides numbers (`scaling: 'learned'`). */
   readonly values?: readonly string[];
   /** `number` fields that may also be a per-layer map (`{'0': 4, 'default': 8}`). */
   readonly layerMap?: boolean;
+  /**
+   * Leave the field out of `adapter_config.json` while it equals its default (fields the reference version we
+   * write for lacks, e.g. `adapters`' `dropout` on a bottleneck config), so its loaders see the exact key set.
+   */
+  readonly omitDefault?: boolean;
   readonly doc?: string;
 }
 
@@ -82,6 +87,12 @@ export interface AdapterMethodSpec<C extends AdapterConfigBase, S = unknown> {
   readonly hooks: readonly HookPoint[];
   /** Build an adapter: register parameters and return the handlers. */
   create(ctx: CreateContext<C>): MethodInstance<S>;
+  /**
+   * Config names that expand to another config string, possibly a union (e.g. `mam` →
+   * `prefix_tuning[bottleneck_size=800]|parallel`). Keyword arguments given to a macro apply to every member
+   * that has the field.
+   */
+  readonly macros?: Readonly<Record<string, string>>;
   /** Extension points other packages may fill (e.g. `projection`). */
   readonly extensionPoints?: readonly string[];
   /** Composition blocks (other than Stack) the method implements, per hook point. */

@@ -1,0 +1,132 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { getActivation, init, layerNorm, linear, type HostInfo, type ParamCollector, type Rng } from '@adapterkit/core';
+import type { BottleneckConfig, InitWeights } from './config';
+import type { AdapterProjections, BottleneckLocation, Projection } from './extensions';
+
+/** `nn.LayerNorm` default epsilon (the adapter's own LayerNorms). */
+const ADAPTER_LN_EPS = 1e-5;
+
+/** What one bottleneck module (one layer, one location) is built from. */
+export interface BottleneckModuleSpec {
+  readonly config: BottleneckConfig;
+  readonly host: HostInfo;
+  readonly params: ParamCollector;
+  readonly rng: Rng;
+  readonly layer: number;
+  readonly location: BottleneckLocation;
+  /** `<module path>.adapters.<name>`, e.g. `encoder.layer.0.output.adapters.a`. */
+  readonly keyPrefix: string;
+  /** Bottleneck width. */
+  readonly size: number;
+  /** PHM projections from the `projection` extension (when `phmLayer`). */
+  readonly projections?: AdapterProjections;
+}
+
+/**
+ * The adapter block of one location: the reference's `Adapter.forward` / `ParallelAdapter.forward`.
+ * `x` is the adapter input h′ and `residual` the adapter residual r (ignored when parallel), both
+ * `[batch, seq, hidden]`; returns o `[batch, seq, hidden]`.
+ */
+export type BottleneckForward = (x: tf.Tensor3D, residual: tf.Tensor3D, training: boolean) => tf.Tensor3D;
+
+/** `trunc_normal_(mean 0, std, a=lo, b=hi)` by rejection. */
+function truncatedNormal(rng: Rng, shape: number[], std: number, lo: number, hi: number): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let v: number;
+    do v = std * rng.normal();
+    while (v < lo || v > hi);
+    data[i] = v;
+  }
+  return tf.tensor(data, shape);
+}
+
+/** Initial weight `[in, out]` of a down/up Linear under an init scheme (§3.8 of the reference notes). */
+function linearWeight(scheme: InitWeights, role: 'down' | 'up', rng: Rng, inF: number, outF: number): tf.Tensor {
+  switch (scheme) {
+    case 'bert':
+      return init.normal(rng, [inF, outF], 0.02);
+    case 'mam_adapter':
+      return role === 'down' ? init.kaimingUniform(rng, [inF, outF], inF) : init.zeros([inF, outF]);
+    case 'houlsby':
+      return truncatedNormal(rng, [inF, outF], 0.01, -0.02, 0.02);
+  }
+}
+
+/** A trainable `nn.Linear` under `key`: weight in memory layout `[in, out]`, bias zero. */
+function addLinear(params: ParamCollector, key: string, weight: tf.Tensor, bias: tf.Tensor): Projection {
+  const w = params.add(`${key}.weight`, weight, { layout: 'linear' }) as tf.Tensor2D;
+  const b = params.add(`${key}.bias`, bias) as tf.Tensor1D;
+  return (x) => linear(x, w, b);
+}
+
+/** A new LayerNorm (ones/zeros) under `key` (plus `aliases` of the same tensors). */
+function addLayerNorm(params: ParamCollector, key: string, hidden: number, aliasKey?: string): (x: tf.Tensor) => tf.Tensor {
+  const gamma = params.add(`${key}.weight`, init.ones([hidden]), aliasKey ? { aliases: [`${aliasKey}.weight`] } : {}) as tf.Tensor1D;
+  const beta = params.add(`${key}.bias`, init.zeros([hidden]), aliasKey ? { aliases: [`${aliasKey}.bias`] } : {}) as tf.Tensor1D;
+  return (x) => layerNorm(x, gamma, beta, ADAPTER_LN_EPS);
+}
+
+/**
+ * Register the parameters of one bottleneck module under the reference's keys and return its forward:
+ * `adapter_norm_before.*` (alias `adapter_down.0.*`), `adapter_down.{0|1}.*`, `adapter_up.*`,
+ * `adapter_norm_after.*`, `scaling`, `gate.*`.
+ */
+export function createBottleneckModule(spec: BottleneckModuleSpec): BottleneckForward {
+  const { config: c, params, rng, keyPrefix: p, size } = spec;
+  const H = spec.host.hiddenSize;
+  const act = getActivation(c.nonLinearity);
+
+  const normBefore = c.lnBefore ? addLayerNorm(params, `${p}.adapter_norm_before`, H, `${p}.adapter_down.0`) : undefined;
+  const downKey = `${p}.adapter_down.${c.lnBefore ? 1 : 0}`;
+  const upKey = `${p}.adapter_up`;
+  let down: Projection;
+  let up: Projection;
+  if (spec.projections) {
+    const base = { layer: spec.layer, location: spec.location };
+    down = spec.projections.create({ ...base, role: 'down', inFeatures: H, outFeatures: size, keyPrefix: downKey });
+    up = spec.projections.create({ ...base, role: 'up', inFeatures: size, outFeatures: H, keyPrefix: upKey });
+  } else {
+    down = addLinear(params, downKey, linearWeight(c.initWeights, 'down', rng, H, size), init.zeros([size]));
+    up = addLinear(params, upKey, linearWeight(c.initWeights, 'up', rng, size, H), init.zeros([H]));
+  }
+
+  let scale: (x: tf.Tensor) => tf.Tensor;
+  if (typeof c.scaling === 'number') {
+    const s = c.scaling;
+    scale = s === 1 ? (x) => x : (x) => tf.mul(x, s);
+  } else {
+    const v = params.add(`${p}.scaling`, init.ones([c.scaling === 'channel' ? H : 1]));
+    scale = (x) => tf.mul(x, v);
+  }
+
+  const normAfter = c.lnAfter ? addLayerNorm(params, `${p}.adapter_norm_after`, H) : undefined;
+
+  let gate: Projection | undefined;
+  if (c.useGating) {
+    // bert / mam_adapter: init_bert_weights; houlsby (adapters) leaves PyTorch's default Linear init.
+    const torchDefault = c.initWeights === 'houlsby';
+    gate = addLinear(
+      params,
+      `${p}.gate`,
+      torchDefault ? init.kaimingUniform(rng, [H, 1], H) : init.normal(rng, [H, 1], 0.02),
+      torchDefault ? init.uniform(rng, [1], -1 / Math.sqrt(H), 1 / Math.sqrt(H)) : init.zeros([1]),
+    );
+  }
+
+  return (x, residual, training) => {
+    const d = act(down(normBefore ? normBefore(x) : x));
+    let o = scale(up(d));
+    if (training && c.dropout > 0) o = tf.dropout(o, c.dropout);
+    if (gate) {
+      // g = mean over the sequence of σ(W_g h′ + b_g): [batch, seq, 1] → [batch, 1, 1]
+      o = tf.mul(o, tf.mean(tf.sigmoid(gate(x)), 1, true));
+    }
+    if (c.isParallel) return (normAfter ? normAfter(o) : o) as tf.Tensor3D;
+    if (c.adapterResidualBeforeLn) o = tf.add(o, residual);
+    if (normAfter) o = normAfter(o);
+    if (!c.adapterResidualBeforeLn) o = tf.add(o, residual);
+    return o as tf.Tensor3D;
+  };
+}
