@@ -1,0 +1,76 @@
+import { AdapterConfigError, type FieldSpec } from '@adapterkit/core';
+import type { LoRAConfig } from './lora-config';
+
+/** The attention matrices LoRA can wrap: query, key, value. */
+export type AttnMatrix = 'q' | 'k' | 'v';
+
+/** `add` = LoRA (`y + (α/r)·B·A·x`), `scale` = (IA)³ (`y ⊙ (α/r)·ℓ`, requires `r == 1`). */
+export type CompositionMode = 'add' | 'scale';
+
+/** Initialisation of A/B: `lora` (kaiming-uniform A, zero B), `bert` (N(0, 0.02) both), `ia3` (ones). */
+export type LoRAInitWeights = 'lora' | 'bert' | 'ia3';
+
+/** Field specs (types, snake_case names) of {@link LoRAConfig}. */
+export const LORA_FIELDS: { readonly [K in Exclude<keyof LoRAConfig, 'method'>]-?: FieldSpec } = {
+  selfattnLora: { type: 'bool', doc: 'LoRA on the attention projections listed in attn_matrices' },
+  intermediateLora: { type: 'bool', doc: 'LoRA on the FFN intermediate dense' },
+  outputLora: { type: 'bool', doc: 'LoRA on the FFN output dense' },
+  r: { type: 'int', doc: 'rank (1 in scale mode)' },
+  alpha: { type: 'number', doc: 'scaling = alpha / r' },
+  dropout: { type: 'float', doc: 'dropout on the LoRA input' },
+  attnMatrices: { type: 'list', doc: "subset of ['q', 'k', 'v']" },
+  compositionMode: { type: 'string', values: ['add', 'scale'], doc: "'add' (LoRA) or 'scale' ((IA)³)" },
+  initWeights: { type: 'string', values: ['lora', 'bert', 'ia3'], doc: 'initialisation scheme' },
+  useGating: { type: 'bool', doc: 'learned gate instead of alpha / r' },
+};
+
+/** Defaults of {@link LoRAConfig} (adapter-transformers 3.2.1). */
+export const LORA_DEFAULTS: Omit<LoRAConfig, 'method'> = {
+  selfattnLora: true,
+  intermediateLora: false,
+  outputLora: false,
+  r: 8,
+  alpha: 8,
+  dropout: 0.0,
+  attnMatrices: ['q', 'v'],
+  compositionMode: 'add',
+  initWeights: 'lora',
+  useGating: false,
+};
+
+/** The reference's `IA3Config()`: k, v and the FFN intermediate dense, scaled (r = alpha = 1, ones init). */
+export const IA3_PRESET: Partial<Omit<LoRAConfig, 'method'>> = {
+  selfattnLora: true,
+  intermediateLora: true,
+  outputLora: false,
+  r: 1,
+  alpha: 1,
+  dropout: 0.0,
+  attnMatrices: ['k', 'v'],
+  compositionMode: 'scale',
+  initWeights: 'ia3',
+  useGating: false,
+};
+
+const ATTN_MATRICES: readonly string[] = ['q', 'k', 'v'];
+
+/** Check a resolved config; throws AdapterConfigError naming the field at fault. */
+export function validateLoRAConfig(config: LoRAConfig): void {
+  const fail = (field: string, message: string): never => {
+    throw new AdapterConfigError('BAD_FIELD_VALUE', `LoRA config: field '${field}' ${message}`);
+  };
+  if (config.r < 1) fail('r', `must be a positive integer, got ${config.r}`);
+  if (config.compositionMode === 'scale' && config.r !== 1) {
+    fail('r', `must be 1 when composition_mode is 'scale' ((IA)³), got ${config.r}`);
+  }
+  if (!Number.isFinite(config.alpha)) fail('alpha', `must be a finite number, got ${String(config.alpha)}`);
+  if (config.dropout < 0 || config.dropout >= 1) fail('dropout', `must be in [0, 1), got ${config.dropout}`);
+  const seen = new Set<string>();
+  for (const m of config.attnMatrices as readonly unknown[]) {
+    if (typeof m !== 'string' || !ATTN_MATRICES.includes(m)) {
+      fail('attn_matrices', `may only contain 'q', 'k', 'v', got ${JSON.stringify(m)}`);
+    }
+    if (seen.has(m as string)) fail('attn_matrices', `lists '${String(m)}' twice`);
+    seen.add(m as string);
+  }
+}

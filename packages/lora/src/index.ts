@@ -1,0 +1,26 @@
+/**
+ * `@adapterkit/lora`: LoRA and (IA)³ adapters (adapter-transformers 3.2.1 `LoRAConfig` / `IA3Config`, architecture
+ * `lora`) on the attention q/k/v projections (GPT-2: the fused `c_attn`), the FFN intermediate and the FFN output
+ * dense layers; merging into the base weights; HF PEFT import/export.
+ *
+ * ```ts
+ * const model = new AdapterModel(await loadHost('models/bert'), { methods: [lora] });
+ * model.addAdapter('a', 'lora[r=8,alpha=16]', { setActive: true });
+ * mergeAdapter(model, 'a');            // fold into the base weights
+ * resetAdapter(model);                 // restore them bit-exactly
+ * await exportPeftAdapter(model, 'a', 'out/peft');
+ * ```
+ *
+ * @packageDocumentation
+ */
+import { lora } from './method';
+
+export { lora, LORA_PACKAGE } from './method';
+export { LoRAConfig, IA3Config, type LoRAConfigOverrides } from './lora-config';
+export { LORA_DEFAULTS, LORA_FIELDS, IA3_PRESET, validateLoRAConfig, type AttnMatrix, type CompositionMode, type LoRAInitWeights } from './config';
+export { mergeAdapter, resetAdapter, isAdapterMerged } from './merge';
+export { exportPeftAdapter, serializePeftAdapter, type ExportPeftOptions } from './peft/export';
+export { importPeftAdapter, type ImportPeftOptions } from './peft/import';
+
+/** What this package installs into a model: `new AdapterModel(host, { methods: [...plugins] })`. */
+export const plugins = [lora] as const;

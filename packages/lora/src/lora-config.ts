@@ -1,0 +1,47 @@
+import { buildConfig, type AdapterConfigBase } from '@adapterkit/core';
+import type { AttnMatrix, CompositionMode, LoRAInitWeights } from './config';
+import { lora } from './method';
+
+/**
+ * Config of a LoRA / (IA)³ adapter (adapter-transformers 3.2.1 `LoRAConfig`, serialised with
+ * `"architecture": "lora"`). Field names are camelCase here and snake_case in files and config strings.
+ */
+export interface LoRAConfig extends AdapterConfigBase {
+  readonly method: 'lora';
+  /** Wrap the self-attention projections named in {@link attnMatrices}. Default true. */
+  readonly selfattnLora: boolean;
+  /** Wrap the FFN intermediate dense (BERT `intermediate.dense`, GPT-2 `mlp.c_fc`). Default false. */
+  readonly intermediateLora: boolean;
+  /** Wrap the FFN output dense (BERT `output.dense`, GPT-2 `mlp.c_proj`). Default false. */
+  readonly outputLora: boolean;
+  /** Rank. Default 8; must be 1 in `scale` mode. */
+  readonly r: number;
+  /** Scaling numerator: the update is multiplied by `alpha / r`. Default 8. */
+  readonly alpha: number;
+  /** Dropout on the LoRA input (training only). Default 0.0. */
+  readonly dropout: number;
+  /** Which attention projections get LoRA. Default `['q', 'v']`. */
+  readonly attnMatrices: readonly AttnMatrix[];
+  /** Default `add`. */
+  readonly compositionMode: CompositionMode;
+  /** Default `lora`. */
+  readonly initWeights: LoRAInitWeights;
+  /** UniPELT gate: `mean_seq σ(W_g x + b_g)` replaces `alpha / r`. Gated adapters cannot be merged. Default false. */
+  readonly useGating: boolean;
+}
+
+/** Overrides accepted by the config constructors (camelCase or snake_case keys). */
+export type LoRAConfigOverrides = Partial<Omit<LoRAConfig, 'method'>> & Record<string, unknown>;
+
+/**
+ * A full, validated LoRA config: defaults (`r` 8, `alpha` 8, q and v, add mode) plus `overrides`.
+ * `LoRAConfig({ r: 4, alpha: 8 })` mirrors the reference's `LoRAConfig(r=4, alpha=8)`.
+ */
+export function LoRAConfig(overrides: LoRAConfigOverrides = {}): LoRAConfig {
+  return buildConfig(lora, undefined, overrides, 'LoRAConfig(...)') as unknown as LoRAConfig;
+}
+
+/** A full, validated (IA)³ config: the reference's `IA3Config()` (k, v, FFN intermediate; scale mode) plus `overrides`. */
+export function IA3Config(overrides: LoRAConfigOverrides = {}): LoRAConfig {
+  return buildConfig(lora, 'ia3', overrides, 'IA3Config(...)') as unknown as LoRAConfig;
+}

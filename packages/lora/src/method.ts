@@ -1,0 +1,30 @@
+import { defineAdapterMethod, type AdapterMethod } from '@adapterkit/core';
+import { IA3_PRESET, LORA_DEFAULTS, LORA_FIELDS, validateLoRAConfig } from './config';
+import type { LoRAConfig } from './lora-config';
+import { LoRAInstance } from './instance';
+
+/** Package metadata (checked by the model against the plugin API version). */
+export const LORA_PACKAGE = { package: '@adapterkit/lora', version: '0.1.0', apiVersion: 1 } as const;
+
+/**
+ * The LoRA / (IA)³ method (adapter-transformers 3.2.1 `LoRAConfig`, `"architecture": "lora"`). Presets: `lora`
+ * (the defaults) and `ia3` (`IA3Config()`). Acts at `attention.projection` (q/k/v or fused qkv),
+ * `ffn.intermediate` and `ffn.outputProjection`:
+ * - add: `y = W₀x + b + (α/r)·B·A·drop(x)`; with `use_gating` the factor α/r is replaced by `mean_seq σ(W_g x + b_g)`;
+ * - scale ((IA)³): `y = (W₀x + b) ⊙ (α/r)·ℓ` (the bias is scaled too).
+ *
+ * Several LoRA adapters active in one Stack add their updates (scale mode: multiply), each computed from the
+ * projection's input; the reference raises instead.
+ */
+export const lora: AdapterMethod<LoRAConfig> = defineAdapterMethod<LoRAConfig>({
+  name: 'lora',
+  architecture: 'lora',
+  fields: LORA_FIELDS,
+  defaults: LORA_DEFAULTS,
+  presets: { lora: {}, ia3: IA3_PRESET },
+  validate: validateLoRAConfig,
+  hooks: ['attention.projection', 'ffn.intermediate', 'ffn.outputProjection'],
+  create: (ctx) => new LoRAInstance(ctx),
+  meta: LORA_PACKAGE,
+  description: 'LoRA and (IA)³ on attention and FFN projections',
+});

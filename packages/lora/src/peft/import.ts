@@ -1,0 +1,155 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  assignAdapterWeights,
+  buildConfig,
+  CapabilityError,
+  FileFormatError,
+  parseSafetensors,
+  WeightsMismatchError,
+  type AdapterModel,
+  type AddAdapterOptions,
+  type ModuleSite,
+  type TensorEntry,
+} from '@adapterkit/core';
+import type { LoRAConfig } from '../lora-config';
+import { LORA_MODULE_SITES, loraSites } from '../sites';
+import { convertIa3, convertLora, type PeftModule } from './convert';
+import { PEFT_CONFIG_FILE, PEFT_KEY_PREFIX, PEFT_SUFFIX, PEFT_WEIGHTS_FILE } from './format';
+import { mat, type Mat } from './matrix';
+
+/** Options of {@link importPeftAdapter}. */
+export interface ImportPeftOptions extends AddAdapterOptions {
+  /** Name of the new adapter (PEFT files carry none). Default `'default'`, PEFT's default adapter name. */
+  readonly name?: string;
+  /** Weights file to read instead of the directory's `adapter_model.safetensors`. */
+  readonly weightsPath?: string;
+}
+
+async function readConfigJson(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FileFormatError('BAD_JSON', `${path}: not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function findWeights(dir: string): string {
+  const path = join(dir, PEFT_WEIGHTS_FILE);
+  if (existsSync(path)) return path;
+  if (existsSync(join(dir, 'adapter_model.bin'))) {
+    throw new FileFormatError('UNSUPPORTED_WEIGHTS', `${dir}: only adapter_model.bin found; reading torch pickles is not implemented — save the PEFT adapter with safe_serialization (the default)`);
+  }
+  throw new FileFormatError('MISSING_FILE', `${dir}: no ${PEFT_WEIGHTS_FILE}`);
+}
+
+/** Group the PEFT weight tensors by the module they wrap; every key must map to a module LoRA can wrap. */
+function collectModules(model: AdapterModel, peft: Record<string, unknown>, tensors: Map<string, TensorEntry>, source: string): PeftModule[] {
+  const info = model.info;
+  const where = new Map<string, { site: ModuleSite; layer: number }>();
+  for (let layer = 0; layer < info.numLayers; layer++) {
+    for (const site of LORA_MODULE_SITES) {
+      const p = info.modulePath(site, layer);
+      if (p !== undefined) where.set(p, { site, layer });
+    }
+  }
+  const kinds = peft['peft_type'] === 'IA3' ? ([['l', PEFT_SUFFIX.ia3]] as const) : ([['A', PEFT_SUFFIX.A], ['B', PEFT_SUFFIX.B]] as const);
+  const basePrefix = `${info.baseModelPrefix}.`;
+  const modules = new Map<string, PeftModule>();
+  const problems: string[] = [];
+  for (const [key, t] of tensors) {
+    const kind = kinds.find(([, suffix]) => key.endsWith(suffix));
+    if (!key.startsWith(PEFT_KEY_PREFIX) || !kind) {
+      if (peft['modules_to_save'] != null) model.warn(`${source}: ignoring '${key}' (modules_to_save weights are not part of a LoRA adapter)`);
+      else problems.push(`unexpected: ${key}`);
+      continue;
+    }
+    const peftName = key.slice(PEFT_KEY_PREFIX.length, key.length - kind[1].length);
+    const path = peftName.startsWith(basePrefix) ? peftName.slice(basePrefix.length) : peftName;
+    const loc = where.get(path);
+    if (!loc) {
+      throw new CapabilityError(
+        'PEFT_UNSUPPORTED_MODULE',
+        `${source}: '${key}' targets module '${path}', which AdapterHub LoRA cannot wrap on ${info.modelType} (it wraps attention q/k/v, the FFN intermediate and FFN output dense layers)`,
+      );
+    }
+    if (t.shape.length !== 2 || !(t.data instanceof Float32Array)) {
+      problems.push(`${key}: expected a 2-D float tensor, got ${t.dtype} [${t.shape.join(', ')}]`);
+      continue;
+    }
+    const m = modules.get(path) ?? { path, peftName, ...loc, tensors: {} };
+    (m.tensors as Record<string, Mat>)[kind[0]] = mat(t.shape, t.data);
+    modules.set(path, m);
+  }
+  if (problems.length > 0) throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}:\n  ${problems.join('\n  ')}`);
+  if (modules.size === 0) throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}: no LoRA / (IA)³ weights found`);
+  return [...modules.values()].sort((a, b) => a.layer - b.layer || LORA_MODULE_SITES.indexOf(a.site) - LORA_MODULE_SITES.indexOf(b.site));
+}
+
+const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols], data: m.data });
+
+/**
+ * Read a HF PEFT adapter directory (`adapter_config.json` with `peft_type` `LORA` or `IA3`, and
+ * `adapter_model.safetensors`) into a new LoRA / (IA)³ adapter with identical outputs. The wrapped modules are
+ * taken from the weight keys (`base_model.model.[<base prefix>.]<module path>.lora_A.weight`, ...); layers or
+ * modules the file lacks get a no-op update (and a warning). See {@link convertLora} / {@link convertIa3} for
+ * how fused projections, mixed ranks and scalings are mapped.
+ *
+ * Nothing is registered if anything fails. Returns the adapter's name.
+ *
+ * @throws FileFormatError for unsupported PEFT features (DoRA, trained biases, feed-forward (IA)³, other
+ *   `peft_type`s); CapabilityError for modules AdapterHub LoRA cannot wrap; WeightsMismatchError for bad shapes.
+ */
+export async function importPeftAdapter(model: AdapterModel, dir: string, options: ImportPeftOptions = {}): Promise<string> {
+  const name = options.name ?? 'default';
+  const configPath = join(dir, PEFT_CONFIG_FILE);
+  const peft = await readConfigJson(configPath);
+  const peftType = peft['peft_type'];
+  if (peftType !== 'LORA' && peftType !== 'IA3') {
+    throw new FileFormatError('PEFT_UNSUPPORTED', `${configPath}: peft_type ${JSON.stringify(peftType)} is not a LoRA or (IA)³ adapter (expected "LORA" or "IA3")`);
+  }
+  const weightsPath = options.weightsPath ?? findWeights(dir);
+  const { tensors } = parseSafetensors(new Uint8Array(await readFile(weightsPath)), weightsPath);
+  const modules = collectModules(model, peft, tensors, weightsPath);
+  const conversion = peftType === 'LORA' ? convertLora(peft, modules, model.info, weightsPath) : convertIa3(modules, model.info, weightsPath);
+
+  const method = model.methods.require('lora');
+  const full = buildConfig(method, conversion.preset, conversion.overrides, configPath, model.info);
+  const config = full as unknown as LoRAConfig;
+  const files = new Map<string, TensorEntry>();
+  const missing: string[] = [];
+  for (let layer = 0; layer < model.info.numLayers; layer++) {
+    for (const site of loraSites(model.info, config, layer)) {
+      let w = conversion.weights(site);
+      if (!w) {
+        missing.push(site.modulePath);
+        w = conversion.identity(site);
+      }
+      const key = `${site.modulePath}.loras.${name}`;
+      if (w.A) files.set(`${key}.lora_A`, toEntry(w.A));
+      files.set(`${key}.lora_B`, toEntry(w.B));
+    }
+  }
+  if (missing.length > 0) model.warn(`${weightsPath}: no PEFT weights for ${missing.join(', ')}; these get a no-op update`);
+
+  const entry = model.createEntry(name, [{ method, config: full }], options.seed ?? 0);
+  try {
+    assignAdapterWeights(entry, files, weightsPath, model.warn);
+  } catch (err) {
+    for (const m of entry.members) m.instance.dispose?.();
+    entry.params.dispose();
+    throw err;
+  }
+  model.registerEntry(entry, options);
+  return name;
+}

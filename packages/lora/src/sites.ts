@@ -1,0 +1,102 @@
+import { CapabilityError, type HostInfo, type ModuleSite } from '@adapterkit/core';
+import type { AttnMatrix } from './config';
+import type { LoRAConfig } from './lora-config';
+
+/** Hook points LoRA acts at. */
+export type LoRAPoint = 'attention.projection' | 'ffn.intermediate' | 'ffn.outputProjection';
+
+/**
+ * One dense layer that carries a LoRA module. A plain Linear has one output slot; GPT-2's fused `c_attn` has three
+ * (q, k, v), of which `slots[j]` says which carry LoRA (the reference's `MergedLinear`).
+ */
+export interface LoRASite {
+  readonly point: LoRAPoint;
+  /** `site` of the hook payload: `query` | `key` | `value` | `qkv` | `intermediate` | `output`. */
+  readonly payloadSite: string;
+  /** Host module site (for {@link HostInfo.modulePath}). */
+  readonly moduleSite: ModuleSite;
+  readonly layer: number;
+  /** Reference module path, e.g. `encoder.layer.0.attention.self.query` or `h.0.attn.c_attn`. */
+  readonly modulePath: string;
+  readonly inDim: number;
+  readonly outDim: number;
+  /** Output slots; `[true]` for a plain Linear, `[q?, k?, v?]` for a fused projection. */
+  readonly slots: readonly boolean[];
+}
+
+/** Number of slots that carry LoRA (`n` of the reference's MergedLinear). */
+export function enabledSlots(site: LoRASite): number {
+  return site.slots.filter(Boolean).length;
+}
+
+/** The attention matrices in slot order (also the order of GPT-2's fused q/k/v output), with their sites. */
+export const ATTN_SITES: ReadonlyArray<{ readonly m: AttnMatrix; readonly site: ModuleSite; readonly payload: string }> = [
+  { m: 'q', site: 'attention.query', payload: 'query' },
+  { m: 'k', site: 'attention.key', payload: 'key' },
+  { m: 'v', site: 'attention.value', payload: 'value' },
+];
+
+function pathOf(host: HostInfo, site: ModuleSite, layer: number): string {
+  const p = host.modulePath(site, layer);
+  if (p === undefined) {
+    throw new CapabilityError('MISSING_MODULE', `LoRA needs module site '${site}' in layer ${layer}, which the ${host.modelType} host does not have`);
+  }
+  return p;
+}
+
+/** Whether the host's attention uses one fused q/k/v projection (GPT-2 `c_attn`). */
+function hasFusedQkv(host: HostInfo): boolean {
+  return host.modulePath('attention.qkv', 0) !== undefined;
+}
+
+/** Module sites LoRA can wrap. */
+export const LORA_MODULE_SITES: readonly ModuleSite[] = ['attention.query', 'attention.key', 'attention.value', 'attention.qkv', 'ffn.intermediate', 'ffn.outputProjection'];
+
+/** `[in, out]` of a wrappable dense layer of the host. */
+export function moduleDims(host: HostInfo, site: ModuleSite): { inDim: number; outDim: number } {
+  const H = host.hiddenSize;
+  switch (site) {
+    case 'attention.qkv':
+      return { inDim: H, outDim: 3 * H };
+    case 'ffn.intermediate':
+      return { inDim: H, outDim: host.intermediateSize };
+    case 'ffn.outputProjection':
+      return { inDim: host.intermediateSize, outDim: H };
+    default:
+      return { inDim: H, outDim: H };
+  }
+}
+
+/**
+ * The dense layers a config wraps in one layer, in the reference's order: attention (q, k, v or fused qkv),
+ * FFN intermediate, FFN output.
+ */
+export function loraSites(host: HostInfo, config: LoRAConfig, layer: number): LoRASite[] {
+  const out: LoRASite[] = [];
+  const site = (point: LoRAPoint, payloadSite: string, moduleSite: ModuleSite, slots: readonly boolean[]): LoRASite => ({
+    point,
+    payloadSite,
+    moduleSite,
+    layer,
+    modulePath: pathOf(host, moduleSite, layer),
+    ...moduleDims(host, moduleSite),
+    slots,
+  });
+  if (config.selfattnLora && config.attnMatrices.length > 0) {
+    if (hasFusedQkv(host)) {
+      out.push(site('attention.projection', 'qkv', 'attention.qkv', ATTN_SITES.map((a) => config.attnMatrices.includes(a.m))));
+    } else {
+      for (const a of ATTN_SITES) {
+        if (!config.attnMatrices.includes(a.m)) continue;
+        out.push(site('attention.projection', a.payload, a.site, [true]));
+      }
+    }
+  }
+  if (config.intermediateLora) {
+    out.push(site('ffn.intermediate', 'intermediate', 'ffn.intermediate', [true]));
+  }
+  if (config.outputLora) {
+    out.push(site('ffn.outputProjection', 'output', 'ffn.outputProjection', [true]));
+  }
+  return out;
+}
