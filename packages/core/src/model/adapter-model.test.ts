@@ -160,3 +160,31 @@ describe('AdapterModel', () => {
     fresh.dispose();
   });
 });
+
+describe('frozen adapter parameters', () => {
+  it('stay untrainable through trainAdapter (e.g. learn_phm=False)', async () => {
+    await tf.setBackend('cpu');
+    const { defineAdapterMethod } = await import('../method/define');
+    const frozenMethod = defineAdapterMethod<{ method: 'frozen-test'; x: number }>({
+      name: 'frozen-test',
+      architecture: 'frozen_test',
+      fields: { x: { type: 'int' } },
+      defaults: { x: 1 },
+      hooks: [],
+      meta: { package: 'test', version: '0', apiVersion: 1 },
+      create({ params, name }) {
+        params.add(`a.${name}.learned`, tf.zeros([2]));
+        params.add(`a.${name}.fixed`, tf.zeros([2]), { trainable: false });
+        return { handlers: {} };
+      },
+    });
+    const model = new AdapterModel(createToyHost(), { methods: [frozenMethod] });
+    model.addAdapter('f', { method: 'frozen-test' });
+    model.trainAdapter('f');
+    expect(model.adapterParams('f').map((p) => [p.key, p.variable.trainable])).toEqual([
+      ['a.f.learned', true],
+      ['a.f.fixed', false],
+    ]);
+    model.dispose();
+  });
+});

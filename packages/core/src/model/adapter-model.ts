@@ -159,7 +159,7 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     const old = this.requireAdapter(entry.name);
     const trainable = old.params.list().some((p) => p.variable.trainable);
     this.adapters.set(entry.name, entry);
-    for (const p of entry.params.list()) p.variable.trainable = trainable;
+    for (const p of entry.params.list()) p.variable.trainable = trainable && !p.frozen;
     disposeEntry(old);
     this.dispatcher.invalidate();
   }
@@ -231,7 +231,7 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     this.freezeModel(true);
     const names = new Set(adapterNames(block));
     for (const entry of this.adapters.values()) {
-      for (const p of entry.params.list()) p.variable.trainable = names.has(entry.name);
+      for (const p of entry.params.list()) p.variable.trainable = names.has(entry.name) && !p.frozen;
     }
     this.trainSetup = block;
   }

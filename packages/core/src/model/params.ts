@@ -20,6 +20,8 @@ export interface NamedParam {
    * load keeps the initial value and warns instead of failing.
    */
   readonly optional: boolean;
+  /** Never trained (registered with `trainable: false`, e.g. Compacter's rule with `learn_phm=False`). */
+  readonly frozen: boolean;
 }
 
 let nextCollectorId = 0;
@@ -66,7 +68,7 @@ export class ParamCollector {
     }
     const variable = tf.variable(initial, opts.trainable ?? true, `${this.scope}/${key}`);
     initial.dispose();
-    const param: NamedParam = { key, variable, layout: opts.layout ?? 'plain', aliases: opts.aliases ?? [], optional: opts.optional ?? false };
+    const param: NamedParam = { key, variable, layout: opts.layout ?? 'plain', aliases: opts.aliases ?? [], optional: opts.optional ?? false, frozen: opts.trainable === false };
     this.params.push(param);
     this.byKey.set(key, param);
     return variable;
