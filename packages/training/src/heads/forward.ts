@@ -1,0 +1,144 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AdapterStateError, CapabilityError, type AdapterModel, type ModelInputs, type ModelOutputs } from '@adapterkit/core';
+import type { PredictionHead } from './head';
+import { getHeads, type HeadSetup } from './registry';
+
+/** One head's result. */
+export interface HeadOutput {
+  readonly head: string;
+  /** Classification `[B, n]`, tagging `[B, S, n]`, LM `[B, S, vocab]`. */
+  readonly logits: tf.Tensor;
+  /** Present when labels were given. */
+  readonly loss?: tf.Scalar;
+}
+
+/** Result of {@link forwardWithHeads}; every tensor belongs to the caller. */
+export interface HeadsForwardResult {
+  /** The model's own outputs (`lastHiddenState [B', S, H]`, ...; B' = B·n under a Parallel setup). */
+  readonly outputs: ModelOutputs;
+  /** One entry per used head, in setup order. */
+  readonly heads: readonly HeadOutput[];
+  /** Logits of the first head. */
+  readonly logits: tf.Tensor;
+  /** Single head: its loss; Parallel/BatchSplit heads: the sum of their losses (as the reference); a plain list: none. */
+  readonly loss?: tf.Scalar;
+}
+
+/** Options of {@link forwardWithHeads}. */
+export interface HeadsForwardOptions {
+  /** Head(s) to use instead of the active head setup. */
+  readonly head?: string | readonly string[];
+  /**
+   * Labels (classification `[B]`, multi-label `[B, n]`, tagging/LM `[B, S]`). BatchSplit heads get their rows; Parallel
+   * heads each get all of them (one per replica of the batch).
+   */
+  readonly labels?: tf.Tensor;
+  /** Dropout on (default false). */
+  readonly training?: boolean;
+}
+
+function sliceRows<T extends tf.Tensor>(t: T, start: number, size: number): T {
+  const begin = t.shape.map((_, i) => (i === 0 ? start : 0));
+  const sizes = t.shape.map((d, i) => (i === 0 ? size : d));
+  return tf.slice(t, begin, sizes) as T;
+}
+
+function sliceOutputs(o: ModelOutputs, start: number, size: number): ModelOutputs {
+  return {
+    lastHiddenState: sliceRows(o.lastHiddenState, start, size),
+    ...(o.poolerOutput ? { poolerOutput: sliceRows(o.poolerOutput, start, size) } : {}),
+    ...(o.logits ? { logits: sliceRows(o.logits, start, size) } : {}),
+  };
+}
+
+const headInputCache = new WeakMap<AdapterModel, { setup: unknown; active: boolean }>();
+
+/** Whether some active adapter acts at `head.input` (the inverse of an invertible adapter). */
+function headInputActive(model: AdapterModel): boolean {
+  const setup = model.activeAdapters;
+  const cached = headInputCache.get(model);
+  if (cached && cached.setup === setup) return cached.active;
+  const active = setup !== undefined && model.describeHooks().some((r) => r.point === 'head.input');
+  headInputCache.set(model, { setup, active });
+  return active;
+}
+
+/**
+ * Decide how LM heads get the `head.input` hook (the inverse invertible adapter before the vocabulary projection).
+ * Core offers no way to run that hook from outside a host forward, so it works only where the host runs it itself:
+ * a single-layer LM head on a host with an LM projection (GPT-2 `lmLogits`). Otherwise a CapabilityError says so.
+ */
+function useHostLogits(model: AdapterModel, heads: readonly PredictionHead[]): boolean {
+  const lm = heads.filter((h) => h.isLm);
+  if (lm.length === 0 || !headInputActive(model)) return false;
+  const hostRuns = model.info.hookPoints.has('head.input') && (model.info as { hasLmHead?: boolean }).hasLmHead === true;
+  const bad = lm.find((h) => !hostRuns || h.modules.length !== 1);
+  if (bad) {
+    throw new CapabilityError(
+      'HEAD_INPUT_UNAVAILABLE',
+      `Head '${bad.name}' needs the 'head.input' hook (inverse invertible adapter) between its layers and the vocabulary projection, ` +
+        `but @adapterkit/core cannot run that hook outside a host forward (needs AdapterModel.runHook); deactivate the invertible adapter ` +
+        `or use a single-layer LM head on a host with an LM projection (GPT-2)`,
+    );
+  }
+  return true;
+}
+
+function resolveSetup(model: AdapterModel, head: string | readonly string[] | undefined): HeadSetup {
+  const reg = getHeads(model);
+  if (head !== undefined) {
+    const names = typeof head === 'string' ? [head] : [...head];
+    return { kind: names.length === 1 ? 'single' : 'list', names };
+  }
+  const active = reg.activeHead;
+  if (!active) {
+    throw new AdapterStateError('NO_ACTIVE_HEAD', `No active head (have: ${reg.names().join(', ') || 'none'}); add one or pass { head }`);
+  }
+  return active;
+}
+
+/**
+ * Run the model and its active head(s) (or `options.head`): the reference's flex-head forward. Dropout only when
+ * `training`. With `labels`, each head's loss is computed as the reference does.
+ */
+export function forwardWithHeads(model: AdapterModel, inputs: ModelInputs, options: HeadsForwardOptions = {}): HeadsForwardResult {
+  const setup = resolveSetup(model, options.head);
+  const reg = getHeads(model);
+  const heads = setup.names.map((n) => reg.require(n));
+  const training = options.training ?? false;
+  const hostLogits = useHostLogits(model, heads);
+  const batch = inputs.inputIds.shape[0];
+  return tf.tidy(() => {
+    const outputs = model.forward(inputs, { training, lmLogits: hostLogits });
+    const rows = outputs.lastHiddenState.shape[0];
+    if (setup.kind === 'parallel' && rows !== batch * heads.length) {
+      throw new AdapterStateError('HEAD_SETUP_MISMATCH', `${heads.length} parallel heads need an output batch of ${batch}×${heads.length}, got ${rows}`);
+    }
+    if (setup.kind === 'batchSplit') {
+      const total = (setup.batchSizes ?? []).reduce((a, b) => a + b, 0);
+      if (total !== rows) throw new AdapterStateError('HEAD_SETUP_MISMATCH', `BatchSplit heads cover ${total} rows, but the batch has ${rows}`);
+    }
+    let start = 0;
+    const results: HeadOutput[] = heads.map((h, i) => {
+      let outs = outputs;
+      let labels = options.labels;
+      let mask = inputs.attentionMask;
+      if (setup.kind === 'parallel') {
+        outs = sliceOutputs(outputs, i * batch, batch);
+      } else if (setup.kind === 'batchSplit') {
+        const size = setup.batchSizes![i]!;
+        outs = sliceOutputs(outputs, start, size);
+        if (labels) labels = sliceRows(labels, start, size);
+        if (mask) mask = sliceRows(mask, start, size);
+        start += size;
+      }
+      const logits = h.forward(outs, { training, ...(hostLogits && h.isLm ? { hostLogits: outs.logits! } : {}) });
+      return { head: h.name, logits, ...(labels ? { loss: h.loss(logits, labels, mask) } : {}) };
+    });
+    const losses = results.map((r) => r.loss).filter((l): l is tf.Scalar => l !== undefined);
+    let loss: tf.Scalar | undefined;
+    if (setup.kind === 'single') loss = losses[0];
+    else if (setup.kind !== 'list' && losses.length === results.length && losses.length > 0) loss = tf.addN(losses) as tf.Scalar;
+    return { outputs, heads: results, logits: results[0]!.logits, ...(loss ? { loss } : {}) } as never;
+  }) as HeadsForwardResult;
+}

@@ -1,0 +1,197 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ADAPTER_FORMAT_VERSION,
+  assignAdapterWeights,
+  FileFormatError,
+  fileShape,
+  parseSafetensors,
+  serializeSafetensors,
+  toFileLayout,
+  toPythonJson,
+  WeightsMismatchError,
+  writeFilesAtomic,
+  type AdapterModel,
+  type HostInfo,
+  type LoadAdapterOptions,
+  type SaveAdapterOptions,
+  type TensorEntry,
+} from '@adapterkit/core';
+import { headConfigFromJson, headConfigToJson } from './config';
+import { getHeads, type AddHeadOptions } from './registry';
+
+/** Config file of a saved head. */
+export const HEAD_CONFIG_FILE = 'head_config.json';
+/** Weights file we write: the name `adapters` uses with `use_safetensors=True`. */
+export const HEAD_WEIGHTS_FILE = 'model_head.safetensors';
+/** Weights files we read, in order of preference (`head.safetensors` is the golden fixtures' name). */
+export const HEAD_WEIGHTS_CANDIDATES = ['model_head.safetensors', 'head.safetensors'] as const;
+
+/** The reference's flex-head model class for a host: `BertModel` → `BertAdapterModel`, `GPT2Model` → `GPT2AdapterModel`. */
+export function flexModelClass(info: HostInfo): string {
+  return `${info.modelClass.replace(/(LMHeadModel|Model|For[A-Za-z]+)$/, '')}AdapterModel`;
+}
+
+/** Options of {@link saveHead}. */
+export interface SaveHeadOptions {
+  /** Written as `model_name` (the HF id of the base model), default null. */
+  readonly modelName?: string | null;
+  /**
+   * Also write an LM head's tied projection weight (`heads.<name>.<i>.weight` = the input embeddings), as the
+   * reference does (default true). It is ignored on load; pass false for small files.
+   */
+  readonly tiedWeights?: boolean;
+}
+
+/** Bytes of the two files {@link saveHead} writes. */
+export async function serializeHead(model: AdapterModel, name: string, options: SaveHeadOptions = {}): Promise<Record<string, Uint8Array | string>> {
+  const head = getHeads(model).require(name);
+  const info = model.info;
+  const doc = {
+    config: headConfigToJson(head.config),
+    hidden_size: info.hiddenSize,
+    model_class: flexModelClass(info),
+    model_name: options.modelName ?? null,
+    model_type: info.modelType,
+    name,
+    version: ADAPTER_FORMAT_VERSION,
+  };
+  const json = toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path) => path.join('/') === 'config/dropout_prob' });
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const p of head.list()) {
+    const t = toFileLayout(p);
+    try {
+      tensors[p.key] = { shape: fileShape(p), data: (await t.data()) as Float32Array };
+    } finally {
+      t.dispose();
+    }
+  }
+  const tied = head.tiedWeight;
+  if (tied && (options.tiedWeights ?? true)) tensors[head.tiedWeightKey!] = { shape: [...tied.shape], data: (await tied.data()) as Float32Array };
+  return { [HEAD_CONFIG_FILE]: json, [HEAD_WEIGHTS_FILE]: serializeSafetensors(tensors) };
+}
+
+/**
+ * Save a head as the reference's `save_head` does (safetensors flavour of `adapters`): `head_config.json` and
+ * `model_head.safetensors` with keys `heads.<name>.<i>.{weight,bias}` (PyTorch layout). Written atomically.
+ */
+export async function saveHead(model: AdapterModel, dir: string, name: string, options: SaveHeadOptions = {}): Promise<void> {
+  await writeFilesAtomic(dir, await serializeHead(model, name, options));
+}
+
+/** Options of {@link loadHead}. */
+export interface LoadHeadOptions extends AddHeadOptions {
+  /** Name to load the head under (default: the saved name). */
+  readonly loadAs?: string;
+  /** Weights file to read instead of the directory's `model_head.safetensors` / `head.safetensors`. */
+  readonly weightsPath?: string;
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (${(err as Error).message})`, { cause: err });
+  }
+}
+
+function findHeadWeights(dir: string): string {
+  for (const f of HEAD_WEIGHTS_CANDIDATES) if (existsSync(join(dir, f))) return join(dir, f);
+  if (existsSync(join(dir, 'pytorch_model_head.bin'))) {
+    throw new FileFormatError(
+      'UNSUPPORTED_WEIGHTS',
+      `${dir}: only pytorch_model_head.bin found; reading torch pickles is not implemented yet — convert it to model_head.safetensors (same keys)`,
+    );
+  }
+  throw new FileFormatError('MISSING_FILE', `${dir}: no head weights (${HEAD_WEIGHTS_CANDIDATES.join(' or ')})`);
+}
+
+/**
+ * Load a head saved by the reference (`save_head`, `save_adapter(with_head=True)`) or by {@link saveHead}: checks
+ * model type and hidden size, builds the head, assigns the weights (all checked before any variable is written;
+ * an LM head's tied projection weight is ignored, the head uses the host's embeddings) and registers it (active by
+ * default). Returns the head's name.
+ */
+export async function loadHead(model: AdapterModel, dir: string, options: LoadHeadOptions = {}): Promise<string> {
+  const configPath = join(dir, HEAD_CONFIG_FILE);
+  const doc = await readJson(configPath);
+  const info = model.info;
+  const savedName = typeof doc['name'] === 'string' ? doc['name'] : undefined;
+  const name = options.loadAs ?? savedName;
+  if (!name) throw new FileFormatError('BAD_HEAD_CONFIG', `${configPath}: no "name" (pass { loadAs })`);
+  if (doc['model_type'] !== undefined && doc['model_type'] !== info.modelType) {
+    throw new FileFormatError('HEAD_MODEL_MISMATCH', `${configPath}: head was saved for model_type '${String(doc['model_type'])}', this model is '${info.modelType}'`);
+  }
+  if (typeof doc['hidden_size'] === 'number' && doc['hidden_size'] !== info.hiddenSize) {
+    throw new FileFormatError('HEAD_MODEL_MISMATCH', `${configPath}: head was saved for hidden_size ${doc['hidden_size']}, this model has ${info.hiddenSize}`);
+  }
+  const cls = doc['model_class'];
+  if (typeof cls === 'string' && cls !== flexModelClass(info) && !cls.endsWith('ModelWithHeads')) {
+    model.warn(`${configPath}: model_class '${cls}' differs from '${flexModelClass(info)}'; loading as a flex head`);
+  }
+  const config = headConfigFromJson(doc['config'], configPath, info.vocabSize);
+  const weightsPath = options.weightsPath ?? findHeadWeights(dir);
+  const { tensors } = parseSafetensors(new Uint8Array(await readFile(weightsPath)), weightsPath);
+  const reg = getHeads(model);
+  const head = reg.build(name, config, options.seed ?? 0);
+  try {
+    const renamed = new Map<string, TensorEntry>();
+    const from = `heads.${savedName ?? name}.`;
+    for (const [key, t] of tensors) renamed.set(key.startsWith(from) ? `heads.${name}.${key.slice(from.length)}` : key, t);
+    const tiedKey = head.tiedWeightKey;
+    const tied = tiedKey ? renamed.get(tiedKey) : undefined;
+    if (tied && tied.shape.join() !== head.tiedWeight!.shape.join()) {
+      throw new WeightsMismatchError(
+        'HEAD_WEIGHTS_MISMATCH',
+        `${weightsPath}: shape mismatch: ${tiedKey}: expected [${head.tiedWeight!.shape.join(', ')}] (the input embeddings), got [${tied.shape.join(', ')}]`,
+      );
+    }
+    if (tiedKey) renamed.delete(tiedKey);
+    assignAdapterWeights({ name: `head:${name}`, members: [], params: head.params }, renamed, weightsPath, model.warn);
+  } catch (err) {
+    head.dispose();
+    throw err;
+  }
+  reg.register(head, options);
+  return name;
+}
+
+/**
+ * Save an adapter and, if a head of the same name exists, that head into the same directory (the reference's
+ * `save_adapter(..., with_head=True)`).
+ */
+export async function saveAdapterWithHead(
+  model: AdapterModel,
+  dir: string,
+  name: string,
+  options: SaveAdapterOptions & SaveHeadOptions = {},
+): Promise<void> {
+  await model.saveAdapter(dir, name, options);
+  if (getHeads(model).has(name)) await saveHead(model, dir, name, options);
+}
+
+/**
+ * Load an adapter and, if the directory holds a `head_config.json`, its head under the adapter's name (the
+ * reference's `load_adapter(..., with_head=True)`). Returns the adapter's name.
+ */
+export async function loadAdapterWithHead(model: AdapterModel, dir: string, options: LoadAdapterOptions = {}): Promise<string> {
+  const name = await model.loadAdapter(dir, options);
+  if (existsSync(join(dir, HEAD_CONFIG_FILE))) {
+    try {
+      await loadHead(model, dir, { loadAs: name, ...(options.overwriteOk !== undefined ? { overwriteOk: options.overwriteOk } : {}) });
+    } catch (err) {
+      model.deleteAdapter(name);
+      throw err;
+    }
+  }
+  return name;
+}

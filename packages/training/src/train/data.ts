@@ -1,0 +1,108 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AdapterKitError, Rng, type ModelInputs } from '@adapterkit/core';
+import { IGNORE_INDEX } from '../losses';
+
+/** One training/evaluation example: token ids plus its label(s). */
+export interface Example {
+  readonly inputIds: readonly number[];
+  /** Default: 1 for every token. */
+  readonly attentionMask?: readonly number[];
+  readonly tokenTypeIds?: readonly number[];
+  /**
+   * A class id (classification), a target value (regression), a 0/1 vector (multi-label), or one label per token
+   * (tagging / LM; −100 = ignored).
+   */
+  readonly labels?: number | readonly number[];
+}
+
+/** How labels are laid out in a batch. */
+export type LabelKind = 'class' | 'regression' | 'multi' | 'token';
+
+/** A collated batch (int32 inputs `[B, S]`, right-padded). Tensors belong to whoever collated it. */
+export interface Batch {
+  readonly inputs: ModelInputs;
+  /** class `[B]` int32, regression `[B]` float32, multi `[B, n]` float32, token `[B, S]` int32 (padding −100). */
+  readonly labels?: tf.Tensor;
+  /** Number of label items that count in the loss (examples, or non-ignored tokens). */
+  readonly weight: number;
+  readonly numTokens: number;
+}
+
+/**
+ * Pad examples to the longest one (`padTokenId`, attention mask 0, token type 0, token labels −100) and upload them.
+ * Call inside `tf.tidy` or dispose the tensors.
+ */
+export function collate(examples: readonly Example[], padTokenId: number, labelKind: LabelKind): Batch {
+  const b = examples.length;
+  const s = Math.max(...examples.map((e) => e.inputIds.length));
+  const ids = new Int32Array(b * s).fill(padTokenId);
+  const mask = new Int32Array(b * s);
+  const types = new Int32Array(b * s);
+  const hasTypes = examples.some((e) => e.tokenTypeIds);
+  let numTokens = 0;
+  examples.forEach((e, i) => {
+    e.inputIds.forEach((id, j) => {
+      ids[i * s + j] = id;
+      mask[i * s + j] = e.attentionMask?.[j] ?? 1;
+      types[i * s + j] = e.tokenTypeIds?.[j] ?? 0;
+    });
+    numTokens += e.inputIds.length;
+  });
+  const inputs: ModelInputs = {
+    inputIds: tf.tensor2d(ids, [b, s], 'int32'),
+    attentionMask: tf.tensor2d(mask, [b, s], 'int32'),
+    ...(hasTypes ? { tokenTypeIds: tf.tensor2d(types, [b, s], 'int32') } : {}),
+  };
+  if (examples.every((e) => e.labels === undefined)) return { inputs, weight: b, numTokens };
+  const missing = examples.findIndex((e) => e.labels === undefined);
+  if (missing >= 0) throw new AdapterKitError('BAD_EXAMPLE', `example ${missing} of the batch has no labels while others do`);
+  const scalar = (e: Example, i: number): number => {
+    if (typeof e.labels !== 'number') throw new AdapterKitError('BAD_EXAMPLE', `example ${i}: expected one label (a number), got ${JSON.stringify(e.labels)}`);
+    return e.labels;
+  };
+  switch (labelKind) {
+    case 'class':
+      return { inputs, labels: tf.tensor1d(examples.map(scalar), 'int32'), weight: b, numTokens };
+    case 'regression':
+      return { inputs, labels: tf.tensor1d(examples.map(scalar), 'float32'), weight: b, numTokens };
+    case 'multi': {
+      const rows = examples.map((e, i) => {
+        if (!Array.isArray(e.labels)) throw new AdapterKitError('BAD_EXAMPLE', `example ${i}: multi-label targets must be a 0/1 list`);
+        return e.labels as number[];
+      });
+      return { inputs, labels: tf.tensor2d(rows, [b, rows[0]!.length], 'float32'), weight: b, numTokens };
+    }
+    case 'token': {
+      const lbl = new Int32Array(b * s).fill(IGNORE_INDEX);
+      let weight = 0;
+      examples.forEach((e, i) => {
+        const l = e.labels as readonly number[];
+        if (!Array.isArray(l) || l.length !== e.inputIds.length) {
+          throw new AdapterKitError('BAD_EXAMPLE', `example ${i}: token labels must be a list as long as inputIds (${e.inputIds.length})`);
+        }
+        l.forEach((v, j) => {
+          lbl[i * s + j] = v;
+          if (v !== IGNORE_INDEX && mask[i * s + j] === 1) weight++;
+        });
+      });
+      return { inputs, labels: tf.tensor2d(lbl, [b, s], 'int32'), weight, numTokens };
+    }
+  }
+}
+
+/** A seeded permutation of `0..n-1` for an epoch (Fisher–Yates); the same (seed, epoch) always gives the same order. */
+export function epochOrder(n: number, seed: number, epoch: number, shuffle: boolean): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  if (!shuffle) return order;
+  const rng = new Rng((seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/** Examples of batch `index` of an epoch order. */
+export function batchAt(data: readonly Example[], order: readonly number[], batchSize: number, index: number): Example[] {
+  return order.slice(index * batchSize, (index + 1) * batchSize).map((i) => data[i]!);
+}

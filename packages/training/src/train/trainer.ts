@@ -1,0 +1,442 @@
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
+import { AdapterKitError, AdapterStateError, adapterNames, Rng, serializeSafetensors, type AdapterModel, type SetupNode } from '@adapterkit/core';
+import { isLmHead } from '../heads/config';
+import { forwardWithHeads, type HeadsForwardResult } from '../heads/forward';
+import type { PredictionHead } from '../heads/head';
+import { saveAdapterWithHead, saveHead } from '../heads/io';
+import { getHeads } from '../heads/registry';
+import { IGNORE_INDEX } from '../losses';
+import { AdamW } from './adamw';
+import {
+  CHECKPOINT_FILES,
+  listCheckpoints,
+  paramsFile,
+  readCheckpoint,
+  restoreParams,
+  writeCheckpoint,
+  type EvalRecord,
+  type TrainerState,
+} from './checkpoint';
+import { clipByGlobalNorm } from './clip';
+import { batchAt, collate, epochOrder, type Batch, type Example, type LabelKind } from './data';
+import { accuracy, higherIsBetter, macroF1, matthewsCorrelation, perplexity, type MetricName } from './metrics';
+import { collectTrainable, type TrainableParam } from './params';
+import { learningRate, type ScheduleName } from './schedule';
+
+/** A custom loss: called inside the gradient computation; must return a scalar. */
+export type LossFn = (model: AdapterModel, batch: Batch, ctx: { readonly training: boolean }) => tf.Scalar;
+
+/** Events sent to {@link TrainOptions.onProgress}. */
+export type TrainEvent =
+  | {
+      readonly type: 'step';
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly epoch: number;
+      /** Mean loss of the step's micro-batches. */
+      readonly loss: number;
+      readonly lr: number;
+      /** Global gradient norm before clipping. */
+      readonly gradNorm: number;
+      readonly tokensPerSecond: number;
+      readonly stepMs: number;
+    }
+  | { readonly type: 'eval'; readonly step: number; readonly epoch: number; readonly metrics: Readonly<Record<string, number>> }
+  | { readonly type: 'checkpoint'; readonly step: number; readonly dir: string }
+  | { readonly type: 'earlyStop'; readonly step: number; readonly metric: string; readonly best: number }
+  | { readonly type: 'done'; readonly step: number; readonly epoch: number };
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  readonly trainData: readonly Example[];
+  readonly evalData?: readonly Example[];
+  /** Default 8. */
+  readonly batchSize?: number;
+  /** Default: `batchSize`. */
+  readonly evalBatchSize?: number;
+  /** Shuffle the training data every epoch (seeded), default true. */
+  readonly shuffle?: boolean;
+  /** Padding id (default: the host config's `pad_token_id`, else 0). */
+  readonly padTokenId?: number;
+  /** Head that computes logits and loss (default: the active head). Ignored with `lossFn`. */
+  readonly head?: string;
+  /** Custom loss instead of a head's loss (metrics are then `loss` only, plus `perplexity` if asked). */
+  readonly lossFn?: LossFn;
+  /** Label layout for `lossFn` (default: inferred from the first example). */
+  readonly labelKind?: LabelKind;
+  /**
+   * `adapter` (default): train the adapters of `adapter` (or of the last `model.trainAdapter`) plus every head,
+   * base frozen. `full`: every base parameter plus the heads (the full fine-tuning baseline); adapters frozen (active
+   * ones still run).
+   */
+  readonly mode?: 'adapter' | 'full';
+  /** Adapter setup to train in `adapter` mode (calls `model.trainAdapter`). */
+  readonly adapter?: SetupNode | readonly string[];
+  /** Peak learning rate, default 1e-4 (the reference's recommendation for adapters). */
+  readonly lr?: number;
+  /** AdamW decoupled weight decay (not on biases/LayerNorm), default 0 as HF `TrainingArguments`. */
+  readonly weightDecay?: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly epsilon?: number;
+  /** Default `linear`. */
+  readonly schedule?: ScheduleName;
+  /** Default 0. */
+  readonly warmupSteps?: number;
+  /** Global-norm clipping threshold, default 1.0 (HF); `Infinity` or 0 disables. */
+  readonly maxGradNorm?: number;
+  /** Micro-batches per optimizer step, default 1. Losses are divided by it (HF). */
+  readonly gradientAccumulationSteps?: number;
+  /** Default 3 (HF). */
+  readonly epochs?: number;
+  /** Optimizer steps; overrides `epochs`. */
+  readonly maxSteps?: number;
+  /** Evaluate every N optimizer steps (default: after every epoch). */
+  readonly evalEvery?: number;
+  /** Metrics (default by head type: classification/tagging loss, accuracy, f1, mcc; LM loss, perplexity). */
+  readonly metrics?: readonly MetricName[];
+  /** Stop after `patience` evaluations without improvement of `metric` (default `loss`) by more than `minDelta`. */
+  readonly earlyStopping?: { readonly patience: number; readonly metric?: MetricName; readonly minDelta?: number };
+  /** Restore the weights of the best evaluation at the end (metric: early stopping's, else `loss`). */
+  readonly keepBest?: boolean | { readonly metric: MetricName };
+  /** Folder for `checkpoint-<step>/` folders. */
+  readonly checkpointDir?: string;
+  /** Write a checkpoint every N optimizer steps (needs `checkpointDir`). */
+  readonly checkpointEvery?: number;
+  /** Keep only the newest N checkpoints (default: all). */
+  readonly keepCheckpoints?: number;
+  /** Continue a run from a checkpoint folder, or `'latest'` in `checkpointDir`; continues bit-identically. */
+  readonly resumeFrom?: string;
+  readonly onProgress?: (event: TrainEvent) => void;
+  /** Seed of data order and dropout, default 42. */
+  readonly seed?: number;
+  /** Dropout during training (default true). */
+  readonly dropout?: boolean;
+}
+
+/** What {@link train} returns. */
+export interface TrainResult {
+  /** Optimizer steps done (including those before a resume). */
+  readonly step: number;
+  /** Epochs completed. */
+  readonly epoch: number;
+  readonly history: readonly EvalRecord[];
+  readonly best?: { readonly metric: string; readonly value: number; readonly step: number };
+  readonly stoppedEarly: boolean;
+  /** Mean loss of the last step (NaN when no step ran). */
+  readonly lastLoss: number;
+}
+
+interface Loop {
+  step: number;
+  epoch: number;
+  batchInEpoch: number;
+  seed: number;
+  best: { metric: string; value: number; step: number } | null;
+  badEvals: number;
+  history: EvalRecord[];
+}
+
+function labelKindOf(head: PredictionHead | undefined, o: TrainOptions): LabelKind {
+  if (o.labelKind) return o.labelKind;
+  if (head) {
+    const c = head.config;
+    if (c.headType === 'classification') return c.numLabels === 1 ? 'regression' : 'class';
+    if (c.headType === 'multilabel_classification') return 'multi';
+    return 'token';
+  }
+  const first = o.trainData[0];
+  if (!first || typeof first.labels === 'number') return 'class';
+  return Array.isArray(first.labels) && first.labels.length === first.inputIds.length ? 'token' : 'multi';
+}
+
+function defaultMetrics(head: PredictionHead | undefined, kind: LabelKind): MetricName[] {
+  if (!head) return ['loss'];
+  if (isLmHead(head.config.headType)) return ['loss', 'perplexity'];
+  if (kind === 'regression') return ['loss'];
+  if (kind === 'multi') return ['loss', 'accuracy', 'f1'];
+  return ['loss', 'accuracy', 'f1', 'mcc'];
+}
+
+function positive(v: number | undefined, name: string, dflt: number): number {
+  const x = v ?? dflt;
+  if (!Number.isInteger(x) || x < 1) throw new AdapterKitError('BAD_TRAIN_OPTIONS', `${name} must be a positive integer, got ${x}`);
+  return x;
+}
+
+/** Run `fn` with `Math.random` drawing from `rng` (tfjs seeds its dropout masks from Math.random). */
+function withRandom<T>(rng: Rng, fn: () => T): T {
+  const original = Math.random;
+  Math.random = () => rng.next();
+  try {
+    return fn();
+  } finally {
+    Math.random = original;
+  }
+}
+
+/**
+ * Train a model's adapters (or the whole model) and heads: AdamW with decoupled weight decay (none on biases and
+ * LayerNorm weights), a linear/cosine/constant schedule with warm-up, global-norm clipping, gradient accumulation,
+ * periodic evaluation with metrics, early stopping, keep-best, atomic checkpoints that resume bit-identically
+ * (params, AdamW moments, step, data position and the dropout random stream), and progress events.
+ *
+ * Every step runs inside `tf.tidy`; the number of live tensors does not grow with the number of steps.
+ *
+ * Dropout: tfjs seeds each dropout mask from `Math.random`; during a step the trainer routes `Math.random` to its
+ * own seeded stream (restored afterwards), which is what makes runs and resumes reproducible.
+ */
+export async function train(model: AdapterModel, options: TrainOptions): Promise<TrainResult> {
+  const o = options;
+  if (o.trainData.length === 0) throw new AdapterKitError('BAD_TRAIN_OPTIONS', 'trainData is empty');
+  const batchSize = positive(o.batchSize, 'batchSize', 8);
+  const evalBatchSize = positive(o.evalBatchSize, 'evalBatchSize', batchSize);
+  const accum = positive(o.gradientAccumulationSteps, 'gradientAccumulationSteps', 1);
+  const training = o.dropout ?? true;
+  const mode = o.mode ?? 'adapter';
+  const heads = getHeads(model);
+  // Set trainability first: trainAdapter changes the setup, which may switch the active head.
+  if (mode === 'full') {
+    model.freezeModel(false);
+    for (const a of model.adapterNames()) for (const p of model.adapterParams(a)) p.variable.trainable = false;
+  } else {
+    const setup = o.adapter ?? model.trainingSetup;
+    if (!setup) throw new AdapterStateError('NO_TRAINING_SETUP', "mode 'adapter' needs options.adapter or a previous model.trainAdapter(setup)");
+    model.trainAdapter(setup as SetupNode);
+  }
+
+  let headName: string | undefined;
+  if (!o.lossFn) {
+    const active = heads.activeHead;
+    headName = o.head ?? (active?.kind === 'single' ? active.names[0] : undefined);
+    if (headName === undefined) {
+      throw new AdapterStateError('NO_ACTIVE_HEAD', `train() needs a head (options.head or one active head; have: ${heads.names().join(', ') || 'none'}) or a lossFn`);
+    }
+  }
+  const head = headName !== undefined ? heads.require(headName) : undefined;
+  const labelKind = labelKindOf(head, o);
+  const metrics = o.metrics ?? defaultMetrics(head, labelKind);
+  const padTokenId = o.padTokenId ?? (model.host as { config?: { padTokenId?: number | null } }).config?.padTokenId ?? 0;
+
+  const params = collectTrainable(model);
+  if (params.length === 0) throw new AdapterStateError('NOTHING_TO_TRAIN', 'No trainable parameters');
+  const vars = params.map((p) => p.variable);
+
+  const numBatches = Math.ceil(o.trainData.length / batchSize);
+  const stepsPerEpoch = Math.ceil(numBatches / accum);
+  const totalSteps = o.maxSteps ?? positive(o.epochs, 'epochs', 3) * stepsPerEpoch;
+  const schedule = { schedule: o.schedule ?? 'linear', baseLr: o.lr ?? 1e-4, warmupSteps: o.warmupSteps ?? 0, totalSteps } as const;
+  const maxGradNorm = o.maxGradNorm ?? 1.0;
+  const bestMetric = o.earlyStopping?.metric ?? (typeof o.keepBest === 'object' ? o.keepBest.metric : 'loss');
+  if (o.checkpointEvery && !o.checkpointDir) throw new AdapterKitError('BAD_TRAIN_OPTIONS', 'checkpointEvery needs checkpointDir');
+
+  const opt = new AdamW({
+    ...(o.beta1 !== undefined ? { beta1: o.beta1 } : {}),
+    ...(o.beta2 !== undefined ? { beta2: o.beta2 } : {}),
+    ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}),
+    weightDecay: o.weightDecay ?? 0,
+  });
+  const rng = new Rng(o.seed ?? 42);
+  const loop: Loop = { step: 0, epoch: 0, batchInEpoch: 0, seed: o.seed ?? 42, best: null, badEvals: 0, history: [] };
+  let bestSnapshot: tf.Tensor[] | undefined;
+  const emit = (e: TrainEvent): void => o.onProgress?.(e);
+
+  /** The head's forward with labels (loss present). */
+  const headForward = (batch: Batch, train: boolean): HeadsForwardResult & { loss: tf.Scalar } => {
+    const r = forwardWithHeads(model, batch.inputs, { head: headName!, ...(batch.labels ? { labels: batch.labels } : {}), training: train });
+    if (!r.loss) throw new AdapterKitError('BAD_EXAMPLE', 'training and evaluation examples need labels');
+    return r as HeadsForwardResult & { loss: tf.Scalar };
+  };
+  const lossOf = (batch: Batch, train: boolean): tf.Scalar => (o.lossFn ? o.lossFn(model, batch, { training: train }) : headForward(batch, train).loss);
+
+  /** One optimizer step over `micro` consecutive micro-batches of the current epoch. */
+  const runStep = (order: readonly number[], micro: number, lr: number): { loss: number; norm: number; tokens: number } =>
+    withRandom(rng, () =>
+      tf.tidy(() => {
+        const acc: Array<tf.Tensor | undefined> = params.map(() => undefined);
+        const losses: tf.Scalar[] = [];
+        let tokens = 0;
+        for (let k = 0; k < micro; k++) {
+          const batch = collate(batchAt(o.trainData, order, batchSize, loop.batchInEpoch + k), padTokenId, labelKind);
+          tokens += batch.numTokens;
+          const { value, grads } = tf.variableGrads(() => tf.div(lossOf(batch, training), accum) as tf.Scalar, vars);
+          losses.push(value);
+          params.forEach((p, i) => {
+            const g = grads[p.variable.name];
+            if (g) acc[i] = acc[i] ? tf.add(acc[i]!, g) : g;
+          });
+        }
+        const present = acc.map((g, i) => (g ? i : -1)).filter((i) => i >= 0);
+        const { grads: clipped, norm } = clipByGlobalNorm(present.map((i) => acc[i]!), maxGradNorm);
+        const full: Array<tf.Tensor | undefined> = params.map(() => undefined);
+        present.forEach((i, j) => (full[i] = clipped[j]));
+        opt.apply(params, full, lr);
+        const meanLoss = tf.mul(tf.addN(losses), accum / micro);
+        const [loss, n] = tf.stack([meanLoss, norm]).dataSync();
+        return { loss: loss!, norm: n!, tokens };
+      }),
+    );
+
+  const evaluate = (): Record<string, number> => {
+    const data = o.evalData!;
+    let lossSum = 0;
+    let weightSum = 0;
+    const preds: number[] = [];
+    const golds: number[] = [];
+    const order = epochOrder(data.length, 0, 0, false);
+    for (let b = 0; b * evalBatchSize < data.length; b++) {
+      tf.tidy(() => {
+        const batch = collate(batchAt(data, order, evalBatchSize, b), padTokenId, labelKind);
+        const r = o.lossFn ? undefined : headForward(batch, false);
+        const loss = r ? r.loss : lossOf(batch, false);
+        const logits = r?.logits;
+        lossSum += loss.dataSync()[0]! * batch.weight;
+        weightSum += batch.weight;
+        if (!logits || !batch.labels || labelKind === 'regression' || (head && isLmHead(head.config.headType))) return;
+        const p = labelKind === 'multi' ? tf.cast(tf.greater(logits, 0), 'int32') : tf.argMax(logits, -1);
+        const pv = p.dataSync();
+        const lv = batch.labels.dataSync();
+        const mv = labelKind === 'token' ? batch.inputs.attentionMask!.dataSync() : undefined;
+        for (let i = 0; i < lv.length; i++) {
+          if (labelKind === 'token' && (lv[i] === IGNORE_INDEX || mv![i] !== 1)) continue;
+          preds.push(pv[i]!);
+          golds.push(lv[i]!);
+        }
+      });
+    }
+    const meanLoss = lossSum / Math.max(1, weightSum);
+    const out: Record<string, number> = {};
+    for (const m of metrics) {
+      if (m === 'loss') out[m] = meanLoss;
+      else if (m === 'perplexity') out[m] = perplexity(meanLoss);
+      else {
+        if (golds.length === 0) throw new AdapterKitError('BAD_TRAIN_OPTIONS', `metric '${m}' needs a classification or tagging head`);
+        out[m] = m === 'accuracy' ? accuracy(preds, golds) : m === 'f1' ? macroF1(preds, golds) : matthewsCorrelation(preds, golds);
+      }
+    }
+    return out;
+  };
+
+  const snapshot = (): void => {
+    tf.dispose(bestSnapshot ?? []);
+    bestSnapshot = params.map((p) => tf.keep(tf.clone(p.variable)));
+  };
+
+  const state = (): TrainerState => ({
+    version: 1,
+    step: loop.step,
+    epoch: loop.epoch,
+    batchInEpoch: loop.batchInEpoch,
+    seed: loop.seed,
+    rngState: rng.getState(),
+    best: loop.best,
+    badEvals: loop.badEvals,
+    history: loop.history,
+    optimizerSteps: opt.stepCounts(),
+    paramKeys: params.map((p) => p.key),
+  });
+
+  const saveCheckpoint = async (): Promise<void> => {
+    const dir = join(o.checkpointDir!, `checkpoint-${loop.step}`);
+    const files: Record<string, Uint8Array | string> = {
+      [CHECKPOINT_FILES.state]: JSON.stringify(state(), null, 2),
+      [CHECKPOINT_FILES.params]: await paramsFile(params.map((p) => ({ key: p.key, value: p.variable }))),
+      [CHECKPOINT_FILES.optimizer]: serializeSafetensors(await opt.exportMoments(), { format: 'adapterkit-checkpoint' }),
+    };
+    if (bestSnapshot) files[CHECKPOINT_FILES.best] = await paramsFile(params.map((p, i) => ({ key: p.key, value: bestSnapshot![i]! })));
+    await writeCheckpoint(dir, files, async (tmp) => {
+      const trained = mode === 'adapter' && model.trainingSetup ? adapterNames(model.trainingSetup) : [];
+      for (const a of trained) await saveAdapterWithHead(model, join(tmp, a), a, { tiedWeights: false });
+      for (const h of heads.names()) if (!trained.includes(h)) await saveHead(model, join(tmp, h), h, { tiedWeights: false });
+    });
+    emit({ type: 'checkpoint', step: loop.step, dir });
+    if (o.keepCheckpoints !== undefined) {
+      const all = await listCheckpoints(o.checkpointDir!);
+      for (const old of all.slice(0, Math.max(0, all.length - o.keepCheckpoints))) await rm(old, { recursive: true, force: true });
+    }
+  };
+
+  const resume = async (from: string): Promise<void> => {
+    let dir = from;
+    if (from === 'latest') {
+      if (!o.checkpointDir) throw new AdapterKitError('BAD_TRAIN_OPTIONS', "resumeFrom 'latest' needs checkpointDir");
+      const all = await listCheckpoints(o.checkpointDir);
+      if (all.length === 0) throw new AdapterKitError('BAD_CHECKPOINT', `${o.checkpointDir}: no checkpoint-<step> folder to resume from`);
+      dir = all[all.length - 1]!;
+    }
+    const ck = await readCheckpoint(dir);
+    restoreParams(params, ck.params, dir);
+    opt.restore(params, ck.state.optimizerSteps, ck.moments, dir);
+    rng.setState(ck.state.rngState);
+    Object.assign(loop, {
+      step: ck.state.step,
+      epoch: ck.state.epoch,
+      batchInEpoch: ck.state.batchInEpoch,
+      seed: ck.state.seed,
+      best: ck.state.best,
+      badEvals: ck.state.badEvals,
+      history: [...ck.state.history],
+    });
+    if (ck.best) bestSnapshot = params.map((p) => tf.keep(tf.tensor(ck.best!.get(p.key)!.data as Float32Array, p.variable.shape)));
+  };
+
+  let stoppedEarly = false;
+  let lastLoss = NaN;
+  try {
+    if (o.resumeFrom) await resume(o.resumeFrom);
+    let order: number[] | undefined;
+    let orderEpoch = -1;
+    while (loop.step < totalSteps && !stoppedEarly) {
+      if (orderEpoch !== loop.epoch) {
+        order = epochOrder(o.trainData.length, loop.seed, loop.epoch, o.shuffle ?? true);
+        orderEpoch = loop.epoch;
+      }
+      const micro = Math.min(accum, numBatches - loop.batchInEpoch);
+      const lr = learningRate(loop.step, schedule);
+      const t0 = performance.now();
+      const r = runStep(order!, micro, lr);
+      const stepMs = performance.now() - t0;
+      lastLoss = r.loss;
+      loop.batchInEpoch += micro;
+      loop.step += 1;
+      emit({ type: 'step', step: loop.step, totalSteps, epoch: loop.epoch, loss: r.loss, lr, gradNorm: r.norm, tokensPerSecond: (1000 * r.tokens) / stepMs, stepMs });
+      const epochDone = loop.batchInEpoch >= numBatches;
+      if (epochDone) {
+        loop.epoch += 1;
+        loop.batchInEpoch = 0;
+      }
+      if (o.evalData && o.evalData.length > 0 && (o.evalEvery ? loop.step % o.evalEvery === 0 : epochDone)) {
+        const m = evaluate();
+        loop.history.push({ step: loop.step, epoch: loop.epoch, metrics: m });
+        emit({ type: 'eval', step: loop.step, epoch: loop.epoch, metrics: m });
+        const v = m[bestMetric];
+        if (v === undefined) throw new AdapterKitError('BAD_TRAIN_OPTIONS', `early stopping / keep-best metric '${bestMetric}' is not among the metrics (${metrics.join(', ')})`);
+        const delta = o.earlyStopping?.minDelta ?? 0;
+        const improved = loop.best === null || (higherIsBetter(bestMetric) ? v > loop.best.value + delta : v < loop.best.value - delta);
+        if (improved) {
+          loop.best = { metric: bestMetric, value: v, step: loop.step };
+          loop.badEvals = 0;
+          if (o.keepBest) snapshot();
+        } else {
+          loop.badEvals += 1;
+          if (o.earlyStopping && loop.badEvals >= o.earlyStopping.patience) {
+            stoppedEarly = true;
+            emit({ type: 'earlyStop', step: loop.step, metric: bestMetric, best: loop.best!.value });
+          }
+        }
+      }
+      if (o.checkpointEvery && loop.step % o.checkpointEvery === 0) await saveCheckpoint();
+    }
+    if (o.keepBest && bestSnapshot) {
+      const snap = bestSnapshot;
+      params.forEach((p: TrainableParam, i) => p.variable.assign(snap[i]!));
+    }
+    emit({ type: 'done', step: loop.step, epoch: loop.epoch });
+    return { step: loop.step, epoch: loop.epoch, history: loop.history, ...(loop.best ? { best: loop.best } : {}), stoppedEarly, lastLoss };
+  } finally {
+    tf.dispose(bestSnapshot ?? []);
+    opt.dispose();
+  }
+}
