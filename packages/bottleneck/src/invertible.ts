@@ -9,23 +9,12 @@ export interface BottleneckForwardState {
 }
 
 /**
- * The first bottleneck adapter of each running forward, keyed by that forward's `ForwardInfo` (one object per
- * forward, shared by every adapter's `beginForward`; weakly held so it goes with the forward).
- */
-const firstOfForward = new WeakMap<ForwardInfo, string>();
-
-/**
- * `beginForward` of a bottleneck adapter. The dispatcher calls `beginForward` of the active adapters in setup order
- * (depth-first, as the reference's `first()`), so the first adapter to register here is the setup's first
- * bottleneck adapter. Every bottleneck adapter registers, with or without an invertible adapter, so that
- * `Stack(a, lang)` applies none (as the reference, whose `first()` is `a`).
+ * `beginForward` of a bottleneck adapter: it is "first" when it is the first adapter of the active setup
+ * (`ForwardInfo.firstAdapter`, the reference's `active_setup.first()`), whatever method that first adapter
+ * belongs to — so `Stack(lora_a, lang)` applies no invertible adapter, as in the reference.
  */
 export function beginForwardFor(name: string): (info: ForwardInfo) => BottleneckForwardState {
-  return (info) => {
-    const first = firstOfForward.get(info);
-    if (first === undefined) firstOfForward.set(info, name);
-    return { first: (first ?? name) === name };
-  };
+  return (info) => ({ first: info.firstAdapter === undefined || info.firstAdapter === name });
 }
 
 type ModelLevelPoint = 'embeddings.output' | 'head.input';

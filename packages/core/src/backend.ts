@@ -70,6 +70,7 @@ export async function initBackend(preferred?: BackendName, options: { threads?: 
       continue;
     }
     await tf.ready();
+    await registerTrainingSupport();
     return { name, tfBackend: tf.getBackend(), package: result.pkg, ...(result.threads !== undefined ? { threads: result.threads } : {}), skipped };
   }
   throw new AdapterKitError('NO_BACKEND', `No usable tfjs backend: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);

@@ -128,6 +128,11 @@ export class LoRAInstance implements MethodInstance {
     this.merged = merged;
   }
 
+  /** Leaving the active setup un-merges, as the reference's `set_active_adapters` resets merged LoRA first. */
+  onSetupChange(active: boolean): void {
+    if (!active) this.unmerge();
+  }
+
   /** Restore the base weights saved by {@link merge}, bit-exactly. No-op when not merged. */
   unmerge(): void {
     if (!this.merged) return;

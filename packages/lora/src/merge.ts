@@ -21,8 +21,8 @@ function requireLoRA(model: AdapterModel, name: string): LoRAInstance {
  *
  * The adapter stays registered, and active if it was: while merged its handlers pass through (the weights carry
  * the update), so outputs equal the unmerged ones up to float rounding. A forward in training mode throws while
- * merged. Merging an already merged adapter does nothing. Deactivating a merged adapter does NOT remove the
- * update: call {@link resetAdapter} first (the reference's `set_active_adapters` does this itself).
+ * merged. Merging an already merged adapter does nothing. When the adapter leaves the active setup
+ * (`setActiveAdapters` without it) it is un-merged automatically, as the reference's `set_active_adapters` does.
  *
  * @throws AdapterStateError `LORA_GATED_MERGE` for a gated adapter (`use_gating`), `LORA_ALREADY_MERGED` when
  *   another adapter is merged into one of the same layers, `NOT_LORA` when the adapter has no LoRA part.

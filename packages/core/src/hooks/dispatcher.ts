@@ -1,4 +1,4 @@
-import { adapterNames, isBlock, type CompositionBlock, type SetupNode } from '../composition/blocks';
+import { adapterNames, firstAdapter, isBlock, type CompositionBlock, type SetupNode } from '../composition/blocks';
 import { CapabilityError } from '../errors';
 import type { BlockChild, CompiledStep } from '../method/blocks';
 import type { AnyAdapterMethod, MethodInstance } from '../method/define';
@@ -35,6 +35,7 @@ export class Dispatcher implements HookRunner {
   private setup: CompositionBlock | undefined;
   private readonly cache = new Map<string, CompiledStep<HookPoint> | null>();
   private current: ForwardState | undefined;
+  private skipLayers: ReadonlySet<number> = new Set();
 
   constructor(private readonly lookup: MemberLookup) {}
 
@@ -43,10 +44,24 @@ export class Dispatcher implements HookRunner {
     return this.setup;
   }
 
-  /** Replace the active setup; drops compiled chains. */
-  setSetup(setup: CompositionBlock | undefined): void {
+  /**
+   * Replace the active setup; drops compiled chains. `skipLayers` (AdapterDrop) lists layers where no adapter
+   * acts.
+   */
+  setSetup(setup: CompositionBlock | undefined, skipLayers: Iterable<number> = []): void {
     this.setup = setup;
+    this.skipLayers = new Set(skipLayers);
     this.invalidate();
+  }
+
+  /** Layers skipped by AdapterDrop under the current setup. */
+  get skippedLayers(): ReadonlySet<number> {
+    return this.skipLayers;
+  }
+
+  /** Is a forward in progress (between beginForward and endForward)? */
+  get inForward(): boolean {
+    return this.current !== undefined;
   }
 
   /** Drop compiled chains (call after adding/deleting adapters). */
@@ -64,8 +79,9 @@ export class Dispatcher implements HookRunner {
   }
 
   /** Start a forward: runs `beginForward` of every active adapter member. Pair with {@link endForward}. */
-  beginForward(info: ForwardInfo): void {
+  beginForward(base: ForwardInfo): void {
     const states = new Map<string, unknown[]>();
+    const info: ForwardInfo = this.setup ? { ...base, setup: this.setup, firstAdapter: firstAdapter(this.setup) } : base;
     if (this.setup) {
       for (const name of adapterNames(this.setup)) {
         const members = this.lookup(name) ?? [];
@@ -105,7 +121,7 @@ export class Dispatcher implements HookRunner {
     const key = `${point}@${layer}`;
     let step = this.cache.get(key) as CompiledStep<P> | null | undefined;
     if (step === undefined) {
-      step = this.compile(this.setup!, point, layer);
+      step = this.skipLayers.has(layer) ? null : this.compile(this.setup!, point, layer);
       this.cache.set(key, step as CompiledStep<HookPoint> | null);
     }
     return step;

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { CompositionBlock } from '../composition/blocks';
 
 /**
  * The typed hook-point catalog. A host (Transformer implementation) calls the dispatcher at each of these
@@ -104,6 +105,10 @@ export interface ForwardInfo {
   readonly training: boolean;
   /** `[batch, seq]` 1 = token, 0 = padding. */
   readonly attentionMask?: tf.Tensor2D;
+  /** The active setup of this forward (set by the dispatcher). */
+  readonly setup?: CompositionBlock;
+  /** The first adapter of the active setup (the reference's `setup.first()`, which supplies the invertible adapter). */
+  readonly firstAdapter?: string;
 }
 
 /** Context handed to a handler at call time. */

@@ -63,6 +63,11 @@ export interface MethodInstance<S = unknown> {
   readonly handlers: HandlerTable<S>;
   /** Called once at the start of every forward in which the adapter is active; the result is `ctx.state`. */
   beginForward?(info: ForwardInfo): S;
+  /**
+   * Called when the adapter enters (`true`) or leaves (`false`) the active setup, e.g. so LoRA can un-merge its
+   * weights as the reference's `set_active_adapters` does.
+   */
+  onSetupChange?(active: boolean): void;
   /** Release anything not registered through `params` (those are released by the model). */
   dispose?(): void;
 }

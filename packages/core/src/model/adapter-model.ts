@@ -4,7 +4,7 @@ import { MethodRegistry } from '../config/registry';
 import { resolveAdapterConfig, type AdapterConfigInput, type ResolvedMember, type UnionConfigInput } from '../config/resolve';
 import { AdapterStateError, CapabilityError } from '../errors';
 import { Dispatcher, type AdapterMember } from '../hooks/dispatcher';
-import { HOOK_POINTS, MODEL_LEVEL_POINTS, type HookPoint } from '../hooks/points';
+import { HOOK_POINTS, MODEL_LEVEL_POINTS, type HookPayload, type HookPoint, type HookResult } from '../hooks/points';
 import type { AnyAdapterMethod, ConfigInput, MethodInstance } from '../method/define';
 import type { MethodExtension } from '../method/extension';
 import { Rng } from '../nn/init';
@@ -41,6 +41,12 @@ export interface AdapterEntry {
 /** What `addAdapter` accepts for a model with methods `M`. */
 export type AdapterConfigFor<M> = ConfigInput<M> | string | UnionConfigInput;
 
+/** Options of {@link AdapterModel.setActiveAdapters}. */
+export interface ActivateOptions {
+  /** Layers where no adapter acts (AdapterDrop). */
+  readonly skipLayers?: readonly number[];
+}
+
 /** Options of a forward pass. */
 export interface ForwardOptions {
   /** Dropout on (default false). */
@@ -66,6 +72,7 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
   private readonly rng: Rng;
   private trainSetup: CompositionBlock | undefined;
   private disposed = false;
+  private readonly disposeCallbacks: Array<() => void> = [];
   /** Receives warnings. */
   readonly warn: (message: string) => void;
 
@@ -168,7 +175,10 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
   deleteAdapter(name: string): void {
     const entry = this.requireAdapter(name);
     const active = this.dispatcher.activeSetup;
-    if (active && adapterNames(active).includes(name)) this.dispatcher.setSetup(undefined);
+    if (active && adapterNames(active).includes(name)) {
+      this.dispatcher.setSetup(undefined);
+      this.notifySetupChange(active, undefined);
+    }
     if (this.trainSetup && adapterNames(this.trainSetup).includes(name)) this.trainSetup = undefined;
     this.adapters.delete(name);
     disposeEntry(entry);
@@ -196,24 +206,84 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
   /**
    * Activate a setup: a name, a list (= Stack), or a composition block; `null` deactivates all. Every point of
    * every layer is compiled now, so an unsupported composition fails here, not in the middle of a forward.
+   * `skipLayers` drops every adapter from those layers (AdapterDrop).
    */
-  setActiveAdapters(setup: SetupNode | readonly string[] | null): void {
+  setActiveAdapters(setup: SetupNode | readonly string[] | null, options: ActivateOptions = {}): void {
     this.assertLive();
+    const previous = this.dispatcher.activeSetup;
+    const previousSkip = [...this.dispatcher.skippedLayers];
     if (setup === null) {
       this.dispatcher.setSetup(undefined);
+      this.notifySetupChange(previous, undefined);
       return;
     }
     const block = toSetup(setup as SetupNode);
     validateSetup(block);
     for (const n of adapterNames(block)) this.requireAdapter(n);
-    const previous = this.dispatcher.activeSetup;
-    this.dispatcher.setSetup(block);
+    for (const l of options.skipLayers ?? []) {
+      if (!Number.isInteger(l) || l < 0 || l >= this.info.numLayers) {
+        throw new AdapterStateError('BAD_SKIP_LAYER', `skipLayers: ${l} is not a layer index of this ${this.info.numLayers}-layer model`);
+      }
+    }
+    this.dispatcher.setSetup(block, options.skipLayers);
     try {
       this.dispatcher.compileAll(HOOK_POINTS, this.info.numLayers, MODEL_LEVEL_POINTS);
     } catch (err) {
-      this.dispatcher.setSetup(previous);
+      this.dispatcher.setSetup(previous, previousSkip);
       throw err;
     }
+    this.notifySetupChange(previous, block);
+  }
+
+  private notifySetupChange(before: CompositionBlock | undefined, after: CompositionBlock | undefined): void {
+    const was = new Set(before ? adapterNames(before) : []);
+    const now = new Set(after ? adapterNames(after) : []);
+    for (const name of new Set([...was, ...now])) {
+      if (was.has(name) === now.has(name)) continue;
+      for (const m of this.adapters.get(name)?.members ?? []) m.instance.onSetupChange?.(now.has(name));
+    }
+  }
+
+  /**
+   * Run the active setup at a model-level hook point outside the host's forward, e.g. `head.input` (the inverse
+   * invertible adapter) before a task head's vocabulary projection: `[batch, seq, hidden]` → same. Inside a
+   * `forward` bracket it shares that forward's state; otherwise it opens its own.
+   */
+  runHook<P extends 'embeddings.output' | 'head.input'>(point: P, payload: HookPayload<P>, options: { training?: boolean } = {}): HookResult<P> {
+    this.assertLive();
+    const identity = (p: HookPayload<P>): HookResult<P> => p as HookResult<P>;
+    if (this.dispatcher.inForward) return this.dispatcher.run(point, -1, payload, identity);
+    const [batchSize, seqLength] = (payload as tf.Tensor).shape as [number, number];
+    this.dispatcher.beginForward({ batchSize, seqLength, training: options.training ?? false });
+    try {
+      return this.dispatcher.run(point, -1, payload, identity);
+    } finally {
+      this.dispatcher.endForward();
+    }
+  }
+
+  /**
+   * Like {@link forward}, then `fn(outputs)` inside the same tidy scope and forward state (so `fn` may call
+   * {@link runHook}); returns what `fn` returns. Used by task heads.
+   */
+  forwardWith<T extends tf.TensorContainer>(inputs: ModelInputs, options: ForwardOptions, fn: (outputs: ModelOutputs) => T): T {
+    this.assertLive();
+    const [batchSize, seqLength] = inputs.inputIds.shape;
+    const training = options.training ?? false;
+    return tf.tidy(() => {
+      const info = { batchSize, seqLength, training, ...(inputs.attentionMask ? { attentionMask: inputs.attentionMask } : {}) };
+      this.dispatcher.beginForward(info);
+      try {
+        return fn(this.host.forward(inputs, this.dispatcher, { training, lmLogits: options.lmLogits ?? false }));
+      } finally {
+        this.dispatcher.endForward();
+      }
+    });
+  }
+
+  /** Register a callback run when the model is disposed (e.g. to free task heads). */
+  onDispose(callback: () => void): void {
+    this.disposeCallbacks.push(callback);
   }
 
   /** The active setup (a top-level Stack), or undefined. */
@@ -265,18 +335,7 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
    * (encoders), `logits [batch, seq, vocab]` (when `lmLogits`).
    */
   forward(inputs: ModelInputs, options: ForwardOptions = {}): ModelOutputs {
-    this.assertLive();
-    const [batchSize, seqLength] = inputs.inputIds.shape;
-    const training = options.training ?? false;
-    return tf.tidy(() => {
-      const info = { batchSize, seqLength, training, ...(inputs.attentionMask ? { attentionMask: inputs.attentionMask } : {}) };
-      this.dispatcher.beginForward(info);
-      try {
-        return this.host.forward(inputs, this.dispatcher, { training, lmLogits: options.lmLogits ?? false }) as never;
-      } finally {
-        this.dispatcher.endForward();
-      }
-    }) as ModelOutputs;
+    return this.forwardWith(inputs, options, (outputs) => outputs as unknown as tf.TensorContainer) as unknown as ModelOutputs;
   }
 
   /** Save an adapter in AdapterHub's layout (see {@link saveAdapter}). */
@@ -307,6 +366,7 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
   /** Release every adapter and the host's variables. */
   dispose(): void {
     if (this.disposed) return;
+    for (const cb of this.disposeCallbacks.splice(0)) cb();
     for (const e of this.adapters.values()) disposeEntry(e);
     this.adapters.clear();
     this.dispatcher.setSetup(undefined);
