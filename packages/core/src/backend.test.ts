@@ -26,6 +26,20 @@ describe('initBackend', () => {
     expect(grads[w.name]!.shape).toEqual([4, 3]);
   });
 
+  it('runs batched matMul (attention) through the XNNPACK slice kernel with the stock results and no leaks', async () => {
+    await initBackend('wasm');
+    const a = tf.randomNormal([2, 3, 5, 4], 0, 1, 'float32', 3);
+    const b = tf.randomNormal([2, 3, 4, 6], 0, 1, 'float32', 4);
+    const fast = tf.matMul(a, b);
+    // the transposeB flag takes the stock kernel path
+    const stock = tf.matMul(a, tf.transpose(b, [0, 1, 3, 2]), false, true);
+    expect(fast.shape).toEqual([2, 3, 5, 6]);
+    expect(tf.max(tf.abs(tf.sub(fast, stock))).dataSync()[0]).toBeLessThan(1e-5);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) tf.matMul(a, b).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('refuses an explicitly requested backend that is unavailable', async () => {
     await expect(initBackend('tensorflow')).rejects.toThrow(/tfjs-node/);
   });

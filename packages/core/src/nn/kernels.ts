@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmBatchMatMul } from './wasm-batch-matmul';
 
 let registered: Promise<void> | undefined;
 
@@ -27,7 +28,8 @@ interface WasmBackendLike {
  * Register what training needs beyond tfjs-core: the gradient functions (tfjs-core registers none; the
  * tfjs-layers bundle registers all of them in the shared registry) and an `UnsortedSegmentSum` kernel for wasm
  * (the gradient of `tf.gather`, i.e. of embedding lookups), a linear-time scatter-add, which also replaces the
- * cpu backend's quadratic one. Idempotent.
+ * cpu backend's quadratic one; and a wasm `BatchMatMul` that runs batched products (attention) through XNNPACK.
+ * Idempotent.
  */
 export async function registerTrainingSupport(): Promise<void> {
   registered ??= (async () => {
@@ -56,6 +58,7 @@ export async function registerTrainingSupport(): Promise<void> {
   })();
   await registered;
   overrideCpuSegmentSum();
+  registerWasmBatchMatMul();
 }
 
 const cpuSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
