@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterStateError, CapabilityError, type AdapterModel, type ModelInputs, type ModelOutputs } from '@adapterkit/core';
-import type { PredictionHead } from './head';
+import { AdapterStateError, type AdapterModel, type ModelInputs, type ModelOutputs } from '@adapterkit/core';
 import { getHeads, type HeadSetup } from './registry';
 
 /** One head's result. */
@@ -51,39 +50,6 @@ function sliceOutputs(o: ModelOutputs, start: number, size: number): ModelOutput
   };
 }
 
-const headInputCache = new WeakMap<AdapterModel, { setup: unknown; active: boolean }>();
-
-/** Whether some active adapter acts at `head.input` (the inverse of an invertible adapter). */
-function headInputActive(model: AdapterModel): boolean {
-  const setup = model.activeAdapters;
-  const cached = headInputCache.get(model);
-  if (cached && cached.setup === setup) return cached.active;
-  const active = setup !== undefined && model.describeHooks().some((r) => r.point === 'head.input');
-  headInputCache.set(model, { setup, active });
-  return active;
-}
-
-/**
- * Decide how LM heads get the `head.input` hook (the inverse invertible adapter before the vocabulary projection).
- * Core offers no way to run that hook from outside a host forward, so it works only where the host runs it itself:
- * a single-layer LM head on a host with an LM projection (GPT-2 `lmLogits`). Otherwise a CapabilityError says so.
- */
-function useHostLogits(model: AdapterModel, heads: readonly PredictionHead[]): boolean {
-  const lm = heads.filter((h) => h.isLm);
-  if (lm.length === 0 || !headInputActive(model)) return false;
-  const hostRuns = model.info.hookPoints.has('head.input') && (model.info as { hasLmHead?: boolean }).hasLmHead === true;
-  const bad = lm.find((h) => !hostRuns || h.modules.length !== 1);
-  if (bad) {
-    throw new CapabilityError(
-      'HEAD_INPUT_UNAVAILABLE',
-      `Head '${bad.name}' needs the 'head.input' hook (inverse invertible adapter) between its layers and the vocabulary projection, ` +
-        `but @adapterkit/core cannot run that hook outside a host forward (needs AdapterModel.runHook); deactivate the invertible adapter ` +
-        `or use a single-layer LM head on a host with an LM projection (GPT-2)`,
-    );
-  }
-  return true;
-}
-
 function resolveSetup(model: AdapterModel, head: string | readonly string[] | undefined): HeadSetup {
   const reg = getHeads(model);
   if (head !== undefined) {
@@ -106,10 +72,10 @@ export function forwardWithHeads(model: AdapterModel, inputs: ModelInputs, optio
   const reg = getHeads(model);
   const heads = setup.names.map((n) => reg.require(n));
   const training = options.training ?? false;
-  const hostLogits = useHostLogits(model, heads);
   const batch = inputs.inputIds.shape[0];
-  return tf.tidy(() => {
-    const outputs = model.forward(inputs, { training, lmLogits: hostLogits });
+  // LM heads run the model's `head.input` hook (inverse invertible adapter) inside the same forward state
+  const headInput = (x: tf.Tensor3D): tf.Tensor3D => model.runHook('head.input', x, { training });
+  return model.forwardWith(inputs, { training }, (outputs) => {
     const rows = outputs.lastHiddenState.shape[0];
     if (setup.kind === 'parallel' && rows !== batch * heads.length) {
       throw new AdapterStateError('HEAD_SETUP_MISMATCH', `${heads.length} parallel heads need an output batch of ${batch}×${heads.length}, got ${rows}`);
@@ -132,7 +98,7 @@ export function forwardWithHeads(model: AdapterModel, inputs: ModelInputs, optio
         if (mask) mask = sliceRows(mask, start, size);
         start += size;
       }
-      const logits = h.forward(outs, { training, ...(hostLogits && h.isLm ? { hostLogits: outs.logits! } : {}) });
+      const logits = h.forward(outs, { training, headInput });
       return { head: h.name, logits, ...(labels ? { loss: h.loss(logits, labels, mask) } : {}) };
     });
     const losses = results.map((r) => r.loss).filter((l): l is tf.Scalar => l !== undefined);
@@ -140,5 +106,5 @@ export function forwardWithHeads(model: AdapterModel, inputs: ModelInputs, optio
     if (setup.kind === 'single') loss = losses[0];
     else if (setup.kind !== 'list' && losses.length === results.length && losses.length > 0) loss = tf.addN(losses) as tf.Scalar;
     return { outputs, heads: results, logits: results[0]!.logits, ...(loss ? { loss } : {}) } as never;
-  }) as HeadsForwardResult;
+  }) as unknown as HeadsForwardResult;
 }

@@ -45,10 +45,10 @@ export interface HeadForwardOptions {
   /** Dropout on (default false). */
   readonly training?: boolean;
   /**
-   * Logits of an LM head computed by the host (GPT-2 with `lmLogits`: `head.input` hook applied, then `h·Eᵀ`), used
-   * instead of this head's own tied projection. Only valid for single-layer LM heads.
+   * Applied to the hidden states right before an LM head's tied vocabulary projection: the model's `head.input`
+   * hook (the inverse invertible adapter), `[B, S, H]` → same.
    */
-  readonly hostLogits?: tf.Tensor3D;
+  readonly headInput?: (x: tf.Tensor3D) => tf.Tensor3D;
 }
 
 /**
@@ -154,14 +154,6 @@ export class PredictionHead {
    */
   forward(outputs: ModelOutputs, options: HeadForwardOptions = {}): tf.Tensor {
     const training = options.training ?? false;
-    if (options.hostLogits) {
-      const last = this.modules[this.modules.length - 1]!;
-      if (this.modules.length !== 1 || last.kind !== 'tied') {
-        throw new AdapterKitError('BAD_HEAD_CONFIG', `Head '${this.name}': host logits can only replace a single-layer LM head`);
-      }
-      const b = this.moduleParams.get(last.index)?.bias;
-      return b ? tf.add(options.hostLogits, b) : options.hostLogits;
-    }
     let x = this.input(outputs);
     for (const m of this.modules) {
       const p = this.moduleParams.get(m.index);
@@ -179,6 +171,7 @@ export class PredictionHead {
           x = layerNorm(x, p!.weight as unknown as tf.Tensor1D, p!.bias as unknown as tf.Tensor1D, m.eps);
           break;
         case 'tied':
+          if (options.headInput) x = options.headInput(x as tf.Tensor3D);
           x = tiedProjection(x, this.embeddings);
           if (p?.bias) x = tf.add(x, p.bias);
           break;

@@ -49,8 +49,7 @@ export function headsFromComposition(setup: CompositionBlock): HeadSetup | undef
  * `setActiveAdapters` (a head named like the last adapter of the new setup becomes active when it exists), and
  * all heads trainable.
  *
- * The model does not know about its heads: free them with {@link disposeHeads} (or `getHeads(model).dispose()`)
- * before or after `model.dispose()`.
+ * Heads are freed with the model (`model.dispose()`), or earlier with {@link disposeHeads}.
  */
 export class HeadRegistry {
   private readonly heads = new Map<string, PredictionHead>();
@@ -173,6 +172,7 @@ export function getHeads(model: AdapterModel): HeadRegistry {
   if (!r) {
     r = new HeadRegistry(model);
     REGISTRIES.set(model, r);
+    model.onDispose(() => disposeHeads(model));
   }
   return r;
 }
