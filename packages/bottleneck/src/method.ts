@@ -6,7 +6,6 @@ import {
   type CreateContext,
   type Handler,
   type MethodExtension,
-  type MethodInstance,
 } from '@adapterkit/core';
 import packageJson from '../package.json';
 import { BOTTLENECK_DEFAULTS, BOTTLENECK_FIELDS, BOTTLENECK_PRESETS, validateBottleneckConfig, type BottleneckConfig } from './config';
@@ -19,15 +18,13 @@ import {
   type InvertibleProvider,
   type ProjectionProvider,
 } from './extensions';
-import { beginForwardFor, INVERTIBLE_BLOCKS, invertibleHandler, type BottleneckForwardState } from './invertible';
+import { BOTTLENECK_BLOCKS } from './compose';
+import { fusionRegistry } from './fusion/registry';
+import type { BottleneckInstance } from './instance';
+import { beginForwardFor, invertibleHandler, type BottleneckForwardState } from './invertible';
 import { createBottleneckModule } from './module';
 import { bottleneckSize } from './reduction';
-import { sublayerHandler } from './sublayer';
-
-const LOCATIONS = [
-  { location: 'mh_adapter', site: 'attention.output', enabled: (c: BottleneckConfig) => c.mhAdapter },
-  { location: 'output_adapter', site: 'ffn.output', enabled: (c: BottleneckConfig) => c.outputAdapter },
-] as const satisfies ReadonlyArray<{ location: BottleneckLocation; site: string; enabled: (c: BottleneckConfig) => boolean }>;
+import { LOCATIONS, locationOf, sublayerHandler, type BottleneckModule } from './sublayer';
 
 /** The installed extension filling `point`, or an error naming the package that provides it. */
 function requireExtension<Impl>(ctx: CreateContext<BottleneckConfig>, point: string, field: string, pkg: string): Impl {
@@ -42,9 +39,7 @@ function requireExtension<Impl>(ctx: CreateContext<BottleneckConfig>, point: str
   return ext.impl;
 }
 
-type SublayerHandler = Handler<'attention.output' | 'ffn.output', BottleneckForwardState>;
-
-function create(ctx: CreateContext<BottleneckConfig>): MethodInstance<BottleneckForwardState> {
+function create(ctx: CreateContext<BottleneckConfig>): BottleneckInstance {
   const { name, config, host, params, rng } = ctx;
   let projections: AdapterProjections | undefined;
   let invertible: InvertibleAdapter | undefined;
@@ -65,7 +60,11 @@ function create(ctx: CreateContext<BottleneckConfig>): MethodInstance<Bottleneck
       invertible = provider.create({ name, config, host, params, rng, keyPrefix: `invertible_adapters.${name}` });
     }
 
-    const byLocation: Record<BottleneckLocation, Array<SublayerHandler | undefined>> = { mh_adapter: [], output_adapter: [] };
+    const modules: Record<BottleneckLocation, Array<BottleneckModule | undefined>> = { mh_adapter: [], output_adapter: [] };
+    const handlers = {
+      mh_adapter: [] as Array<Handler<'attention.output', BottleneckForwardState> | undefined>,
+      output_adapter: [] as Array<Handler<'ffn.output', BottleneckForwardState> | undefined>,
+    };
     for (let layer = 0; layer < host.numLayers; layer++) {
       if (config.leaveOut.includes(layer)) continue;
       for (const { location, site, enabled } of LOCATIONS) {
@@ -74,7 +73,7 @@ function create(ctx: CreateContext<BottleneckConfig>): MethodInstance<Bottleneck
         if (path === undefined) {
           throw new CapabilityError('MISSING_MODULE_SITE', `Adapter '${name}': the ${host.modelType} host has no '${site}' site in layer ${layer} for the ${location}`);
         }
-        const block = createBottleneckModule({
+        const forward = createBottleneckModule({
           config,
           host,
           params,
@@ -85,16 +84,24 @@ function create(ctx: CreateContext<BottleneckConfig>): MethodInstance<Bottleneck
           size: bottleneckSize(host.hiddenSize, config.reductionFactor, layer),
           ...(projections ? { projections } : {}),
         });
-        byLocation[location][layer] = sublayerHandler(config, block);
+        const module: BottleneckModule = { config, forward };
+        modules[location][layer] = module;
+        if (location === 'mh_adapter') handlers.mh_adapter[layer] = sublayerHandler<'attention.output'>(module);
+        else handlers.output_adapter[layer] = sublayerHandler<'ffn.output'>(module);
       }
     }
 
     const embeddings = invertible && invertibleHandler<'embeddings.output'>(invertible, 'forward');
     const head = invertible && invertibleHandler<'head.input'>(invertible, 'inverse');
     return {
+      kind: 'adapterkit.bottleneck',
+      adapterName: name,
+      config,
+      fusions: fusionRegistry(host),
+      module: (point, layer) => modules[locationOf(point)][layer],
       handlers: {
-        'attention.output': (layer) => byLocation.mh_adapter[layer],
-        'ffn.output': (layer) => byLocation.output_adapter[layer],
+        'attention.output': (layer) => handlers.mh_adapter[layer],
+        'ffn.output': (layer) => handlers.output_adapter[layer],
         'embeddings.output': (layer) => (layer === -1 ? embeddings : undefined),
         'head.input': (layer) => (layer === -1 ? head : undefined),
       },
@@ -123,7 +130,7 @@ export const bottleneck = defineAdapterMethod<BottleneckConfig, BottleneckForwar
   validate: validateBottleneckConfig,
   hooks: ['attention.output', 'ffn.output'],
   extensionPoints: [PROJECTION_POINT, INVERTIBLE_POINT],
-  blocks: INVERTIBLE_BLOCKS,
+  blocks: BOTTLENECK_BLOCKS,
   create,
   meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
   description: 'Sequential and parallel bottleneck adapters (Pfeiffer, Houlsby, Parallel)',

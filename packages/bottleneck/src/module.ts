@@ -22,12 +22,22 @@ export interface BottleneckModuleSpec {
   readonly projections?: AdapterProjections;
 }
 
+/** What one bottleneck module computes: the reference's `(output, down, up)` triple. */
+export interface BottleneckOutputs {
+  /** o: the adapter output with residual, adapter LayerNorm and gate applied, `[batch, seq, hidden]`. */
+  readonly output: tf.Tensor3D;
+  /** d = f(W_down · LNb(h′) + b_down), `[batch, seq, bottleneck]`. */
+  readonly down: tf.Tensor3D;
+  /** u = s · (W_up d + b_up), un-gated and before dropout (what AdapterFusion consumes), `[batch, seq, hidden]`. */
+  readonly up: tf.Tensor3D;
+}
+
 /**
  * The adapter block of one location: the reference's `Adapter.forward` / `ParallelAdapter.forward`.
  * `x` is the adapter input h′ and `residual` the adapter residual r (ignored when parallel), both
- * `[batch, seq, hidden]`; returns o `[batch, seq, hidden]`.
+ * `[batch, seq, hidden]`.
  */
-export type BottleneckForward = (x: tf.Tensor3D, residual: tf.Tensor3D, training: boolean) => tf.Tensor3D;
+export type BottleneckForward = (x: tf.Tensor3D, residual: tf.Tensor3D, training: boolean) => BottleneckOutputs;
 
 /** `trunc_normal_(mean 0, std, a=lo, b=hi)` by rejection. */
 function truncatedNormal(rng: Rng, shape: number[], std: number, lo: number, hi: number): tf.Tensor {
@@ -116,17 +126,20 @@ export function createBottleneckModule(spec: BottleneckModuleSpec): BottleneckFo
   }
 
   return (x, residual, training) => {
-    const d = act(down(normBefore ? normBefore(x) : x));
-    let o = scale(up(d));
-    if (training && c.dropout > 0) o = tf.dropout(o, c.dropout);
+    const d = act(down(normBefore ? normBefore(x) : x)) as tf.Tensor3D;
+    const u = scale(up(d)) as tf.Tensor3D;
+    let o: tf.Tensor = training && c.dropout > 0 ? tf.dropout(u, c.dropout) : u;
     if (gate) {
       // g = mean over the sequence of σ(W_g h′ + b_g): [batch, seq, 1] → [batch, 1, 1]
       o = tf.mul(o, tf.mean(tf.sigmoid(gate(x)), 1, true));
     }
-    if (c.isParallel) return (normAfter ? normAfter(o) : o) as tf.Tensor3D;
-    if (c.adapterResidualBeforeLn) o = tf.add(o, residual);
-    if (normAfter) o = normAfter(o);
-    if (!c.adapterResidualBeforeLn) o = tf.add(o, residual);
-    return o as tf.Tensor3D;
+    if (c.isParallel) {
+      if (normAfter) o = normAfter(o);
+    } else {
+      if (c.adapterResidualBeforeLn) o = tf.add(o, residual);
+      if (normAfter) o = normAfter(o);
+      if (!c.adapterResidualBeforeLn) o = tf.add(o, residual);
+    }
+    return { output: o as tf.Tensor3D, down: d, up: u };
   };
 }

@@ -62,7 +62,6 @@ async function activate(name: BackendName, threads?: number): Promise<{ pkg: str
 export async function initBackend(preferred?: BackendName, options: { threads?: number } = {}): Promise<BackendInfo> {
   const skipped: Array<{ name: BackendName; reason: string }> = [];
   const candidates = preferred ? [preferred] : ORDER;
-  await registerTrainingSupport();
   for (const name of candidates) {
     const result = await activate(name, options.threads);
     if (typeof result === 'string') {

@@ -19,6 +19,8 @@ export { lora, LORA_PACKAGE } from './method';
 export { LoRAConfig, IA3Config, type LoRAConfigOverrides } from './lora-config';
 export { LORA_DEFAULTS, LORA_FIELDS, IA3_PRESET, validateLoRAConfig, type AttnMatrix, type CompositionMode, type LoRAInitWeights } from './config';
 export { mergeAdapter, resetAdapter, isAdapterMerged } from './merge';
+export { averageLoRAAdapter, type AverageLoRAOptions, type LoRACombineStrategy } from './average';
+export { LORA_BLOCKS } from './blocks';
 export { exportPeftAdapter, serializePeftAdapter, type ExportPeftOptions } from './peft/export';
 export { importPeftAdapter, type ImportPeftOptions } from './peft/import';
 

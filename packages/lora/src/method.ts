@@ -1,4 +1,5 @@
 import { defineAdapterMethod, type AdapterMethod } from '@adapterkit/core';
+import { LORA_BLOCKS } from './blocks';
 import { IA3_PRESET, LORA_DEFAULTS, LORA_FIELDS, validateLoRAConfig } from './config';
 import type { LoRAConfig } from './lora-config';
 import { LoRAInstance } from './instance';
@@ -14,7 +15,8 @@ export const LORA_PACKAGE = { package: '@adapterkit/lora', version: '0.1.0', api
  * - scale ((IA)³): `y = (W₀x + b) ⊙ (α/r)·ℓ` (the bias is scaled too).
  *
  * Several LoRA adapters active in one Stack add their updates (scale mode: multiply), each computed from the
- * projection's input; the reference raises instead.
+ * projection's input; the reference raises instead. BatchSplit and Parallel route batch rows to their children
+ * (as `adapters`); Fuse, Split and Average are not supported.
  */
 export const lora: AdapterMethod<LoRAConfig> = defineAdapterMethod<LoRAConfig>({
   name: 'lora',
@@ -24,6 +26,7 @@ export const lora: AdapterMethod<LoRAConfig> = defineAdapterMethod<LoRAConfig>({
   presets: { lora: {}, ia3: IA3_PRESET },
   validate: validateLoRAConfig,
   hooks: ['attention.projection', 'ffn.intermediate', 'ffn.outputProjection'],
+  blocks: LORA_BLOCKS,
   create: (ctx) => new LoRAInstance(ctx),
   meta: LORA_PACKAGE,
   description: 'LoRA and (IA)³ on attention and FFN projections',

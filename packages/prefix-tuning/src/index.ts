@@ -25,6 +25,7 @@ export {
   validatePrefixTuningConfig,
 } from './config';
 export { ejectPrefixTuning } from './eject';
+export { PREFIX_BLOCKS } from './blocks';
 export { SELF_PREFIX, type PrefixPool } from './pool';
 export type { PrefixForwardState } from './attention';
 export type { PrefixGate } from './gate';

@@ -6,7 +6,7 @@ import {
   AdapterStateError,
   CapabilityError,
   defineAdapterMethod,
-  Parallel,
+  Fuse,
   registerTrainingSupport,
   Stack,
   type AdapterConfigBase,
@@ -156,7 +156,7 @@ describe('prefix tuning behaviour', () => {
     expect(close(keys.map((h) => h.slice(0, 3)), slab(b, 2))).toBeLessThan(1e-6);
     expect(close(keys.map((h) => h.slice(3, 5)), slab(a, 2))).toBeLessThan(1e-6);
     expect(layer1.mask[0]![0]![0]!.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
-    expect(() => model.setActiveAdapters(Parallel('a', 'b'))).toThrow(CapabilityError);
+    expect(() => model.setActiveAdapters(Fuse('a', 'b'))).toThrow(CapabilityError);
     disposeAll(inputs);
     model.dispose();
   });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CapabilityError, defineAdapterMethod, type MethodInstance } from '@adapterkit/core';
 import { prefixKeyValueHandler, type PrefixForwardState } from './attention';
+import { PREFIX_BLOCKS } from './blocks';
 import {
   PREFIX_TUNING,
   PREFIX_TUNING_DEFAULTS,
@@ -31,7 +32,8 @@ export function isPrefixTuningInstance(instance: unknown): instance is PrefixTun
  * the self-attention keys and values of every layer not in `leave_out`, always attended. The prefixes of all layers
  * come from one pool `[P, L·2·H]` (flat, or `MLP(E)`), materialised once per forward; layer l uses the pool's key
  * slab 2l and value slab 2l+1. Config names: `prefix_tuning`, `prefix_tuning_flat`. Composition: Stack (prefixes
- * concatenate, the later adapter's first); Parallel / BatchSplit are not implemented.
+ * concatenate, the later adapter's first), BatchSplit and Parallel (each batch slice gets its child's prefixes, shorter
+ * ones front-padded with masked positions); Fuse, Split and Average are not supported, as in the reference.
  */
 export const prefixTuning = defineAdapterMethod<PrefixTuningConfig, PrefixForwardState>({
   name: PREFIX_TUNING,
@@ -41,6 +43,7 @@ export const prefixTuning = defineAdapterMethod<PrefixTuningConfig, PrefixForwar
   presets: PREFIX_TUNING_PRESETS,
   validate: validatePrefixTuningConfig,
   hooks: ['attention.kv'],
+  blocks: PREFIX_BLOCKS,
   meta: { package: '@adapterkit/prefix-tuning', version: PACKAGE_VERSION, apiVersion: 1 },
   description: 'Prefix tuning: trainable key/value prefixes in every attention layer (flat or MLP-reparameterised)',
   create(ctx) {

@@ -14,6 +14,7 @@ import {
   collectTrainable,
   decays,
   disposeHeads,
+  getHeads,
   learningRate,
   macroF1,
   matthewsCorrelation,
@@ -273,6 +274,27 @@ describe('train()', () => {
     const changed = [...after].filter(([k, v]) => v.some((x, i) => x !== before.get(k)![i]));
     expect(changed.map(([k]) => k)).toContain('base.embeddings.word_embeddings.weight');
     expect(changed.map(([k]) => k)).toContain('heads.cls.4.weight');
+    dispose(model);
+  });
+
+  it("mode 'heads' trains the heads alone (base and adapters frozen)", async () => {
+    const model = tinyModel(3);
+    model.addAdapter('a', 'pfeiffer');
+    addClassificationHead(model, 'cls', { numLabels: 2 });
+    const all = (): Map<string, Float32Array> => {
+      const vars: [string, tf.Variable][] = [
+        ...[...model.host.parameters].map(([k, v]): [string, tf.Variable] => [`base.${k}`, v]),
+        ...model.adapterParams('a').map((p): [string, tf.Variable] => [`adapter.${p.key}`, p.variable]),
+        ...getHeads(model).require('cls').list().map((p): [string, tf.Variable] => [p.key, p.variable]),
+      ];
+      return new Map(vars.map(([k, v]) => [k, Float32Array.from(v.dataSync() as Float32Array)]));
+    };
+    const before = all();
+    await train(model, { mode: 'heads', trainData: classificationData(8), batchSize: 4, maxSteps: 2, lr: 1e-3 });
+    const changed = [...all()].filter(([k, v]) => v.some((x, i) => x !== before.get(k)![i])).map(([k]) => k);
+    expect(changed).toContain('heads.cls.4.weight');
+    expect(changed.filter((k) => !k.startsWith('heads.cls.'))).toEqual([]);
+    expect(model.trainableVariables()).toEqual([]);
     dispose(model);
   });
 

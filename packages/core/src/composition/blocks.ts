@@ -142,6 +142,29 @@ export function lastAdapter(node: SetupNode): string {
   return typeof node === 'string' ? node : lastAdapter(node.children[node.children.length - 1]!);
 }
 
+/**
+ * Number of parallel channels of a setup: the child count of its Parallel block (1 without one). Under a Parallel
+ * setup the model replicates the batch this many times at the embeddings output, so every hook point sees
+ * `channels × batch` rows, channel i being rows `[i·batch, (i+1)·batch)`; the reference replicates at the first
+ * adapter layer instead, which gives the same numbers (rows before it are identical copies). Throws
+ * AdapterConfigError when a setup has Parallel blocks of different widths.
+ */
+export function parallelChannels(node: SetupNode): number {
+  let channels = 1;
+  const walk = (n: SetupNode): void => {
+    if (typeof n === 'string') return;
+    if (n.type === 'Parallel') {
+      if (channels !== 1 && channels !== n.children.length) {
+        throw new AdapterConfigError('BAD_PARALLEL', `A setup cannot hold Parallel blocks of different widths (${channels} and ${n.children.length} channels)`);
+      }
+      channels = n.children.length;
+    }
+    n.children.forEach(walk);
+  };
+  walk(node);
+  return channels;
+}
+
 /** Check the nesting rules; throws AdapterConfigError naming the offending child. */
 export function validateSetup(node: SetupNode): void {
   if (typeof node === 'string') return;

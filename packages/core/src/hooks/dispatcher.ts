@@ -1,4 +1,5 @@
-import { adapterNames, firstAdapter, isBlock, type CompositionBlock, type SetupNode } from '../composition/blocks';
+import * as tf from '@tensorflow/tfjs-core';
+import { adapterNames, firstAdapter, isBlock, parallelChannels, type CompositionBlock, type SetupNode } from '../composition/blocks';
 import { CapabilityError } from '../errors';
 import type { BlockChild, CompiledStep } from '../method/blocks';
 import type { AnyAdapterMethod, MethodInstance } from '../method/define';
@@ -36,6 +37,7 @@ export class Dispatcher implements HookRunner {
   private readonly cache = new Map<string, CompiledStep<HookPoint> | null>();
   private current: ForwardState | undefined;
   private skipLayers: ReadonlySet<number> = new Set();
+  private channels = 1;
 
   constructor(private readonly lookup: MemberLookup) {}
 
@@ -49,6 +51,7 @@ export class Dispatcher implements HookRunner {
    * acts.
    */
   setSetup(setup: CompositionBlock | undefined, skipLayers: Iterable<number> = []): void {
+    this.channels = setup ? parallelChannels(setup) : 1;
     this.setup = setup;
     this.skipLayers = new Set(skipLayers);
     this.invalidate();
@@ -81,7 +84,9 @@ export class Dispatcher implements HookRunner {
   /** Start a forward: runs `beginForward` of every active adapter member. Pair with {@link endForward}. */
   beginForward(base: ForwardInfo): void {
     const states = new Map<string, unknown[]>();
-    const info: ForwardInfo = this.setup ? { ...base, setup: this.setup, firstAdapter: firstAdapter(this.setup) } : base;
+    const info: ForwardInfo = this.setup
+      ? { ...base, setup: this.setup, firstAdapter: firstAdapter(this.setup), ...(this.channels > 1 ? { parallelChannels: this.channels } : {}) }
+      : base;
     if (this.setup) {
       for (const name of adapterNames(this.setup)) {
         const members = this.lookup(name) ?? [];
@@ -95,10 +100,17 @@ export class Dispatcher implements HookRunner {
     this.current = undefined;
   }
 
+  /**
+   * Run the active setup at a point. Under a Parallel setup the result of `embeddings.output` is replicated along
+   * the batch once per channel (see {@link ForwardInfo.parallelChannels}).
+   */
   run<P extends HookPoint>(point: P, layer: number, payload: HookPayload<P>, terminal: Terminal<P>): HookResult<P> {
     if (this.setup === undefined) return terminal(payload);
     const step = this.stepFor(point, layer);
-    return step ? step(payload, terminal) : terminal(payload);
+    const result = step ? step(payload, terminal) : terminal(payload);
+    if (point !== 'embeddings.output' || this.channels === 1) return result;
+    const x = result as tf.Tensor3D;
+    return tf.tile(x, [this.channels, 1, 1]) as HookResult<P>;
   }
 
   /** Per-layer listing of which adapters act at which point under the current setup. */

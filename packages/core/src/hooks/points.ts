@@ -109,6 +109,12 @@ export interface ForwardInfo {
   readonly setup?: CompositionBlock;
   /** The first adapter of the active setup (the reference's `setup.first()`, which supplies the invertible adapter). */
   readonly firstAdapter?: string;
+  /**
+   * Channels of a Parallel setup (set by the dispatcher when above 1). The batch is then replicated this many times
+   * at `embeddings.output`, so later points see `parallelChannels × batchSize` rows, channel i = rows
+   * `[i·batchSize, (i+1)·batchSize)`.
+   */
+  readonly parallelChannels?: number;
 }
 
 /** Context handed to a handler at call time. */

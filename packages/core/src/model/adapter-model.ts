@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { adapterNames, toSetup, validateSetup, type CompositionBlock, type SetupNode } from '../composition/blocks';
+import { adapterNames, parallelChannels, toSetup, validateSetup, type CompositionBlock, type SetupNode } from '../composition/blocks';
 import { MethodRegistry } from '../config/registry';
 import { resolveAdapterConfig, type AdapterConfigInput, type ResolvedMember, type UnionConfigInput } from '../config/resolve';
 import { AdapterStateError, CapabilityError } from '../errors';
@@ -68,6 +68,7 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
   readonly host: TransformerHost;
   readonly methods: MethodRegistry;
   private readonly adapters = new Map<string, AdapterEntry>();
+  private readonly paramGroups = new Map<string, ParamCollector>();
   private readonly dispatcher: Dispatcher;
   private readonly rng: Rng;
   private trainSetup: CompositionBlock | undefined;
@@ -220,6 +221,9 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     const block = toSetup(setup as SetupNode);
     validateSetup(block);
     for (const n of adapterNames(block)) this.requireAdapter(n);
+    if (parallelChannels(block) > 1 && !this.info.hookPoints.has('embeddings.output')) {
+      throw new CapabilityError('MISSING_HOOK_POINT', `A Parallel setup needs hook point embeddings.output (where the batch is replicated), which the ${this.info.modelType} host does not provide`);
+    }
     for (const l of options.skipLayers ?? []) {
       if (!Number.isInteger(l) || l < 0 || l >= this.info.numLayers) {
         throw new AdapterStateError('BAD_SKIP_LAYER', `skipLayers: ${l} is not a layer index of this ${this.info.numLayers}-layer model`);
@@ -292,8 +296,8 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
   }
 
   /**
-   * Prepare to train the adapters of `setup`: freezes every base parameter (`trainable = false`), makes exactly
-   * the setup's adapter parameters trainable and activates the setup.
+   * Prepare to train the adapters of `setup`: freezes every base parameter (`trainable = false`) and every
+   * parameter group, makes exactly the setup's adapter parameters trainable and activates the setup.
    */
   trainAdapter(setup: SetupNode | readonly string[]): void {
     const block = toSetup(setup as SetupNode);
@@ -303,7 +307,43 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     for (const entry of this.adapters.values()) {
       for (const p of entry.params.list()) p.variable.trainable = names.has(entry.name) && !p.frozen;
     }
+    for (const group of this.paramGroups.values()) for (const p of group.list()) p.variable.trainable = false;
     this.trainSetup = block;
+  }
+
+  /**
+   * Register parameters a plugin keeps outside any adapter, e.g. AdapterFusion layers (`fusion:a,b`). The model
+   * owns them from now on: they start frozen, are listed by {@link trainableVariables} when trainable, are frozen
+   * by {@link trainAdapter} and released by {@link deleteParamGroup} or {@link dispose}.
+   */
+  addParamGroup(id: string, params: ParamCollector): void {
+    this.assertLive();
+    if (this.paramGroups.has(id)) {
+      params.dispose();
+      throw new AdapterStateError('PARAM_GROUP_EXISTS', `A parameter group '${id}' already exists`);
+    }
+    for (const p of params.list()) p.variable.trainable = false;
+    this.paramGroups.set(id, params);
+    this.dispatcher.invalidate();
+  }
+
+  /** Remove a parameter group and free its variables. */
+  deleteParamGroup(id: string): void {
+    const group = this.paramGroups.get(id);
+    if (!group) throw new AdapterStateError('NO_SUCH_PARAM_GROUP', `No parameter group '${id}' (have: ${[...this.paramGroups.keys()].join(', ') || 'none'})`);
+    this.paramGroups.delete(id);
+    group.dispose();
+    this.dispatcher.invalidate();
+  }
+
+  /** A parameter group by id, or undefined. */
+  paramGroup(id: string): ParamCollector | undefined {
+    return this.paramGroups.get(id);
+  }
+
+  /** Ids of all parameter groups, in insertion order. */
+  paramGroupIds(): string[] {
+    return [...this.paramGroups.keys()];
   }
 
   /** Freeze (or unfreeze) every base-model parameter. */
@@ -316,11 +356,12 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     return this.trainSetup;
   }
 
-  /** Every trainable variable (base, adapters), e.g. for an optimizer's var list. */
+  /** Every trainable variable (base, adapters, parameter groups), e.g. for an optimizer's var list. */
   trainableVariables(): tf.Variable[] {
     const out: tf.Variable[] = [];
     for (const v of this.host.parameters.values()) if (v.trainable) out.push(v);
     for (const e of this.adapters.values()) for (const p of e.params.list()) if (p.variable.trainable) out.push(p.variable);
+    for (const g of this.paramGroups.values()) for (const p of g.list()) if (p.variable.trainable) out.push(p.variable);
     return out;
   }
 
@@ -369,6 +410,8 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     for (const cb of this.disposeCallbacks.splice(0)) cb();
     for (const e of this.adapters.values()) disposeEntry(e);
     this.adapters.clear();
+    for (const g of this.paramGroups.values()) g.dispose();
+    this.paramGroups.clear();
     this.dispatcher.setSetup(undefined);
     this.host.dispose();
     this.disposed = true;

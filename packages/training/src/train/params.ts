@@ -36,6 +36,13 @@ export function collectTrainable(model: AdapterModel): TrainableParam[] {
       if (p.variable.trainable) out.push({ key: `adapter.${adapter}.${p.key}`, variable: p.variable, decay: decays([p.key, ...p.aliases]) });
     }
   }
+  for (const id of model.paramGroupIds()) {
+    for (const p of model.paramGroup(id)?.list() ?? []) {
+      // the reference excludes AdapterFusion's value matrix from weight decay (it is regularised towards I instead)
+      const decay = decays([p.key]) && !/adapter_fusion_layer\.[^.]+\.value\./.test(p.key);
+      if (p.variable.trainable) out.push({ key: `group.${id}.${p.key}`, variable: p.variable, decay });
+    }
+  }
   const heads = getHeads(model);
   for (const name of heads.names()) {
     const head = heads.require(name);

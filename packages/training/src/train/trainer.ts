@@ -69,9 +69,11 @@ export interface TrainOptions {
   /**
    * `adapter` (default): train the adapters of `adapter` (or of the last `model.trainAdapter`) plus every head,
    * base frozen. `full`: every base parameter plus the heads (the full fine-tuning baseline); adapters frozen (active
-   * ones still run).
+   * ones still run). `heads`: the heads alone, base and adapters frozen (active adapters still run) — the
+   * frozen-encoder ("linear probe") baseline. `asIs`: keep the trainability the caller set (e.g. after
+   * `trainAdapterFusion`), training every trainable variable plus the heads.
    */
-  readonly mode?: 'adapter' | 'full';
+  readonly mode?: 'adapter' | 'full' | 'heads' | 'asIs';
   /** Adapter setup to train in `adapter` mode (calls `model.trainAdapter`). */
   readonly adapter?: SetupNode | readonly string[];
   /** Peak learning rate, default 1e-4 (the reference's recommendation for adapters). */
@@ -198,10 +200,10 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
   const mode = o.mode ?? 'adapter';
   const heads = getHeads(model);
   // Set trainability first: trainAdapter changes the setup, which may switch the active head.
-  if (mode === 'full') {
-    model.freezeModel(false);
+  if (mode === 'full' || mode === 'heads') {
+    model.freezeModel(mode === 'heads');
     for (const a of model.adapterNames()) for (const p of model.adapterParams(a)) p.variable.trainable = false;
-  } else {
+  } else if (mode !== 'asIs') {
     const setup = o.adapter ?? model.trainingSetup;
     if (!setup) throw new AdapterStateError('NO_TRAINING_SETUP', "mode 'adapter' needs options.adapter or a previous model.trainAdapter(setup)");
     model.trainAdapter(setup as SetupNode);

@@ -1,0 +1,12 @@
+import type { CommandSpec } from '../cli/command';
+import { ejectPrefixCommand } from './eject-prefix';
+import { evalCommand } from './eval';
+import { forwardCommand } from './forward';
+import { mergeCommand } from './merge';
+import { predictCommand } from './predict';
+import { pretrainCommand } from './pretrain';
+import { summaryCommand } from './summary';
+import { trainCommand } from './train';
+
+/** Every sub-command, in the order of the help. */
+export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, ejectPrefixCommand, mergeCommand, pretrainCommand];

@@ -1,0 +1,211 @@
+import { join, resolve } from 'node:path';
+import { ADAPTER_WEIGHTS_FILE, writeFileAtomic } from '@adapterkit/core';
+import { LabelMap, saveTokenizer, type TextExample } from '@adapterkit/data';
+import { HEAD_WEIGHTS_FILE, saveAdapterWithHead, saveHead, train, type Example } from '@adapterkit/training';
+import type { Args } from '../cli/args';
+import type { CommandSpec } from '../cli/command';
+import { CliError } from '../cli/errors';
+import { COLUMN_OPTIONS, ensureDev, isLabelled, loadSplits, stemName, TASKS, type Splits, type TaggedExample, type Task } from '../runtime/datasets';
+import { encodeExamples } from '../runtime/encode';
+import { evaluate, formatMetrics, type EvalMetrics } from '../runtime/evaluate';
+import { fileSize, formatBytes } from '../runtime/files';
+import { addTaskHead } from '../runtime/heads';
+import { hostOf, maxLengthFor } from '../runtime/limits';
+import { loadModel } from '../runtime/load';
+import { writeModelDir } from '../runtime/model-files';
+import { MODEL_OPTIONS, resolveModel } from '../runtime/model-source';
+import { formatDuration, Progress } from '../runtime/progress';
+import { resolveTokenizer } from '../runtime/tokenizer';
+
+/** Hyper-parameters read (and checked) before anything heavy starts. */
+interface Hyper {
+  readonly task: Task;
+  readonly config: string;
+  readonly full: boolean;
+  readonly epochs: number;
+  readonly maxSteps: number | undefined;
+  readonly lr: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  readonly warmupSteps: number;
+  readonly weightDecay: number;
+}
+
+function readHyper(args: Args): Hyper {
+  const full = args.flag('full');
+  if (full && args.has('config')) throw new CliError('--full trains the whole model: it takes no --config');
+  return {
+    task: args.choice('task', TASKS, 'classification'),
+    config: args.string('config') ?? 'pfeiffer',
+    full,
+    epochs: args.int('epochs', 3),
+    maxSteps: args.int('max-steps', undefined),
+    lr: args.number('lr', full ? 2e-5 : 1e-4),
+    batchSize: args.int('batch-size', 16),
+    seed: args.int('seed', 42, 0),
+    warmupSteps: args.int('warmup-steps', 0, 0),
+    weightDecay: args.number('weight-decay', 0, true),
+  };
+}
+
+/** Label names of a classification/tagging task: the dataset's, else every label seen, sorted. */
+function taskLabels(task: Task, splits: Splits): LabelMap | undefined {
+  if (!isLabelled(task)) return undefined;
+  if (splits.labels) return splits.labels;
+  const rows = [...(splits.train ?? []), ...(splits.dev ?? []), ...(splits.test ?? [])];
+  const seen =
+    task === 'tagging'
+      ? (rows as TaggedExample[]).flatMap((r) => r.tags)
+      : (rows as TextExample[]).map((r, i) => {
+          if (r.label === undefined) throw new CliError(`example ${i} has no label`);
+          return r.label;
+        });
+  const labels = LabelMap.fromLabels(seen);
+  if (labels.size < 2) throw new CliError(`the data has a single label (${JSON.stringify(labels.names[0])}): nothing to learn`);
+  return labels;
+}
+
+const SAFE_NAME = (s: string): string => s.replace(/[^\w+-]+/g, '_');
+
+/** `adapterkit train`: train an adapter (or the whole model) and a head on a dataset. */
+export const trainCommand: CommandSpec = {
+  name: 'train',
+  summary: 'train an adapter (or, with --full, the whole model) and a prediction head on a dataset',
+  usage: [
+    '--model DIR|HUB_ID|embedded --dataset NAME --out DIR [options]',
+    '--model DIR|HUB_ID|embedded --train FILE [--dev FILE] [--test FILE] --out DIR [options]',
+  ],
+  details: [
+    'Data: an embedded dataset (--dataset spam | langid, with train/dev/test splits) or files: .csv/.tsv with a',
+    'header row, .jsonl with one object per line (.txt lines for the LM tasks). Tagging data holds words and tags as',
+    'lists (JSONL) or space-separated strings. Without --dev, 10 % of the training data is held out. The tokenizer is',
+    "the model folder's (tokenizer.json or vocab.txt) unless --tokenizer is given.",
+    '',
+    'Writes to --out: the adapter and its head in the AdapterHub layout (adapter_config.json, adapter.safetensors,',
+    'head_config.json, model_head.safetensors), the tokenizer files and train_results.json; with --full a whole model',
+    'folder (config.json, model.safetensors) plus the head. Progress goes to stderr; the final evaluation (on --test,',
+    'else the dev data) and the file sizes to stdout.',
+  ],
+  options: {
+    ...MODEL_OPTIONS,
+    config: { type: 'string', value: 'CONFIG', description: "adapter config string, e.g. 'pfeiffer[reduction_factor=8]', 'lora[r=8]', 'prefix_tuning'", default: 'pfeiffer' },
+    task: { type: 'string', value: TASKS.join('|'), description: 'task and head', default: 'classification' },
+    dataset: { type: 'string', value: 'NAME', description: 'embedded dataset: spam, langid' },
+    train: { type: 'string', value: 'FILE', description: 'training data (.csv, .tsv, .jsonl; .txt for LM tasks)' },
+    dev: { type: 'string', value: 'FILE', description: 'evaluation data used during training' },
+    test: { type: 'string', value: 'FILE', description: 'held-out data for the final evaluation' },
+    ...COLUMN_OPTIONS,
+    out: { type: 'string', value: 'DIR', description: 'output folder' },
+    name: { type: 'string', value: 'NAME', description: 'adapter/head name (default: the dataset or training file name)' },
+    tokenizer: { type: 'string', value: 'PATH', description: 'tokenizer.json, vocab.txt or a folder with one' },
+    epochs: { type: 'string', value: 'N', description: 'passes over the training data', default: '3' },
+    'max-steps': { type: 'string', value: 'N', description: 'stop after N optimizer steps (overrides --epochs)' },
+    lr: { type: 'string', value: 'RATE', description: 'peak learning rate (linear decay)', default: '1e-4; --full 2e-5' },
+    'batch-size': { type: 'string', value: 'N', description: 'examples per step', default: '16' },
+    'max-length': { type: 'string', value: 'N', description: 'truncate inputs to N tokens', default: "128 or the model's limit" },
+    'warmup-steps': { type: 'string', value: 'N', description: 'linear warm-up steps', default: '0' },
+    'weight-decay': { type: 'string', value: 'W', description: 'AdamW weight decay', default: '0' },
+    seed: { type: 'string', value: 'N', description: 'seed of initialisation, data order, dropout and splits', default: '42' },
+    full: { type: 'boolean', description: 'full fine-tuning (every weight; the baseline adapters are compared with)' },
+  },
+  examples: [
+    'adapterkit train --model embedded --dataset spam --out out/spam',
+    "adapterkit train --model models/bert --config 'lora[r=8,alpha=16]' --train data/train.csv --dev data/dev.csv --out out/sst2 --epochs 5",
+    'adapterkit train --model models/bert --task tagging --train ner.jsonl --text-column tokens --label-column tags --out out/ner',
+    'adapterkit train --model gpt2-dir --task causal-lm --train corpus.txt --out out/lm --max-length 64',
+    'adapterkit train --model embedded --dataset langid --full --out out/langid-full',
+  ],
+  async run(args, ctx) {
+    const h = readHyper(args);
+    const out = resolve(ctx.io.cwd, args.required('out', 'DIR'));
+    if (!args.has('dataset') && !args.has('train')) throw new CliError("missing --dataset NAME or --train FILE (see 'adapterkit train --help')");
+    const source = await resolveModel(args, ctx);
+    const model = await loadModel(source.dir, ctx);
+    const host = hostOf(model);
+    const maxLength = maxLengthFor(args, model);
+
+    const name = SAFE_NAME(args.string('name') ?? args.string('dataset') ?? stemName(args.string('train')!));
+    if (!h.full) model.addAdapter(name, h.config, { seed: h.seed });
+    const { tokenizer } = await resolveTokenizer(ctx, args.string('tokenizer'), [source.dir], model.info.vocabSize);
+    const splits = ensureDev(await loadSplits(args, ctx, h.task, true), h.task, h.seed, (m) => ctx.note(m));
+    const labels = taskLabels(h.task, splits);
+    addTaskHead(model, name, h.task, labels, h.seed);
+
+    const enc = (rows: Splits['train'], seed: number): Example[] | undefined =>
+      rows && encodeExamples(h.task, tokenizer, rows, { maxLength, seed, tokenTypes: host.config.typeVocabSize > 0, ...(labels ? { labels } : {}) });
+    const trainData = enc(splits.train, h.seed)!;
+    const devData = enc(splits.dev, h.seed + 1);
+    const testData = enc(splits.test, h.seed + 2);
+    const padTokenId = tokenizer.padTokenId ?? host.config.padTokenId ?? 0;
+
+    const steps = h.maxSteps ?? h.epochs * Math.ceil(trainData.length / h.batchSize);
+    ctx.note(
+      `training ${h.full ? 'the whole model' : `adapter '${name}' (${h.config})`} on ${trainData.length} examples` +
+        `${devData ? ` (dev ${devData.length})` : ''}: ${steps} steps of ${h.batchSize}, lr ${h.lr}`,
+    );
+    const progress = new Progress(ctx.io.stderr, 'train', steps);
+    const result = await train(model, {
+      mode: h.full ? 'full' : 'adapter',
+      ...(h.full ? {} : { adapter: name }),
+      head: name,
+      trainData,
+      ...(devData ? { evalData: devData } : {}),
+      batchSize: h.batchSize,
+      epochs: h.epochs,
+      ...(h.maxSteps !== undefined ? { maxSteps: h.maxSteps } : {}),
+      lr: h.lr,
+      warmupSteps: h.warmupSteps,
+      weightDecay: h.weightDecay,
+      seed: h.seed,
+      padTokenId,
+      onProgress: (e) => {
+        if (e.type === 'step') progress.update(e);
+        else if (e.type === 'eval') progress.log(`eval  step ${e.step} (epoch ${e.epoch}): ${formatMetrics(e.metrics)}`);
+      },
+    });
+    const seconds = progress.done();
+
+    const finalSet = testData ? 'test' : devData ? 'dev' : 'train';
+    const metrics: EvalMetrics = evaluate(model, name, testData ?? devData ?? trainData, { batchSize: h.batchSize, padTokenId });
+    ctx.out(`trained ${result.step} steps in ${formatDuration(seconds)}; final loss ${result.lastLoss.toFixed(4)}`);
+    ctx.out(`${finalSet} (${metrics.examples} examples): ${formatMetrics(metrics)}`);
+
+    if (h.full) {
+      await writeModelDir(out, host.config.raw, host.exportWeights());
+      await saveHead(model, out, name);
+    } else {
+      await saveAdapterWithHead(model, out, name);
+    }
+    await saveTokenizer(tokenizer, out);
+    await writeFileAtomic(
+      join(out, 'train_results.json'),
+      `${JSON.stringify(
+        {
+          model: source.spec,
+          data: args.string('dataset') ?? args.string('train'),
+          task: h.task,
+          config: h.full ? 'full' : h.config,
+          name,
+          steps: result.step,
+          epochs: result.epoch,
+          seconds: Number(seconds.toFixed(1)),
+          hyperparameters: { lr: h.lr, batch_size: h.batchSize, max_length: maxLength, seed: h.seed, warmup_steps: h.warmupSteps, weight_decay: h.weightDecay },
+          eval_history: result.history,
+          final: { split: finalSet, ...metrics },
+          ...(labels ? { labels: labels.names } : {}),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    const modelBytes = fileSize(join(source.dir, 'model.safetensors'));
+    const saved = fileSize(join(out, h.full ? 'model.safetensors' : ADAPTER_WEIGHTS_FILE));
+    const head = fileSize(join(out, HEAD_WEIGHTS_FILE));
+    const what = h.full ? 'model.safetensors' : ADAPTER_WEIGHTS_FILE;
+    ctx.out(
+      `saved ${out}: ${what} ${formatBytes(saved)} + head ${formatBytes(head)}; base model.safetensors ${formatBytes(modelBytes)}` +
+        ` (${what} = ${((100 * saved) / Math.max(1, modelBytes)).toFixed(1)} % of the base model)`,
+    );
+  },
+};
+

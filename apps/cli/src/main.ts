@@ -1,0 +1,82 @@
+import { initBackend, suggestNearest, type BackendInfo } from '@adapterkit/core';
+import { version } from '../package.json';
+import { parseCommandLine, splitCommand } from './cli/args';
+import type { CommandSpec, Context } from './cli/command';
+import { CliError, UsageError } from './cli/errors';
+import { commandHelp, mainHelp } from './cli/help';
+import { println, processIo, type Io } from './cli/io';
+import { COMMANDS } from './commands';
+
+const BACKENDS = ['wasm', 'cpu', 'tensorflow'] as const;
+
+/** The message of an error as one line (the first non-empty line). */
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? (err instanceof Error ? err.name : 'unknown error')
+  );
+}
+
+function makeContext(io: Io, verbose: boolean, backend: (typeof BACKENDS)[number] | undefined, threads: number | undefined): Context {
+  let selected: Promise<BackendInfo> | undefined;
+  const note = (message: string): void => println(io.stderr, `adapterkit: note: ${message}`);
+  return {
+    io,
+    verbose,
+    out: (line = '') => println(io.stdout, line),
+    note,
+    ensureBackend() {
+      selected ??= initBackend(backend, threads !== undefined ? { threads } : {}).then((info) => {
+        if (verbose) note(`backend ${info.name} (${info.package}${info.threads !== undefined ? `, ${info.threads} thread(s)` : ''})`);
+        return info;
+      });
+      return selected;
+    },
+  };
+}
+
+/**
+ * Run `adapterkit` with `argv` (without `node` and the script). Returns the exit code: 0 on success, 1 when a
+ * command fails, 2 for a wrong command line. Errors are printed as one line `adapterkit: error: …` on stderr
+ * (with the stack trace under `--verbose`).
+ */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  try {
+    const { command, rest } = splitCommand(argv);
+    if (command === undefined) {
+      if (rest.includes('--version')) {
+        println(io.stdout, version);
+        return 0;
+      }
+      const help = mainHelp(COMMANDS, version);
+      if (rest.includes('--help') || rest.includes('-h')) {
+        println(io.stdout, help);
+        return 0;
+      }
+      println(io.stderr, help);
+      return 2;
+    }
+    const spec: CommandSpec | undefined = COMMANDS.find((c) => c.name === command);
+    if (!spec) {
+      const near = suggestNearest(command, COMMANDS.map((c) => c.name));
+      throw new UsageError(`unknown command '${command}'${near ? ` (did you mean '${near}'?)` : ''}; run 'adapterkit --help' for the list`);
+    }
+    const args = parseCommandLine(spec.name, spec.options, spec.positionals !== undefined, rest);
+    if (args.flag('help')) {
+      println(io.stdout, commandHelp(spec));
+      return 0;
+    }
+    const backend = args.choice('backend', BACKENDS);
+    const threads = args.int('threads', undefined);
+    await spec.run(args, makeContext(io, verbose, backend, threads));
+    return 0;
+  } catch (err) {
+    println(io.stderr, `adapterkit: error: ${oneLine(err)}`);
+    if (verbose && err instanceof Error && err.stack) println(io.stderr, err.stack);
+    return err instanceof CliError ? err.exitCode : 1;
+  }
+}

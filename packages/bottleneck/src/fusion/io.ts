@@ -1,0 +1,153 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ADAPTER_FORMAT_VERSION,
+  assignAdapterWeights,
+  FileFormatError,
+  fileShape,
+  parseSafetensors,
+  serializeSafetensors,
+  toFileLayout,
+  toPythonJson,
+  writeFilesAtomic,
+  type AdapterEntry,
+  type AdapterModel,
+  type TensorEntry,
+} from '@adapterkit/core';
+import { buildFusion, registerFusion, requireFusion, type AddAdapterFusionOptions } from './api';
+import { fusionConfigFromJson, fusionConfigToJson } from './config';
+import { fusionAdapters, type FusionSetup } from './name';
+
+/** Config file of a saved fusion. */
+export const FUSION_CONFIG_FILE = 'adapter_fusion_config.json';
+/** Weights file we write (the name `adapters` uses with `use_safetensors=True`). */
+export const FUSION_WEIGHTS_FILE = 'model_adapter_fusion.safetensors';
+
+/** Options of {@link saveAdapterFusion}. */
+export interface SaveAdapterFusionOptions {
+  /** Prefix for every weight key (e.g. `bert.` as a `BertAdapterModel` writes). Default: none (bare model). */
+  readonly keyPrefix?: string;
+  /** Written as `model_name` (the HF id of the base model), default null. */
+  readonly modelName?: string | null;
+  /** Extra top-level keys of adapter_fusion_config.json. */
+  readonly meta?: Record<string, unknown>;
+}
+
+/** Bytes of the two files {@link saveAdapterFusion} writes. */
+export async function serializeAdapterFusion(model: AdapterModel, setup: FusionSetup, options: SaveAdapterFusionOptions = {}): Promise<Record<string, Uint8Array | string>> {
+  const fusion = requireFusion(model, setup);
+  const info = model.info;
+  const doc = {
+    ...(options.meta ?? {}),
+    config: fusionConfigToJson(fusion.config),
+    hidden_size: info.hiddenSize,
+    model_class: info.modelClass,
+    model_name: options.modelName ?? null,
+    model_type: info.modelType,
+    name: fusion.name,
+    version: ADAPTER_FORMAT_VERSION,
+  };
+  const json = toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path) => path.join('/') === 'config/dropout_prob' });
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const p of model.paramGroup(fusion.groupId)!.list()) {
+    const t = toFileLayout(p);
+    try {
+      tensors[(options.keyPrefix ?? '') + p.key] = { shape: fileShape(p), data: (await t.data()) as Float32Array };
+    } finally {
+      t.dispose();
+    }
+  }
+  return { [FUSION_CONFIG_FILE]: json, [FUSION_WEIGHTS_FILE]: serializeSafetensors(tensors) };
+}
+
+/**
+ * Save a fusion in the reference's layout (`save_adapter_fusion`): `adapter_fusion_config.json` (`config` with the
+ * reference's snake_case fields, `name: "a,b"`, model fields, `version`) and `model_adapter_fusion.safetensors`
+ * under `<module path>.adapter_fusion_layer.<a,b>.{query,key}.{weight,bias}`, `….value.weight`. Written atomically.
+ */
+export async function saveAdapterFusion(model: AdapterModel, dir: string, setup: FusionSetup, options: SaveAdapterFusionOptions = {}): Promise<void> {
+  await writeFilesAtomic(dir, await serializeAdapterFusion(model, setup, options));
+}
+
+/** Options of {@link loadAdapterFusion}. */
+export interface LoadAdapterFusionOptions extends AddAdapterFusionOptions {
+  /** Fuse other adapters than the saved ones (`'c,d'`, same count), as the reference's `load_as`. */
+  readonly loadAs?: FusionSetup;
+  /** Weights file to read instead of the one found in `dir`. */
+  readonly weightsPath?: string;
+}
+
+/**
+ * The weights file of a saved fusion: `model_adapter_fusion.safetensors`, else `fusion.safetensors`, else the one
+ * `.safetensors` file of the directory.
+ */
+export function findFusionWeights(dir: string): string {
+  for (const f of [FUSION_WEIGHTS_FILE, 'fusion.safetensors']) if (existsSync(join(dir, f))) return join(dir, f);
+  const files = existsSync(dir) ? readdirSync(dir) : [];
+  const st = files.filter((f) => f.endsWith('.safetensors'));
+  if (st.length === 1) return join(dir, st[0]!);
+  if (st.length > 1) throw new FileFormatError('AMBIGUOUS_WEIGHTS', `${dir}: several .safetensors files (${st.join(', ')}); pass { weightsPath }`);
+  if (files.includes('pytorch_model_adapter_fusion.bin')) {
+    throw new FileFormatError(
+      'UNSUPPORTED_WEIGHTS',
+      `${dir}: only pytorch_model_adapter_fusion.bin found; reading torch pickles is not implemented yet — convert it to ${FUSION_WEIGHTS_FILE} (same keys)`,
+    );
+  }
+  throw new FileFormatError('MISSING_FILE', `${dir}: no fusion weights (${FUSION_WEIGHTS_FILE})`);
+}
+
+async function readConfig(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** File keys without the base-model prefix (`bert.`) and with the saved fusion name replaced by `name`. */
+function normaliseKeys(tensors: Map<string, TensorEntry>, prefix: string, savedName: string, name: string): Map<string, TensorEntry> {
+  const out = new Map<string, TensorEntry>();
+  for (const [key, t] of tensors) {
+    let k = prefix && key.startsWith(`${prefix}.`) ? key.slice(prefix.length + 1) : key;
+    if (savedName !== name) k = k.replace(`.adapter_fusion_layer.${savedName}.`, `.adapter_fusion_layer.${name}.`);
+    out.set(k, t);
+  }
+  return out;
+}
+
+/**
+ * Load a fusion saved by {@link saveAdapterFusion} or by adapter-transformers / `adapters` (safetensors weights):
+ * reads `adapter_fusion_config.json` and the weights, checks every key and shape before touching the model, and
+ * registers the fusion. The fused adapters must already be in the model. Returns the fusion's name (`'a,b'`).
+ */
+export async function loadAdapterFusion(model: AdapterModel, dir: string, options: LoadAdapterFusionOptions = {}): Promise<string> {
+  const configPath = join(dir, FUSION_CONFIG_FILE);
+  const doc = await readConfig(configPath);
+  if (typeof doc['name'] !== 'string' || doc['name'].length === 0) throw new FileFormatError('BAD_FUSION_CONFIG', `${configPath}: no "name"`);
+  const saved = fusionAdapters(doc['name']);
+  const adapters = options.loadAs ? fusionAdapters(options.loadAs) : saved;
+  if (adapters.length !== saved.length) {
+    throw new FileFormatError('BAD_LOAD_AS', `${configPath}: fusion '${saved.join(',')}' fuses ${saved.length} adapters; loadAs names ${adapters.length}`);
+  }
+  const config = fusionConfigFromJson(doc['config'], configPath);
+  const weightsPath = options.weightsPath ?? findFusionWeights(dir);
+  const { tensors } = parseSafetensors(new Uint8Array(await readFile(weightsPath)), weightsPath);
+  const built = buildFusion(model, adapters, config, options.seed);
+  try {
+    const entry = { name: built.fusion.name, members: [], params: built.params } as AdapterEntry;
+    assignAdapterWeights(entry, normaliseKeys(tensors, model.info.baseModelPrefix, saved.join(','), built.fusion.name), weightsPath, model.warn);
+  } catch (err) {
+    built.params.dispose();
+    throw err;
+  }
+  return registerFusion(model, built, options);
+}

@@ -1,0 +1,13 @@
+import { describeAdapterMethod } from '@adapterkit/testkit';
+import { plugins as unionPlugins } from '@adapterkit/union';
+import { plugins } from './index';
+
+describeAdapterMethod(plugins, {
+  configs: [
+    'lora[r=4,alpha=8]',
+    'ia3',
+    'lora[r=2,alpha=4,attn_matrices=["q","k","v"],intermediate_lora=True,output_lora=True]',
+    { config: { method: 'lora', r: 2, alpha: 2, useGating: true, intermediateLora: true }, label: 'lora with gating (object)' },
+  ],
+  extraPlugins: unionPlugins,
+});

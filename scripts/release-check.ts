@@ -1,0 +1,137 @@
+/**
+ * `pnpm release:check [--skip-build] [--only NAME[,NAME]]`: release hygiene of every workspace package.
+ *
+ * 1. builds every package (`pnpm build --continue`, i.e. turbo → tsup), unless `--skip-build`;
+ * 2. runs publint on each package (packing with pnpm, as `pnpm publish` would): errors and warnings fail,
+ *    suggestions are printed;
+ * 3. packs each package (`pnpm pack --json` into a temporary folder) and checks the tarball: it holds
+ *    `package.json`, `README.md`, the files its `exports`/`main`/`types` name, optionally `LICENSE*` /
+ *    `CHANGELOG.md`, and otherwise only `dist/**` without tests or fixtures.
+ *
+ * Prints one `PASS|FAIL <package>` line per package and exits 1 on any failure.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { publint } from 'publint';
+import { formatMessage } from 'publint/utils';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Folders of workspace packages (pnpm-workspace.yaml). */
+const WORKSPACE_DIRS = ['packages', 'apps', 'examples'];
+
+/** Files a tarball may hold besides `dist/**`. */
+const ALLOWED_TOP = /^(package\.json|README\.md|LICENSE(\.md|\.txt)?|CHANGELOG\.md)$/;
+/** What must never ship, even under dist/. */
+const FORBIDDEN = /(^|\/)(src|fixtures?|__tests__|test|tests)\/|\.test(-d)?\.[cm]?[jt]sx?(\.map)?$|\.spec\.[cm]?[jt]sx?$|(^|\/)tsconfig[^/]*\.json$/;
+
+interface Workspace {
+  readonly dir: string;
+  readonly name: string;
+  readonly manifest: Record<string, unknown>;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function workspaces(): Workspace[] {
+  const only = arg('only')?.split(',').map((s) => s.trim());
+  const out: Workspace[] = [];
+  for (const parent of WORKSPACE_DIRS) {
+    const base = join(ROOT, parent);
+    if (!existsSync(base)) continue;
+    for (const entry of readdirSync(base, { withFileTypes: true })) {
+      const dir = join(base, entry.name);
+      if (!entry.isDirectory() || !existsSync(join(dir, 'package.json'))) continue;
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+      const name = String(manifest['name']);
+      if (!only || only.includes(name)) out.push({ dir, name, manifest });
+    }
+  }
+  return out;
+}
+
+/** Relative paths the manifest points at (`exports` leaves except the `source` condition, `main`, `types`, `bin`). */
+function entryFiles(manifest: Record<string, unknown>): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown, key?: string): void => {
+    if (typeof v === 'string') {
+      if (key !== 'source') out.add(v.replace(/^\.\//, ''));
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) walk(x, k);
+    }
+  };
+  walk(manifest['exports']);
+  for (const field of ['main', 'module', 'types', 'bin']) walk(manifest[field]);
+  return [...out];
+}
+
+/** Problems of a tarball's file list. */
+function tarballProblems(files: readonly string[], manifest: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const f of files) {
+    if (!(ALLOWED_TOP.test(f) || f.startsWith('dist/')) || FORBIDDEN.test(f)) problems.push(`ships '${f}' (only package.json, README.md, LICENSE, CHANGELOG.md and dist/** may ship)`);
+  }
+  if (!files.includes('README.md')) problems.push('has no README.md');
+  for (const f of entryFiles(manifest)) if (!files.includes(f)) problems.push(`lacks '${f}', named in package.json`);
+  return problems;
+}
+
+function pack(ws: Workspace): string[] {
+  const dest = mkdtempSync(join(tmpdir(), 'release-check-'));
+  try {
+    const json = execFileSync('pnpm', ['pack', '--json', '--pack-destination', dest], { cwd: ws.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const parsed = JSON.parse(json.slice(json.indexOf('{'))) as { files: Array<{ path: string }> };
+    return parsed.files.map((f) => f.path).sort();
+  } finally {
+    rmSync(dest, { recursive: true, force: true });
+  }
+}
+
+async function check(ws: Workspace): Promise<string[]> {
+  const problems: string[] = [];
+  const { messages, pkg } = await publint({ pkgDir: ws.dir, pack: 'pnpm', level: 'suggestion' });
+  for (const m of messages) {
+    const text = `publint ${m.type}: ${formatMessage(m, pkg, { color: false }) ?? m.code}`;
+    if (m.type === 'suggestion') console.log(`  note ${ws.name}: ${text}`);
+    else problems.push(text);
+  }
+  const files = pack(ws);
+  problems.push(...tarballProblems(files, ws.manifest).map((p) => `tarball ${p}`));
+  console.log(`  ${ws.name}: ${files.length} files packed (${files.filter((f) => !f.startsWith('dist/')).join(', ')}, dist/**)`);
+  return problems;
+}
+
+async function main(): Promise<void> {
+  const list = workspaces();
+  let buildFailed = false;
+  if (!process.argv.includes('--skip-build')) {
+    console.log('building every package (pnpm build --continue)…');
+    try {
+      execFileSync('pnpm', ['build', '--continue'], { cwd: ROOT, stdio: 'inherit' });
+    } catch {
+      buildFailed = true; // turbo printed which builds failed; their packages fail the checks below
+    }
+  }
+  let failed = 0;
+  for (const ws of list) {
+    const problems = await check(ws);
+    const where = relative(ROOT, ws.dir);
+    if (problems.length === 0) {
+      console.log(`PASS ${ws.name} (${where})`);
+    } else {
+      failed++;
+      console.log(`FAIL ${ws.name} (${where})`);
+      for (const p of problems) console.log(`  - ${p}`);
+    }
+  }
+  if (buildFailed) console.log('the build failed (see turbo\'s output above)');
+  console.log(`${list.length - failed} passed, ${failed} failed`);
+  process.exit(failed > 0 || buildFailed ? 1 : 0);
+}
+
+await main();
