@@ -9,7 +9,6 @@ export const FIRST_PARTY_PACKAGES = [
   '@adapterkit/prefix-tuning',
   '@adapterkit/lora',
   '@adapterkit/union',
-  '@adapterkit/fusion',
   '@adapterkit/training',
 ] as const;
 
