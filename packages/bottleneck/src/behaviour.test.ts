@@ -2,26 +2,16 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterModel, init, layerNorm, linear, registerTrainingSupport, Rng, Stack, type ModelInputs } from '@adapterkit/core';
 import { goldenInputs, maxAbsDiff } from '@adapterkit/testkit';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AdapterConfig, plugins } from './index';
-import { createOneLayerHost, GOLDEN_DIR, goldenModel, tokenIds } from './test-helpers';
+import { createOneLayerHost, disposeAfterEach, GOLDEN_DIR, goldenModel, tokenIds } from './test-helpers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
   await registerTrainingSupport(); // gradient functions (tfjs-core registers none)
 });
 
-const owned: AdapterModel[] = [];
-const tensors: tf.Tensor[] = [];
-afterEach(() => {
-  owned.splice(0).forEach((m) => m.dispose());
-  tf.dispose(tensors.splice(0));
-});
-
-function keep<T extends tf.Tensor>(t: T): T {
-  tensors.push(t);
-  return t;
-}
+const { owned, tensors, keep } = disposeAfterEach();
 
 async function bert(): Promise<{ model: AdapterModel; inputs: ModelInputs }> {
   const model = await goldenModel('bert');

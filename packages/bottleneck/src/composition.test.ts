@@ -16,26 +16,16 @@ import {
   type ModelInputs,
 } from '@adapterkit/core';
 import { goldenInputs, maxAbsDiff, runParity } from '@adapterkit/testkit';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { addAdapterFusion, adapterFusionParams, loadAdapterFusion, plugins, splitParallelOutputs } from './index';
-import { caseDir, createOneLayerHost, GOLDEN_DIR, goldenModel, testNiceExtension, tokenIds } from './test-helpers';
+import { caseDir, createOneLayerHost, disposeAfterEach, GOLDEN_DIR, goldenModel, testNiceExtension, tokenIds } from './test-helpers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
   await registerTrainingSupport();
 });
 
-const owned: AdapterModel[] = [];
-const tensors: tf.Tensor[] = [];
-afterEach(() => {
-  owned.splice(0).forEach((m) => m.dispose());
-  tf.dispose(tensors.splice(0));
-});
-
-function keep<T extends tf.Tensor>(t: T): T {
-  tensors.push(t);
-  return t;
-}
+const { owned, tensors, keep } = disposeAfterEach();
 
 /** Overwrite every parameter of an adapter with 0.1·N(0,1). */
 function randomize(params: ReadonlyArray<{ variable: tf.Variable }>, seed: number, std = 0.1): void {

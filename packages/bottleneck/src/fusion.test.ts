@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterModel, Fuse, readSafetensors, registerTrainingSupport, Stack, tensorEntryToTf, type ModelInputs } from '@adapterkit/core';
 import { goldenInputs, maxAbsDiff } from '@adapterkit/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addAdapterFusion,
   adapterFusionNames,
@@ -20,7 +20,7 @@ import {
   saveAdapterFusion,
   trainAdapterFusion,
 } from './index';
-import { caseDir, GOLDEN_DIR, goldenModel } from './test-helpers';
+import { caseDir, disposeAfterEach, GOLDEN_DIR, goldenModel } from './test-helpers';
 
 const FUSE_CASE = caseDir('bert', 'comp_fuse_dynamic');
 
@@ -32,12 +32,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const owned: AdapterModel[] = [];
-const tensors: tf.Tensor[] = [];
-afterEach(() => {
-  owned.splice(0).forEach((m) => m.dispose());
-  tf.dispose(tensors.splice(0));
-});
+const { owned, tensors } = disposeAfterEach();
 
 /** BERT with the golden fusion case's adapters `a` and `b` loaded. */
 async function fuseModel(): Promise<{ model: AdapterModel; inputs: ModelInputs }> {

@@ -22,6 +22,7 @@ import {
   type TransformerHost,
 } from '@adapterkit/core';
 import { loadHost } from '@adapterkit/models';
+import { afterEach } from 'vitest';
 import { defineInvertibleExtension, defineProjectionExtension, type InvertibleProvider, type ProjectionProvider } from './extensions';
 import { plugins } from './index';
 import { pyFloorDiv } from './reduction';
@@ -196,3 +197,24 @@ export const testPhmExtension = defineProjectionExtension({
   impl: testPhm,
   meta: { package: '@adapterkit/bottleneck-test', version: '0.0.0', apiVersion: 1 },
 });
+
+/**
+ * Per-test cleanup for a test file (call at the top level): models pushed to `owned` and tensors pushed to `tensors`
+ * (or passed through `keep`) are freed after each test.
+ */
+export function disposeAfterEach(): { owned: AdapterModel[]; tensors: tf.Tensor[]; keep: <T extends tf.Tensor>(t: T) => T } {
+  const owned: AdapterModel[] = [];
+  const tensors: tf.Tensor[] = [];
+  afterEach(() => {
+    owned.splice(0).forEach((m) => m.dispose());
+    tf.dispose(tensors.splice(0));
+  });
+  return {
+    owned,
+    tensors,
+    keep: <T extends tf.Tensor>(t: T): T => {
+      tensors.push(t);
+      return t;
+    },
+  };
+}

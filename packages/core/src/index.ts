@@ -38,9 +38,12 @@ export { Rng, init } from './nn/init';
 
 export * from './io/safetensors';
 export { writeFileAtomic, writeFilesAtomic } from './io/atomic';
+export { readJsonObject } from './io/json';
+export { findWeightsFile, type WeightsFileSpec } from './io/weights-file';
 
 export * from './model/host';
 export * from './model/params';
 export * from './model/adapter-model';
 export * from './model/adapter-io';
+export { averageAdapterParams, weightedSum, type AverageAdapterParamsOptions, type CombineParams } from './model/average';
 export * from './model/summary';

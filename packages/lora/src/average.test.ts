@@ -1,23 +1,14 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { init, Rng, type AdapterModel } from '@adapterkit/core';
+import type { AdapterModel } from '@adapterkit/core';
 import { maxAbsDiff } from '@adapterkit/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { averageLoRAAdapter } from './index';
-import { buildModel, inputsFor } from './test-helpers';
+import { buildModel, inputsFor, randomize } from './test-helpers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-function randomize(model: AdapterModel, name: string, seed: number): void {
-  const rng = new Rng(seed);
-  for (const p of model.adapterParams(name)) {
-    const t = init.normal(rng, [...p.variable.shape], 0.1);
-    p.variable.assign(t);
-    t.dispose();
-  }
-}
 
 const param = (model: AdapterModel, name: string, suffix: string): tf.Variable =>
   model.adapterParams(name).find((p) => p.key === `encoder.layer.1.attention.self.value.loras.${name}.${suffix}`)!.variable;

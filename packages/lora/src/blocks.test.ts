@@ -1,23 +1,14 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchSplit, Fuse, init, Parallel, Rng, Stack, type AdapterModel, type ModelInputs } from '@adapterkit/core';
+import { BatchSplit, Fuse, Parallel, Stack, type AdapterModel, type ModelInputs } from '@adapterkit/core';
 import { goldenInputs, maxAbsDiff } from '@adapterkit/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mergeAdapter, resetAdapter } from './index';
-import { buildModel, GOLDEN, run, type GoldenModel } from './test-helpers';
+import { buildModel, GOLDEN, randomize, run, type GoldenModel } from './test-helpers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-function randomize(model: AdapterModel, name: string, seed: number): void {
-  const rng = new Rng(seed);
-  for (const p of model.adapterParams(name)) {
-    const t = init.normal(rng, [...p.variable.shape], 0.1);
-    p.variable.assign(t);
-    t.dispose();
-  }
-}
 
 /** Output rows `[start, start + size)` (hidden states, or logits on GPT-2). */
 function rowsOf(model: AdapterModel, inputs: ModelInputs, start: number, size: number): tf.Tensor {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterModel, type ModelInputs, type ModelOutputs } from '@adapterkit/core';
+import { AdapterModel, init, Rng, type ModelInputs, type ModelOutputs } from '@adapterkit/core';
 import { loadHost } from '@adapterkit/models';
 import { goldenInputs, maxAbsDiff, readTensors } from '@adapterkit/testkit';
 import { plugins } from './index';
@@ -71,4 +71,14 @@ export function disposeAll(o: object): void {
 /** Values of every base parameter (copies), for bit-exact comparisons. */
 export function snapshot(model: AdapterModel): Map<string, Float32Array> {
   return new Map([...model.host.parameters].map(([k, v]) => [k, Float32Array.from(v.dataSync() as Float32Array)]));
+}
+
+/** Replace an adapter's parameters by N(0, 0.1²) draws from `seed` (LoRA's B starts at 0, which hides most bugs). */
+export function randomize(model: AdapterModel, name: string, seed: number): void {
+  const rng = new Rng(seed);
+  for (const p of model.adapterParams(name)) {
+    const t = init.normal(rng, [...p.variable.shape], 0.1);
+    p.variable.assign(t);
+    t.dispose();
+  }
 }

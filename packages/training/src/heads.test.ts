@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { AdapterKitError, Parallel, BatchSplit, parseSafetensors, readSafetensors, registerTrainingSupport, tensorEntryToTf, type AdapterModel } from '@adapterkit/core';
+import { Parallel, BatchSplit, linear, parseSafetensors, readSafetensors, registerTrainingSupport, tensorEntryToTf, type AdapterModel } from '@adapterkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addCausalLmHead,
   addClassificationHead,
   addMaskedLmHead,
+  addMultipleChoiceHead,
   addTaggingHead,
   disposeHeads,
   forwardWithHeads,
@@ -19,6 +20,7 @@ import {
   saveHead,
   serializeHead,
   crossEntropy,
+  headConfigFromJson,
 } from './index';
 import { caseDir, goldenModel, maxAbsDiff, scaleMethod, shiftMethod, tinyModel, tokenBatch } from './test-helpers';
 
@@ -378,6 +380,97 @@ describe('memory', () => {
       getHeads(model).delete('x');
       expect(tf.memory().numTensors).toBe(before);
     }
+    dispose(model);
+  });
+});
+
+describe('multiple-choice head', () => {
+  it('has the classification layout with a last Linear(h, 1) and reshapes flattened choices to [batch, num_choices]', async () => {
+    const model = tinyModel(5);
+    const head = addMultipleChoiceHead(model, 'mc', { numChoices: 3 });
+    expect(head.modules.map((m) => m.kind)).toEqual(['dropout', 'linear', 'activation', 'dropout', 'linear']);
+    const files = await serializeHead(model, 'mc');
+    expect(fileKeys(files['model_head.safetensors'] as Uint8Array)).toEqual({
+      'heads.mc.1.weight': [16, 16],
+      'heads.mc.1.bias': [16],
+      'heads.mc.4.weight': [1, 16],
+      'heads.mc.4.bias': [1],
+    });
+    const inputs = tokenBatch(6, 5); // 2 examples × 3 choices
+    const r = forwardWithHeads(model, inputs);
+    expect(r.logits.shape).toEqual([2, 3]);
+    // by hand: score of row b·3 + c from its first token, Linear → tanh → Linear
+    const [w1, b1, w2, b2] = head.list().map((p) => p.variable as unknown as tf.Tensor);
+    const manual = tf.tidy(() => {
+      const h = r.outputs.lastHiddenState;
+      const first = tf.reshape(tf.slice(h, [0, 0, 0], [6, 1, 16]), [6, 16]) as tf.Tensor2D;
+      const hidden = tf.tanh(linear(first, w1 as tf.Tensor2D, b1 as tf.Tensor1D));
+      return tf.reshape(linear(hidden, w2 as tf.Tensor2D, b2 as tf.Tensor1D), [2, 3]);
+    });
+    expect(maxAbsDiff(r.logits, manual)).toBeLessThan(1e-6);
+    expect(() => forwardWithHeads(model, tokenBatch(4, 5))).toThrow(/num_choices 3 but the model output has 4 rows/);
+    tf.dispose([r.outputs.lastHiddenState, r.outputs.poolerOutput!, r.logits, manual, inputs.inputIds]);
+    dispose(model);
+  });
+
+  it('loss is cross-entropy over the choices (by hand)', () => {
+    const model = tinyModel(6);
+    addMultipleChoiceHead(model, 'mc', { numChoices: 2 });
+    const inputs = tokenBatch(6, 4); // 3 examples × 2 choices
+    const r = forwardWithHeads(model, inputs, { labels: tf.tensor1d([1, 0, 1], 'int32') });
+    const x = r.logits.arraySync() as number[][];
+    const nll = [1, 0, 1].map((right, i) => Math.log(Math.exp(x[i]![0]!) + Math.exp(x[i]![1]!)) - x[i]![right]!);
+    expect(r.loss!.dataSync()[0]).toBeCloseTo(nll.reduce((a, b) => a + b, 0) / 3, 5);
+    dispose(model);
+  });
+
+  it('round-trips through save/load with head_type multiple_choice and num_choices', async () => {
+    const a = tinyModel(7);
+    addMultipleChoiceHead(a, 'mc', { numChoices: 4, usePooler: true });
+    await saveHead(a, join(tmp, 'mc'), 'mc');
+    const cfg = JSON.parse(readFileSync(join(tmp, 'mc', 'head_config.json'), 'utf8')) as { config: Record<string, unknown> };
+    expect(cfg.config).toEqual({
+      head_type: 'multiple_choice',
+      num_choices: 4,
+      layers: 2,
+      activation_function: 'tanh',
+      label2id: { LABEL_0: 0, LABEL_1: 1, LABEL_2: 2, LABEL_3: 3 },
+      use_pooler: true,
+    });
+    const b = tinyModel(7);
+    expect(await loadHead(b, join(tmp, 'mc'), { loadAs: 'other' })).toBe('other');
+    expect(getHeads(b).require('other').config).toMatchObject({ headType: 'multiple_choice', numChoices: 4, usePooler: true, bias: true });
+    const inputs = tokenBatch(8, 5);
+    const ra = forwardWithHeads(a, inputs);
+    const rb = forwardWithHeads(b, inputs);
+    expect(ra.logits.shape).toEqual([2, 4]);
+    expect(maxAbsDiff(ra.logits, rb.logits)).toBe(0);
+    expect(() => headConfigFromJson({ head_type: 'multiple_choice', num_labels: 2 }, 'cfg')).toThrow(/'num_labels' is not a field of multiple_choice heads/);
+    expect(headConfigFromJson({ head_type: 'multiple_choice' }, 'cfg')).toMatchObject({ numChoices: 2, layers: 2, activationFunction: 'tanh', usePooler: false, bias: true });
+    tf.dispose([ra, rb, inputs] as never);
+    dispose(a);
+    dispose(b);
+  });
+
+  it('gives each BatchSplit head the labels of its whole examples', () => {
+    const model = tinyModel(8, {}, [scaleMethod]);
+    model.addAdapter('a', { method: 'test-scale' } as never);
+    model.addAdapter('b', { method: 'test-scale', init: 0.5 } as never);
+    addMultipleChoiceHead(model, 'a', { numChoices: 2 });
+    addMultipleChoiceHead(model, 'b', { numChoices: 2 });
+    const inputs = tokenBatch(4, 5);
+    const labels = tf.tensor1d([1, 0], 'int32');
+    model.setActiveAdapters(BatchSplit('a', 'b', [2, 2]));
+    const r = forwardWithHeads(model, inputs, { labels });
+    expect(r.heads.map((h) => h.logits.shape)).toEqual([[1, 2], [1, 2]]);
+    const own = (i: number, right: number): number => {
+      const x = r.heads[i]!.logits.dataSync();
+      return Math.log(Math.exp(x[0]!) + Math.exp(x[1]!)) - x[right]!;
+    };
+    expect(r.heads[0]!.loss!.dataSync()[0]).toBeCloseTo(own(0, 1), 5);
+    expect(r.heads[1]!.loss!.dataSync()[0]).toBeCloseTo(own(1, 0), 5);
+    model.setActiveAdapters(BatchSplit('a', 'b', [1, 3]));
+    expect(() => forwardWithHeads(model, inputs, { labels })).toThrow(/does not hold whole examples of 2 choices/);
     dispose(model);
   });
 });

@@ -21,10 +21,13 @@ export { PredictionHead, type HeadForwardOptions } from './heads/head';
 export { HeadRegistry, getHeads, disposeHeads, headsFromComposition, type AddHeadOptions, type HeadSetup } from './heads/registry';
 export {
   addClassificationHead,
+  addMultipleChoiceHead,
   addTaggingHead,
   addMaskedLmHead,
   addCausalLmHead,
+  type LinearHeadOptions,
   type ClassificationHeadOptions,
+  type MultipleChoiceHeadOptions,
   type TaggingHeadOptions,
   type MaskedLmHeadOptions,
   type CausalLmHeadOptions,
@@ -50,7 +53,7 @@ export { learningRate, type ScheduleName, type ScheduleOptions } from './train/s
 export { clipByGlobalNorm } from './train/clip';
 export { accuracy, macroF1, matthewsCorrelation, perplexity, type MetricName } from './train/metrics';
 export { collectTrainable, decays, type TrainableParam } from './train/params';
-export { collate, epochOrder, type Batch, type Example, type LabelKind } from './train/data';
+export { collate, epochOrder, isChoiceExample, type Batch, type Example, type ChoiceExample, type ChoiceInput, type TrainExample, type LabelKind } from './train/data';
 export { listCheckpoints, readCheckpoint, CHECKPOINT_FILES, type EvalRecord, type TrainerState, type LoadedCheckpoint } from './train/checkpoint';
 export { train, type TrainOptions, type TrainResult, type TrainEvent, type LossFn } from './train/trainer';
 export { parityTrainStep, type TrainStepCheck } from './parity';

@@ -10,15 +10,19 @@ import {
   AdamW,
   addClassificationHead,
   addMaskedLmHead,
+  addMultipleChoiceHead,
   clipByGlobalNorm,
+  collate,
   collectTrainable,
   decays,
   disposeHeads,
+  forwardWithHeads,
   getHeads,
   learningRate,
   macroF1,
   matthewsCorrelation,
   train,
+  type ChoiceExample,
   type Example,
   type TrainEvent,
   type TrainOptions,
@@ -315,6 +319,51 @@ describe('train()', () => {
       lossFn: (m, batch) => tf.mean(tf.square(m.forward(batch.inputs).lastHiddenState)) as tf.Scalar,
     });
     expect(Number.isFinite(custom.lastLoss)).toBe(true);
+    dispose(model);
+  });
+});
+
+/** Two choices per example; the right one is the choice whose first token is below 25. */
+function choiceData(n: number): ChoiceExample[] {
+  return Array.from({ length: n }, (_, i) => {
+    const low = 3 + ((i * 7) % 22);
+    const high = 25 + ((i * 5) % 25);
+    const right = i % 2;
+    const seq = (first: number): { inputIds: number[] } => ({ inputIds: [first, ...Array.from({ length: 3 + (i % 3) }, (_, j) => 3 + ((i * 3 + j * 11) % 45))] });
+    const choices = right === 0 ? [seq(low), seq(high)] : [seq(high), seq(low)];
+    return { choices, labels: right };
+  });
+}
+
+describe('multiple choice', () => {
+  it('collates choices into consecutive rows and checks the labels', () => {
+    const batch = collate(choiceData(3), 0, 'choice');
+    expect(batch.inputs.inputIds.shape).toEqual([6, 6]);
+    expect(batch.labels!.dataSync()).toEqual(new Int32Array([0, 1, 0]));
+    expect(batch.weight).toBe(3);
+    tf.dispose([batch.inputs.inputIds, batch.inputs.attentionMask!, batch.labels!]);
+    expect(() => collate([{ choices: [{ inputIds: [5] }], labels: 1 }], 0, 'choice')).toThrow(/label 1 is not the index of one of its 1 choices/);
+    expect(() => collate([...choiceData(1), { choices: [{ inputIds: [5] }], labels: 0 }], 0, 'choice')).toThrow(/example 1 has 1 choices, example 0 has 2/);
+    expect(() => collate(choiceData(1), 0, 'class')).toThrow(/multiple-choice example/);
+  });
+
+  it('one training step lowers the loss of a toy problem; train() reports loss and accuracy', async () => {
+    const model = tinyModel(3);
+    model.addAdapter('mc', 'pfeiffer[reduction_factor=2]', { seed: 5 });
+    addMultipleChoiceHead(model, 'mc', { numChoices: 2, seed: 6 });
+    const data = choiceData(8);
+    const lossNow = (): number =>
+      tf.tidy(() => {
+        const batch = collate(data, 0, 'choice');
+        return forwardWithHeads(model, batch.inputs, { labels: batch.labels! }).loss!.dataSync()[0]!;
+      });
+    model.setActiveAdapters('mc');
+    const before = lossNow();
+    const one = await train(model, { adapter: 'mc', trainData: data, batchSize: 8, maxSteps: 1, lr: 1e-2, dropout: false });
+    expect(one.lastLoss).toBeCloseTo(before, 5);
+    expect(lossNow()).toBeLessThan(before);
+    const r = await train(model, { adapter: 'mc', trainData: data, evalData: data, batchSize: 4, epochs: 1, lr: 1e-2, dropout: false });
+    expect(Object.keys(r.history[0]!.metrics)).toEqual(['loss', 'accuracy']);
     dispose(model);
   });
 });

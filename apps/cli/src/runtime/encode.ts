@@ -69,15 +69,10 @@ function tagged(tokenizer: Tokenizer, rows: readonly TaggedExample[], o: EncodeO
  * - causal-lm: the token ids as labels (the head shifts them).
  */
 export function encodeExamples(task: Task, tokenizer: Tokenizer, rows: readonly TaskExample[], o: EncodeOptions): Example[] {
-  const examples = encode(task, tokenizer, rows, o);
-  return o.tokenTypes ? examples : examples.map(({ tokenTypeIds: _, ...rest }) => rest);
-}
-
-function encode(task: Task, tokenizer: Tokenizer, rows: readonly TaskExample[], o: EncodeOptions): Example[] {
   const trunc = { maxLength: o.maxLength, truncation: true } as const;
   switch (task) {
     case 'classification':
-      return toTrainingExamples(tokenizer, rows as readonly TextExample[], { maxLength: o.maxLength, ...(o.labels ? { labelMap: o.labels } : {}) });
+      return toTrainingExamples(tokenizer, rows as readonly TextExample[], { maxLength: o.maxLength, tokenTypeIds: o.tokenTypes, ...(o.labels ? { labelMap: o.labels } : {}) });
     case 'tagging':
       return tagged(tokenizer, rows as readonly TaggedExample[], o);
     case 'causal-lm':
@@ -91,7 +86,7 @@ function encode(task: Task, tokenizer: Tokenizer, rows: readonly TaskExample[], 
         tokenizer,
         enc.map((e) => e.ids),
         enc.map((e) => e.specialTokensMask),
-        enc.map((e) => e.tokenTypeIds),
+        o.tokenTypes ? enc.map((e) => e.tokenTypeIds) : undefined,
         o.seed,
       );
     }
@@ -100,13 +95,13 @@ function encode(task: Task, tokenizer: Tokenizer, rows: readonly TaskExample[], 
 
 /**
  * Apply BERT's masking to token rows (special tokens never masked; at least one token per row); labels are the
- * original ids where masked, −100 elsewhere.
+ * original ids where masked, −100 elsewhere. `tokenTypes` undefined: the examples carry no token type ids.
  */
 export function maskedExamples(
   tokenizer: Tokenizer,
   ids: readonly (readonly number[])[],
   specialMask: readonly (readonly number[])[],
-  tokenTypes: readonly (readonly number[])[],
+  tokenTypes: readonly (readonly number[])[] | undefined,
   seed: number,
 ): Example[] {
   const maskTokenId = tokenizer.maskTokenId;
@@ -124,5 +119,5 @@ export function maskedExamples(
     labels[j] = ids[i]![j]!;
     masked.inputIds[i]![j] = maskTokenId;
   });
-  return masked.inputIds.map((row, i) => ({ inputIds: row, tokenTypeIds: [...tokenTypes[i]!], labels: masked.labels[i]! }));
+  return masked.inputIds.map((row, i) => ({ inputIds: row, ...(tokenTypes ? { tokenTypeIds: [...tokenTypes[i]!] } : {}), labels: masked.labels[i]! }));
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterModel, ModelInputs } from '@adapterkit/core';
 import type { Tokenizer } from '@adapterkit/data';
 import { forwardWithHeads, getHeads } from '@adapterkit/training';
+import { CliError } from '../cli/errors';
 import { encodeWords } from './encode';
 import { headLabels } from './heads';
 import { hostOf, positionLimit } from './limits';
@@ -136,5 +137,7 @@ export function predictLines(model: AdapterModel, tokenizer: Tokenizer, lines: r
       return fillMasks(model, tokenizer, lines, o);
     case 'causal_lm':
       return generate(model, tokenizer, lines, o);
+    case 'multiple_choice':
+      throw new CliError(`predict does not support ${type} heads (one line holds one text, not a set of choices)`);
   }
 }

@@ -1,14 +1,14 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ADAPTER_FORMAT_VERSION,
   assignAdapterWeights,
   FileFormatError,
-  fileShape,
-  parseSafetensors,
+  findWeightsFile,
+  paramsToFileTensors,
+  readJsonObject,
+  readSafetensors,
   serializeSafetensors,
-  toFileLayout,
   toPythonJson,
   writeFilesAtomic,
   type AdapterEntry,
@@ -49,15 +49,7 @@ export async function serializeAdapterFusion(model: AdapterModel, setup: FusionS
     version: ADAPTER_FORMAT_VERSION,
   };
   const json = toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path) => path.join('/') === 'config/dropout_prob' });
-  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const p of model.paramGroup(fusion.groupId)!.list()) {
-    const t = toFileLayout(p);
-    try {
-      tensors[(options.keyPrefix ?? '') + p.key] = { shape: fileShape(p), data: (await t.data()) as Float32Array };
-    } finally {
-      t.dispose();
-    }
-  }
+  const tensors = await paramsToFileTensors(model.paramGroup(fusion.groupId)!.list(), options.keyPrefix);
   return { [FUSION_CONFIG_FILE]: json, [FUSION_WEIGHTS_FILE]: serializeSafetensors(tensors) };
 }
 
@@ -83,34 +75,13 @@ export interface LoadAdapterFusionOptions extends AddAdapterFusionOptions {
  * `.safetensors` file of the directory.
  */
 export function findFusionWeights(dir: string): string {
-  for (const f of [FUSION_WEIGHTS_FILE, 'fusion.safetensors']) if (existsSync(join(dir, f))) return join(dir, f);
+  const known = [FUSION_WEIGHTS_FILE, 'fusion.safetensors'];
   const files = existsSync(dir) ? readdirSync(dir) : [];
   const st = files.filter((f) => f.endsWith('.safetensors'));
-  if (st.length === 1) return join(dir, st[0]!);
-  if (st.length > 1) throw new FileFormatError('AMBIGUOUS_WEIGHTS', `${dir}: several .safetensors files (${st.join(', ')}); pass { weightsPath }`);
-  if (files.includes('pytorch_model_adapter_fusion.bin')) {
-    throw new FileFormatError(
-      'UNSUPPORTED_WEIGHTS',
-      `${dir}: only pytorch_model_adapter_fusion.bin found; reading torch pickles is not implemented yet — convert it to ${FUSION_WEIGHTS_FILE} (same keys)`,
-    );
+  if (st.length > 1 && !known.some((f) => files.includes(f))) {
+    throw new FileFormatError('AMBIGUOUS_WEIGHTS', `${dir}: several .safetensors files (${st.join(', ')}); pass { weightsPath }`);
   }
-  throw new FileFormatError('MISSING_FILE', `${dir}: no fusion weights (${FUSION_WEIGHTS_FILE})`);
-}
-
-async function readConfig(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
-  }
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as Record<string, unknown>;
-  } catch (err) {
-    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (${(err as Error).message})`, { cause: err });
-  }
+  return findWeightsFile(dir, { candidates: st.length === 1 ? [...new Set([...known, st[0]!])] : known, torchFile: 'pytorch_model_adapter_fusion.bin', what: 'fusion weights' });
 }
 
 /** File keys without the base-model prefix (`bert.`) and with the saved fusion name replaced by `name`. */
@@ -131,7 +102,7 @@ function normaliseKeys(tensors: Map<string, TensorEntry>, prefix: string, savedN
  */
 export async function loadAdapterFusion(model: AdapterModel, dir: string, options: LoadAdapterFusionOptions = {}): Promise<string> {
   const configPath = join(dir, FUSION_CONFIG_FILE);
-  const doc = await readConfig(configPath);
+  const doc = await readJsonObject(configPath);
   if (typeof doc['name'] !== 'string' || doc['name'].length === 0) throw new FileFormatError('BAD_FUSION_CONFIG', `${configPath}: no "name"`);
   const saved = fusionAdapters(doc['name']);
   const adapters = options.loadAs ? fusionAdapters(options.loadAs) : saved;
@@ -140,7 +111,7 @@ export async function loadAdapterFusion(model: AdapterModel, dir: string, option
   }
   const config = fusionConfigFromJson(doc['config'], configPath);
   const weightsPath = options.weightsPath ?? findFusionWeights(dir);
-  const { tensors } = parseSafetensors(new Uint8Array(await readFile(weightsPath)), weightsPath);
+  const { tensors } = await readSafetensors(weightsPath);
   const built = buildFusion(model, adapters, config, options.seed);
   try {
     const entry = { name: built.fusion.name, members: [], params: built.params } as AdapterEntry;

@@ -1,13 +1,13 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADAPTER_FORMAT_VERSION, adapterConfigFromJson, adapterConfigToJson } from '../config/adapter-config-json';
 import { toPythonJson } from '../config/python-json';
 import { FileFormatError, WeightsMismatchError } from '../errors';
 import { writeFilesAtomic } from '../io/atomic';
-import { parseSafetensors, serializeSafetensors, tensorEntryToTf, type TensorEntry } from '../io/safetensors';
+import { readJsonObject } from '../io/json';
+import { findWeightsFile } from '../io/weights-file';
+import { readSafetensors, serializeSafetensors, tensorEntryToTf, type TensorEntry } from '../io/safetensors';
 import { disposeEntry, type AdapterEntry, type AdapterModel, type AddAdapterOptions } from './adapter-model';
-import { fileShape, fromFileLayout, toFileLayout, type NamedParam } from './params';
+import { fileShape, fromFileLayout, paramsToFileTensors, type NamedParam } from './params';
 
 /** File names of the AdapterHub layout. */
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
@@ -51,16 +51,7 @@ export async function serializeAdapter(model: AdapterModel, name: string, option
   };
   const floats = new Set(floatPaths.map((p) => ['config', ...p].join('/')));
   const json = toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path: string[]) => floats.has(path.join('/')) });
-  const prefix = options.keyPrefix ?? '';
-  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const p of entry.params.list()) {
-    const t = toFileLayout(p);
-    try {
-      tensors[prefix + p.key] = { shape: fileShape(p), data: (await t.data()) as Float32Array };
-    } finally {
-      t.dispose();
-    }
-  }
+  const tensors = await paramsToFileTensors(entry.params.list(), options.keyPrefix);
   return { [ADAPTER_CONFIG_FILE]: json, [ADAPTER_WEIGHTS_FILE]: serializeSafetensors(tensors) };
 }
 
@@ -72,32 +63,9 @@ export async function saveAdapter(model: AdapterModel, dir: string, name: string
   await writeFilesAtomic(dir, await serializeAdapter(model, name, options));
 }
 
-async function readJson(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
-  }
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as Record<string, unknown>;
-  } catch (err) {
-    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (${(err as Error).message})`, { cause: err });
-  }
-}
-
 /** Locate the weights file of an adapter directory. */
 export function findAdapterWeights(dir: string): string {
-  for (const f of ADAPTER_WEIGHTS_CANDIDATES) if (existsSync(join(dir, f))) return join(dir, f);
-  if (existsSync(join(dir, 'pytorch_adapter.bin'))) {
-    throw new FileFormatError(
-      'UNSUPPORTED_WEIGHTS',
-      `${dir}: only pytorch_adapter.bin found; reading torch pickles is not implemented yet — convert it to adapter.safetensors (same keys)`,
-    );
-  }
-  throw new FileFormatError('MISSING_FILE', `${dir}: no adapter weights (${ADAPTER_WEIGHTS_CANDIDATES.join(' or ')})`);
+  return findWeightsFile(dir, { candidates: ADAPTER_WEIGHTS_CANDIDATES, torchFile: 'pytorch_adapter.bin', what: 'adapter weights' });
 }
 
 /**
@@ -162,7 +130,7 @@ export function assignAdapterWeights(
  */
 export async function loadAdapter(model: AdapterModel, dir: string, options: LoadAdapterOptions = {}): Promise<string> {
   const configPath = join(dir, ADAPTER_CONFIG_FILE);
-  const doc = await readJson(configPath);
+  const doc = await readJsonObject(configPath);
   const savedName = typeof doc['name'] === 'string' ? doc['name'] : undefined;
   const name = options.loadAs ?? savedName;
   if (!name) throw new FileFormatError('BAD_ADAPTER_CONFIG', `${configPath}: no "name" (pass { loadAs })`);
@@ -172,7 +140,7 @@ export async function loadAdapter(model: AdapterModel, dir: string, options: Loa
     warn: model.warn,
   });
   const weightsPath = options.weightsPath ?? findAdapterWeights(dir);
-  const { tensors } = parseSafetensors(new Uint8Array(await readFile(weightsPath)), weightsPath);
+  const { tensors } = await readSafetensors(weightsPath);
   const normalised = normaliseKeys(tensors, model.info.baseModelPrefix, savedName ?? name, name);
   const entry = model.createEntry(name, members, options.seed ?? 0);
   try {

@@ -45,6 +45,23 @@ export function toFileLayout(p: NamedParam): tf.Tensor {
 }
 
 /**
+ * Download parameters in file layout (PyTorch `[out, in]` for `linear` ones), keyed by `keyPrefix + key`, as
+ * `serializeSafetensors` takes them. No tensor outlives the call.
+ */
+export async function paramsToFileTensors(params: readonly NamedParam[], keyPrefix = ''): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const p of params) {
+    const t = toFileLayout(p);
+    try {
+      out[keyPrefix + p.key] = { shape: fileShape(p), data: (await t.data()) as Float32Array };
+    } finally {
+      t.dispose();
+    }
+  }
+  return out;
+}
+
+/**
  * Collects the parameters a method instance creates, under unique tfjs variable names. Each parameter is a
  * `tf.Variable` owned by the collector until {@link ParamCollector.dispose}.
  */

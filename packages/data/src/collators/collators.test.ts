@@ -13,6 +13,8 @@ import {
   toTrainingExamples,
   type Tokenizer,
 } from '../index';
+import { producesTokenTypeIds } from '../tokenizer/post-process';
+import type { PostProcessorJson } from '../tokenizer/schema';
 
 let bert: Tokenizer;
 let gpt2: Tokenizer;
@@ -60,6 +62,30 @@ describe('classificationCollator', () => {
       { inputIds: [2, 10, 19, 3], attentionMask: [1, 1, 1, 1], tokenTypeIds: [0, 0, 0, 0], labels: 1 },
       { inputIds: [2, 9, 13, 3], attentionMask: [1, 1, 1, 1], tokenTypeIds: [0, 0, 0, 0] },
     ]);
+  });
+
+  it('emits token type ids only where the post-processor gives them a meaning, unless told otherwise', () => {
+    // BERT (TemplateProcessing with type id 1 for the second text): on by default
+    expect(bert.returnsTokenTypeIds).toBe(true);
+    expect(toTrainingExamples(bert, [{ text: 'the dog', textPair: 'a fox' }])[0]!.tokenTypeIds).toEqual([0, 0, 0, 0, 1, 1, 1]);
+    expect(toTrainingExamples(bert, [{ text: 'the dog' }], { tokenTypeIds: false })[0]).toEqual({ inputIds: [2, 10, 19, 3], attentionMask: [1, 1, 1, 1] });
+    // GPT-2 (ByteLevel post-processor): off by default, so a GPT-2 host adds no wte[tokenTypeIds]
+    expect(gpt2.returnsTokenTypeIds).toBe(false);
+    const [g] = toTrainingExamples(gpt2, [{ text: 'Hello world', label: 0 }]);
+    expect(g).toEqual({ inputIds: gpt2.encode('Hello world').ids, attentionMask: [1, 1, 1, 1], labels: 0 });
+    expect(toTrainingExamples(gpt2, [{ text: 'Hello world' }], { tokenTypeIds: true })[0]!.tokenTypeIds).toEqual([0, 0, 0, 0]);
+  });
+
+  it('decides from the post-processor type: BertProcessing yes; RobertaProcessing, ByteLevel, none and all-zero templates no', () => {
+    const pieces = (typeB: number) => [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A' as const, type_id: 0 } }, { Sequence: { id: 'B' as const, type_id: typeB } }];
+    const template = (typeB: number): PostProcessorJson => ({ type: 'TemplateProcessing', single: pieces(0).slice(0, 2), pair: pieces(typeB), special_tokens: {} });
+    expect(producesTokenTypeIds({ type: 'BertProcessing', sep: ['[SEP]', 3], cls: ['[CLS]', 2] })).toBe(true);
+    expect(producesTokenTypeIds(template(1))).toBe(true);
+    expect(producesTokenTypeIds(template(0))).toBe(false);
+    expect(producesTokenTypeIds({ type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: false })).toBe(false);
+    expect(producesTokenTypeIds({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true })).toBe(false);
+    expect(producesTokenTypeIds(null)).toBe(false);
+    expect(producesTokenTypeIds({ type: 'Sequence', processors: [{ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }, template(1)] })).toBe(true);
   });
 });
 

@@ -11,7 +11,8 @@ import { textInput } from './inputs';
 export interface TrainingExample {
   readonly inputIds: number[];
   readonly attentionMask: number[];
-  readonly tokenTypeIds: number[];
+  /** Present when {@link TrainingExampleOptions.tokenTypeIds} is on. */
+  readonly tokenTypeIds?: number[];
   /** Class id (absent when the example has no label). */
   readonly labels?: number;
 }
@@ -22,6 +23,13 @@ export interface TrainingExampleOptions {
   readonly maxLength?: number;
   /** Maps string labels to class ids. */
   readonly labelMap?: LabelMap;
+  /**
+   * Emit `tokenTypeIds`. Default: {@link Tokenizer.returnsTokenTypeIds}, i.e. on for BERT-style post-processing
+   * (BertProcessing, a TemplateProcessing with type ids) and off for ByteLevel / RobertaProcessing, as transformers'
+   * tokenizers return them. Keep them off for GPT-2 hosts: like HF's GPT-2 they embed given type ids with the word
+   * embeddings (`wte[tokenTypeIds]`), so even all-zero type ids change the output.
+   */
+  readonly tokenTypeIds?: boolean;
 }
 
 /**
@@ -35,10 +43,11 @@ export interface TrainingExampleOptions {
 export function toTrainingExamples(tokenizer: Tokenizer, examples: Iterable<TextExample>, options: TrainingExampleOptions = {}): TrainingExample[] {
   const maxLength = options.maxLength ?? tokenizer.modelMaxLength;
   const encodeOptions = maxLength === undefined ? {} : { maxLength, truncation: true };
+  const withTypes = options.tokenTypeIds ?? tokenizer.returnsTokenTypeIds;
   return Array.from(examples, (e, i) => {
     const input = textInput(e, i);
     const enc = typeof input === 'string' ? tokenizer.encode(input, null, encodeOptions) : tokenizer.encode(input[0], input[1], encodeOptions);
-    const base = { inputIds: enc.ids, attentionMask: enc.attentionMask, tokenTypeIds: enc.tokenTypeIds };
+    const base = { inputIds: enc.ids, attentionMask: enc.attentionMask, ...(withTypes ? { tokenTypeIds: enc.tokenTypeIds } : {}) };
     return e.label === undefined ? base : { ...base, labels: labelId(e, i, options.labelMap) };
   });
 }

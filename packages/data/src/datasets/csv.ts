@@ -53,6 +53,17 @@ export class CsvParser {
     this.skipLf = c === '\r';
   }
 
+  /** Closes the current field at a delimiter `c`, or at a line break `c`, which also ends the record. */
+  private endField(out: CsvRecord[], c: string, isNewline: boolean): void {
+    this.fields.push(this.field);
+    this.field = '';
+    this.state = 'start';
+    if (isNewline) {
+      this.emit(out);
+      this.newline(c);
+    }
+  }
+
   /** Parses a chunk; returns the records it completed. */
   push(chunk: string): CsvRecord[] {
     const out: CsvRecord[] = [];
@@ -87,13 +98,7 @@ export class CsvParser {
           break;
         case 'unquoted':
           if (c === d || isNewline) {
-            this.fields.push(this.field);
-            this.field = '';
-            this.state = 'start';
-            if (isNewline) {
-              this.emit(out);
-              this.newline(c);
-            }
+            this.endField(out, c, isNewline);
           } else if (c === '"') {
             this.fail('quote inside an unquoted field (RFC 4180: quote the whole field and double the quotes inside)');
           } else this.field += c;
@@ -113,13 +118,7 @@ export class CsvParser {
             this.field += '"';
             this.state = 'quoted';
           } else if (c === d || isNewline) {
-            this.fields.push(this.field);
-            this.field = '';
-            this.state = 'start';
-            if (isNewline) {
-              this.emit(out);
-              this.newline(c);
-            }
+            this.endField(out, c, isNewline);
           } else {
             this.fail(`unexpected ${JSON.stringify(c)} after the closing quote of the field opened at line ${this.quoteLine}, column ${this.quoteCol}`);
           }

@@ -124,3 +124,23 @@ export function postProcess(
 export function numSpecialTokensToAdd(pp: PostProcessorJson | null, pair: boolean): number {
   return postProcess(pp, [], pair ? [] : null, true).ids.length;
 }
+
+/**
+ * Whether a post-processor gives token type ids a meaning, i.e. whether transformers' tokenizer of that family returns
+ * `token_type_ids` (they are in its `model_input_names`): BertProcessing, and a TemplateProcessing whose pair
+ * template sets a non-zero type id (BERT's `[CLS] $A [SEP] $B:1 [SEP]:1`), do; RobertaProcessing, ByteLevel and no
+ * post-processor (GPT-2, RoBERTa: every type id 0) do not. A Sequence is decided by its token-adding member.
+ */
+export function producesTokenTypeIds(pp: PostProcessorJson | null): boolean {
+  if (pp === null) return false;
+  switch (pp.type) {
+    case 'BertProcessing':
+      return true;
+    case 'TemplateProcessing':
+      return pp.pair.some((piece) => ('SpecialToken' in piece ? piece.SpecialToken.type_id : piece.Sequence.type_id) !== 0);
+    case 'Sequence':
+      return pp.processors.some((p) => p.type !== 'ByteLevel' && producesTokenTypeIds(p));
+    default:
+      return false;
+  }
+}

@@ -1,7 +1,7 @@
 import { Tokenizer as Engine } from '@huggingface/tokenizers';
 import { AdapterKitError } from '@adapterkit/core';
 import { EncodedBatch, type PaddingStrategy } from './encoded-batch';
-import { numSpecialTokensToAdd, postProcess } from './post-process';
+import { numSpecialTokensToAdd, postProcess, producesTokenTypeIds } from './post-process';
 import type { TokenizerConfigJson, TokenizerJson } from './schema';
 import { resolveSpecialTokens, type SpecialTokenOverrides, type SpecialTokens } from './special-tokens';
 import { truncatePair, type TruncationStrategy } from './truncate';
@@ -126,6 +126,15 @@ export class Tokenizer {
     options: TokenizerOptions = {},
   ): Tokenizer {
     return new Tokenizer(json, config, specialTokensMap, options);
+  }
+
+  /**
+   * Whether token type ids mean something for this tokenizer (BERT-style post-processing), as transformers returns
+   * `token_type_ids` for BERT but not for GPT-2 or RoBERTa. {@link encode} always fills them (all 0 where they mean
+   * nothing); consumers use this to decide whether to pass them to a model.
+   */
+  get returnsTokenTypeIds(): boolean {
+    return producesTokenTypeIds(this.json.post_processor);
   }
 
   /** The model type of `tokenizer.json` (`WordPiece`, `BPE`, `Unigram`, ...). */

@@ -1,12 +1,12 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   assignAdapterWeights,
   buildConfig,
   CapabilityError,
   FileFormatError,
-  parseSafetensors,
+  findWeightsFile,
+  readJsonObject,
+  readSafetensors,
   WeightsMismatchError,
   type AdapterModel,
   type AddAdapterOptions,
@@ -27,31 +27,13 @@ export interface ImportPeftOptions extends AddAdapterOptions {
   readonly weightsPath?: string;
 }
 
-async function readConfigJson(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (${(err as Error).message})`, { cause: err });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FileFormatError('BAD_JSON', `${path}: not a JSON object`);
-  return value as Record<string, unknown>;
-}
-
-function findWeights(dir: string): string {
-  const path = join(dir, PEFT_WEIGHTS_FILE);
-  if (existsSync(path)) return path;
-  if (existsSync(join(dir, 'adapter_model.bin'))) {
-    throw new FileFormatError('UNSUPPORTED_WEIGHTS', `${dir}: only adapter_model.bin found; reading torch pickles is not implemented — save the PEFT adapter with safe_serialization (the default)`);
-  }
-  throw new FileFormatError('MISSING_FILE', `${dir}: no ${PEFT_WEIGHTS_FILE}`);
-}
+const findWeights = (dir: string): string =>
+  findWeightsFile(dir, {
+    candidates: [PEFT_WEIGHTS_FILE],
+    torchFile: 'adapter_model.bin',
+    what: 'PEFT weights',
+    hint: 'save the PEFT adapter with safe_serialization (the default)',
+  });
 
 /** Group the PEFT weight tensors by the module they wrap; every key must map to a module LoRA can wrap. */
 function collectModules(model: AdapterModel, peft: Record<string, unknown>, tensors: Map<string, TensorEntry>, source: string): PeftModule[] {
@@ -113,13 +95,13 @@ const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols
 export async function importPeftAdapter(model: AdapterModel, dir: string, options: ImportPeftOptions = {}): Promise<string> {
   const name = options.name ?? 'default';
   const configPath = join(dir, PEFT_CONFIG_FILE);
-  const peft = await readConfigJson(configPath);
+  const peft = await readJsonObject(configPath);
   const peftType = peft['peft_type'];
   if (peftType !== 'LORA' && peftType !== 'IA3') {
     throw new FileFormatError('PEFT_UNSUPPORTED', `${configPath}: peft_type ${JSON.stringify(peftType)} is not a LoRA or (IA)³ adapter (expected "LORA" or "IA3")`);
   }
   const weightsPath = options.weightsPath ?? findWeights(dir);
-  const { tensors } = parseSafetensors(new Uint8Array(await readFile(weightsPath)), weightsPath);
+  const { tensors } = await readSafetensors(weightsPath);
   const modules = collectModules(model, peft, tensors, weightsPath);
   const conversion = peftType === 'LORA' ? convertLora(peft, modules, model.info, weightsPath) : convertIa3(modules, model.info, weightsPath);
 

@@ -1,28 +1,43 @@
 import type { AdapterModel } from '@adapterkit/core';
-import { label2idFrom } from './config';
+import { label2idFrom, type HeadConfig } from './config';
 import type { PredictionHead } from './head';
 import { getHeads, type AddHeadOptions } from './registry';
 
 /** Label names by id: a list (`['neg', 'pos']`) or an id → name map. */
 export type Id2Label = readonly string[] | Readonly<Record<number, string>>;
 
+/** Options shared by the classification, multiple-choice and tagging heads (stacks of Dropout + Linear). */
+export interface LinearHeadOptions extends AddHeadOptions {
+  /** Linear layers: default 2 (classification, multiple choice), 1 (tagging). */
+  readonly layers?: number;
+  /** Activation between layers, default `'tanh'`; null for none. */
+  readonly activationFunction?: string | null;
+  /** Label (or choice) names by id (default `LABEL_<i>`). */
+  readonly id2label?: Id2Label;
+  /** Dropout before each Linear (default: the host's `hidden_dropout_prob`). */
+  readonly dropoutProb?: number;
+}
+
+/** The config fields of a {@link LinearHeadOptions} with the reference's defaults. */
+function linearHeadFields(o: LinearHeadOptions, defaultLayers: number): Pick<HeadConfig, 'layers' | 'activationFunction' | 'label2id' | 'dropoutProb'> {
+  return {
+    layers: o.layers ?? defaultLayers,
+    activationFunction: o.activationFunction === undefined ? 'tanh' : o.activationFunction,
+    label2id: o.id2label ? label2idFrom(o.id2label) : null,
+    ...(o.dropoutProb !== undefined ? { dropoutProb: o.dropoutProb } : {}),
+  };
+}
+
 /** Options of {@link addClassificationHead} (the reference's `add_classification_head`). */
-export interface ClassificationHeadOptions extends AddHeadOptions {
+export interface ClassificationHeadOptions extends LinearHeadOptions {
   /** Default 2. `1` = regression (MSE loss). */
   readonly numLabels?: number;
-  /** Linear layers, default 2. */
-  readonly layers?: number;
-  /** Default `'tanh'`; null for none. */
-  readonly activationFunction?: string | null;
   /** Multi-label (sigmoid/BCE, head type `multilabel_classification`), default false. */
   readonly multilabel?: boolean;
-  readonly id2label?: Id2Label;
   /** Read the pooler output instead of the first token (default false). */
   readonly usePooler?: boolean;
   /** Bias of the last layer, default true. */
   readonly bias?: boolean;
-  /** Dropout before each Linear (default: the host's `hidden_dropout_prob`). */
-  readonly dropoutProb?: number;
 }
 
 /**
@@ -35,27 +50,46 @@ export function addClassificationHead(model: AdapterModel, name: string, options
     {
       headType: options.multilabel ? 'multilabel_classification' : 'classification',
       numLabels: options.numLabels ?? 2,
-      layers: options.layers ?? 2,
-      activationFunction: options.activationFunction === undefined ? 'tanh' : options.activationFunction,
-      label2id: options.id2label ? label2idFrom(options.id2label) : null,
+      ...linearHeadFields(options, 2),
       usePooler: options.usePooler ?? false,
       bias: options.bias ?? true,
-      ...(options.dropoutProb !== undefined ? { dropoutProb: options.dropoutProb } : {}),
+    },
+    options,
+  );
+}
+
+/** Options of {@link addMultipleChoiceHead} (the reference's `add_multiple_choice_head`). */
+export interface MultipleChoiceHeadOptions extends LinearHeadOptions {
+  /** Choices per example, default 2. */
+  readonly numChoices?: number;
+  /** Read the pooler output instead of the first token (default false). */
+  readonly usePooler?: boolean;
+}
+
+/**
+ * Add a multiple-choice head: the classification layout with a last `Linear(h, 1)` (layers=2: keys
+ * `heads.<name>.1.*`, `heads.<name>.4.*`) scoring each choice from its first token. Inputs are the choices flattened,
+ * `[batch·num_choices, seq]` (the choices of an example in consecutive rows); logits are `[batch, num_choices]`; the
+ * loss is cross-entropy over the choices with labels `[batch]` (index of the right choice).
+ */
+export function addMultipleChoiceHead(model: AdapterModel, name: string, options: MultipleChoiceHeadOptions = {}): PredictionHead {
+  return getHeads(model).create(
+    name,
+    {
+      headType: 'multiple_choice',
+      numChoices: options.numChoices ?? 2,
+      ...linearHeadFields(options, 2),
+      usePooler: options.usePooler ?? false,
+      bias: true,
     },
     options,
   );
 }
 
 /** Options of {@link addTaggingHead} (the reference's `add_tagging_head`). */
-export interface TaggingHeadOptions extends AddHeadOptions {
+export interface TaggingHeadOptions extends LinearHeadOptions {
   /** Default 2. */
   readonly numLabels?: number;
-  /** Default 1. */
-  readonly layers?: number;
-  /** Default `'tanh'` (between layers only). */
-  readonly activationFunction?: string | null;
-  readonly id2label?: Id2Label;
-  readonly dropoutProb?: number;
 }
 
 /** Add a token-classification head: per-token logits `[B, S, n]`; its loss ignores padding and label −100. */
@@ -65,11 +99,8 @@ export function addTaggingHead(model: AdapterModel, name: string, options: Taggi
     {
       headType: 'tagging',
       numLabels: options.numLabels ?? 2,
-      layers: options.layers ?? 1,
-      activationFunction: options.activationFunction === undefined ? 'tanh' : options.activationFunction,
-      label2id: options.id2label ? label2idFrom(options.id2label) : null,
+      ...linearHeadFields(options, 1),
       bias: true,
-      ...(options.dropoutProb !== undefined ? { dropoutProb: options.dropoutProb } : {}),
     },
     options,
   );

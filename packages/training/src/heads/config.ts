@@ -1,7 +1,7 @@
 import { AdapterConfigError, FileFormatError, getActivation } from '@adapterkit/core';
 
 /** Head types this package implements (the reference's `head_type` values). */
-export const HEAD_TYPES = ['classification', 'multilabel_classification', 'tagging', 'masked_lm', 'causal_lm'] as const;
+export const HEAD_TYPES = ['classification', 'multilabel_classification', 'multiple_choice', 'tagging', 'masked_lm', 'causal_lm'] as const;
 
 /** One of {@link HEAD_TYPES}. */
 export type HeadType = (typeof HEAD_TYPES)[number];
@@ -14,15 +14,17 @@ export interface HeadConfig {
   readonly headType: HeadType;
   /** Output classes (classification, tagging). `1` on a classification head = regression (MSE loss). */
   readonly numLabels?: number;
+  /** Multiple choice: choices per example (the head scores each choice with one logit). */
+  readonly numChoices?: number;
   /** Number of Linear layers (the last one projects to the labels / vocabulary). */
   readonly layers: number;
   /** HF activation name between layers, or null for none. */
   readonly activationFunction: string | null;
   /** Label name → id; the reference fills `LABEL_<i>` when none is given (LM heads keep null). */
   readonly label2id: Readonly<Record<string, number>> | null;
-  /** Classification: use the pooler output instead of the first token's hidden state. */
+  /** Classification / multiple choice: use the pooler output instead of the first token's hidden state. */
   readonly usePooler?: boolean;
-  /** Bias of the last Linear layer (intermediate layers always have one). */
+  /** Bias of the last Linear layer (intermediate layers always have one). Multiple choice: always true in the reference. */
   readonly bias: boolean;
   /** Dropout before each Linear; defaults to the host's `hidden_dropout_prob` (not written unless set). */
   readonly dropoutProb?: number;
@@ -37,6 +39,16 @@ export interface HeadConfig {
 /** Whether a head type is a language-modelling head (last layer tied to the input embeddings). */
 export function isLmHead(type: HeadType): boolean {
   return type === 'masked_lm' || type === 'causal_lm';
+}
+
+/** Whether a head reads one summary vector per sequence (first token or pooler): classification and multiple choice. */
+export function isSequenceHead(type: HeadType): boolean {
+  return type === 'classification' || type === 'multilabel_classification' || type === 'multiple_choice';
+}
+
+/** Number of entries of a head's label map: `num_choices` for multiple choice, else `num_labels` (undefined for LM heads). */
+export function labelCount(c: HeadConfig): number | undefined {
+  return c.headType === 'multiple_choice' ? c.numChoices : c.numLabels;
 }
 
 /** The reference's default label map: `{LABEL_0: 0, ..., LABEL_{n-1}: n-1}`. */
@@ -67,6 +79,7 @@ export function validateHeadConfig(c: HeadConfig, source = 'head config'): HeadC
   positiveInt(c.layers, 'layers', source);
   if (c.activationFunction !== null) getActivation(c.activationFunction);
   if (isLmHead(c.headType)) positiveInt(c.vocabSize, 'vocab_size', source);
+  else if (c.headType === 'multiple_choice') positiveInt(c.numChoices, 'num_choices', source);
   else positiveInt(c.numLabels, 'num_labels', source);
   if (c.dropoutProb !== undefined && !(c.dropoutProb >= 0 && c.dropoutProb < 1)) {
     throw new AdapterConfigError('BAD_HEAD_CONFIG', `${source}: 'dropout_prob' must be in [0, 1), got ${c.dropoutProb}`);
@@ -90,6 +103,10 @@ export function headConfigToJson(c: HeadConfig): Record<string, unknown> {
       shift_labels: c.shiftLabels ?? false,
       label2id: c.label2id,
     });
+  } else if (c.headType === 'multiple_choice') {
+    // the reference's MultipleChoiceHead has no `bias` argument (its build reads config.get("bias", True)): written only when off
+    Object.assign(out, { num_choices: c.numChoices, layers: c.layers, activation_function: c.activationFunction, label2id: c.label2id, use_pooler: c.usePooler ?? false });
+    if (!c.bias) out['bias'] = false;
   } else {
     Object.assign(out, { num_labels: c.numLabels, layers: c.layers, activation_function: c.activationFunction, label2id: c.label2id });
     if (c.headType !== 'tagging') Object.assign(out, { use_pooler: c.usePooler ?? false, bias: c.bias });
@@ -101,6 +118,7 @@ export function headConfigToJson(c: HeadConfig): Record<string, unknown> {
 const KNOWN_KEYS = new Set([
   'head_type',
   'num_labels',
+  'num_choices',
   'layers',
   'activation_function',
   'label2id',
@@ -135,6 +153,8 @@ export function headConfigFromJson(dict: unknown, source: string, hostVocabSize?
   }
   const headType = type as HeadType;
   const lm = isLmHead(headType);
+  const misplaced = headType === 'multiple_choice' ? 'num_labels' : 'num_choices';
+  if (d[misplaced] !== undefined) throw new FileFormatError('BAD_HEAD_CONFIG', `${source}: '${misplaced}' is not a field of ${headType} heads`);
   const bool = (key: string, dflt: boolean): boolean => {
     const v = d[key];
     if (v === undefined) return dflt;
@@ -158,7 +178,10 @@ export function headConfigFromJson(dict: unknown, source: string, hostVocabSize?
           layerNorm: bool('layer_norm', headType === 'masked_lm'),
           shiftLabels: bool('shift_labels', headType === 'causal_lm'),
         }
-      : { numLabels: (d['num_labels'] as number | undefined) ?? 2, ...(headType === 'tagging' ? {} : { usePooler: bool('use_pooler', false) }) }),
+      : {
+          ...(headType === 'multiple_choice' ? { numChoices: (d['num_choices'] as number | undefined) ?? 2 } : { numLabels: (d['num_labels'] as number | undefined) ?? 2 }),
+          ...(headType === 'tagging' ? {} : { usePooler: bool('use_pooler', false) }),
+        }),
     ...(d['dropout_prob'] !== undefined ? { dropoutProb: d['dropout_prob'] as number } : {}),
   };
   return validateHeadConfig(config, source);

@@ -5,7 +5,7 @@ import { getHeads, type HeadSetup } from './registry';
 /** One head's result. */
 export interface HeadOutput {
   readonly head: string;
-  /** Classification `[B, n]`, tagging `[B, S, n]`, LM `[B, S, vocab]`. */
+  /** Classification `[B, n]`, multiple choice `[B, num_choices]`, tagging `[B, S, n]`, LM `[B, S, vocab]`. */
   readonly logits: tf.Tensor;
   /** Present when labels were given. */
   readonly loss?: tf.Scalar;
@@ -28,8 +28,9 @@ export interface HeadsForwardOptions {
   /** Head(s) to use instead of the active head setup. */
   readonly head?: string | readonly string[];
   /**
-   * Labels (classification `[B]`, multi-label `[B, n]`, tagging/LM `[B, S]`). BatchSplit heads get their rows; Parallel
-   * heads each get all of them (one per replica of the batch).
+   * Labels (classification `[B]`, multi-label `[B, n]`, multiple choice `[B]` for inputs of B·num_choices rows,
+   * tagging/LM `[B, S]`). BatchSplit heads get their rows (a multiple-choice head: one label per num_choices rows);
+   * Parallel heads each get all of them (one per replica of the batch).
    */
   readonly labels?: tf.Tensor;
   /** Dropout on (default false). */
@@ -94,7 +95,13 @@ export function forwardWithHeads(model: AdapterModel, inputs: ModelInputs, optio
       } else if (setup.kind === 'batchSplit') {
         const size = setup.batchSizes![i]!;
         outs = sliceOutputs(outputs, start, size);
-        if (labels) labels = sliceRows(labels, start, size);
+        if (labels) {
+          const per = h.rowsPerExample;
+          if (start % per !== 0 || size % per !== 0) {
+            throw new AdapterStateError('HEAD_SETUP_MISMATCH', `BatchSplit slice [${start}, ${start + size}) of head '${h.name}' does not hold whole examples of ${per} choices`);
+          }
+          labels = sliceRows(labels, start / per, size / per);
+        }
         if (mask) mask = sliceRows(mask, start, size);
         start += size;
       }

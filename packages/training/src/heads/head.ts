@@ -12,7 +12,7 @@ import {
   type TransformerHost,
 } from '@adapterkit/core';
 import { bceWithLogits, crossEntropy, IGNORE_INDEX, meanSquaredError } from '../losses';
-import { isLmHead, type HeadConfig } from './config';
+import { isLmHead, isSequenceHead, type HeadConfig } from './config';
 import { headModules, hostHyper, type HeadModule } from './layout';
 
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
@@ -130,12 +130,13 @@ export class PredictionHead {
   }
 
   /**
-   * What the head reads from the model output: classification heads the first token `[B, H]` (or the pooler output
-   * with `usePooler`), tagging and LM heads every position `[B, S, H]`.
+   * What the head reads from the model output: classification and multiple-choice heads the first token `[B, H]` (or
+   * the pooler output with `usePooler`; for multiple choice B = batch·num_choices), tagging and LM heads every
+   * position `[B, S, H]`.
    */
   input(outputs: ModelOutputs): tf.Tensor {
     const c = this.config;
-    if (c.headType === 'classification' || c.headType === 'multilabel_classification') {
+    if (isSequenceHead(c.headType)) {
       if (c.usePooler) {
         if (!outputs.poolerOutput) {
           throw new AdapterKitError('NO_POOLER', `Head '${this.name}' has use_pooler=true but the model produced no pooler output${this.hasPooler ? '' : ' (the host has no pooler)'}`);
@@ -149,12 +150,20 @@ export class PredictionHead {
   }
 
   /**
-   * Logits: classification `[B, num_labels]`, tagging `[B, S, num_labels]`, LM `[B, S, vocab]`. Dropout only when
-   * `training`. Call inside `tf.tidy` (or a gradient function); the result belongs to the caller.
+   * Logits: classification `[B, num_labels]`, multiple choice `[B, num_choices]` (from model outputs of
+   * `B·num_choices` rows, the choices of an example consecutive), tagging `[B, S, num_labels]`, LM `[B, S, vocab]`.
+   * Dropout only when `training`. Call inside `tf.tidy` (or a gradient function); the result belongs to the caller.
    */
   forward(outputs: ModelOutputs, options: HeadForwardOptions = {}): tf.Tensor {
     const training = options.training ?? false;
     let x = this.input(outputs);
+    const choices = this.config.numChoices;
+    if (this.config.headType === 'multiple_choice' && x.shape[0] % choices! !== 0) {
+      throw new AdapterKitError(
+        'HEAD_SETUP_MISMATCH',
+        `Multiple-choice head '${this.name}' has num_choices ${choices} but the model output has ${x.shape[0]} rows (expected batch·${choices}, the choices of each example flattened into consecutive rows)`,
+      );
+    }
     for (const m of this.modules) {
       const p = this.moduleParams.get(m.index);
       switch (m.kind) {
@@ -177,13 +186,15 @@ export class PredictionHead {
           break;
       }
     }
-    return x;
+    return this.config.headType === 'multiple_choice' ? tf.reshape(x, [-1, choices!]) : x;
   }
 
   /**
    * The reference's loss for this head type:
    * - classification: cross-entropy on integer labels `[B]`; with `num_labels` 1, MSE on float targets (regression);
    * - multi-label: BCE with logits on 0/1 targets `[B, num_labels]`;
+   * - multiple choice: cross-entropy over the choices, logits `[B, num_choices]`, labels `[B]` = index of the right
+   *   choice;
    * - tagging: cross-entropy over tokens with labels `[B, S]`, positions where `attentionMask` is 0 or the label is
    *   −100 ignored;
    * - LM: cross-entropy over tokens with labels `[B, S]` (−100 ignored), shifted by one for causal LM.
@@ -193,6 +204,7 @@ export class PredictionHead {
     return tf.tidy(() => {
       switch (c.headType) {
         case 'classification':
+        case 'multiple_choice':
           if (c.numLabels === 1) return meanSquaredError(tf.reshape(logits, [-1]), tf.reshape(labels, [-1]));
           return crossEntropy(logits as tf.Tensor2D, tf.reshape(labels, [-1]) as tf.Tensor1D);
         case 'multilabel_classification':
@@ -217,6 +229,11 @@ export class PredictionHead {
         }
       }
     });
+  }
+
+  /** Model-output rows per example (and per label): `num_choices` for a multiple-choice head, else 1. */
+  get rowsPerExample(): number {
+    return this.config.headType === 'multiple_choice' ? this.config.numChoices! : 1;
   }
 
   /** Whether this is an LM head (tied projection). */

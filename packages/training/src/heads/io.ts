@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ADAPTER_FORMAT_VERSION,
   assignAdapterWeights,
   FileFormatError,
-  fileShape,
-  parseSafetensors,
+  findWeightsFile,
+  paramsToFileTensors,
+  readJsonObject,
+  readSafetensors,
   serializeSafetensors,
-  toFileLayout,
   toPythonJson,
   WeightsMismatchError,
   writeFilesAtomic,
@@ -58,15 +58,7 @@ export async function serializeHead(model: AdapterModel, name: string, options: 
     version: ADAPTER_FORMAT_VERSION,
   };
   const json = toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path) => path.join('/') === 'config/dropout_prob' });
-  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const p of head.list()) {
-    const t = toFileLayout(p);
-    try {
-      tensors[p.key] = { shape: fileShape(p), data: (await t.data()) as Float32Array };
-    } finally {
-      t.dispose();
-    }
-  }
+  const tensors = await paramsToFileTensors(head.list());
   const tied = head.tiedWeight;
   if (tied && (options.tiedWeights ?? true)) tensors[head.tiedWeightKey!] = { shape: [...tied.shape], data: (await tied.data()) as Float32Array };
   return { [HEAD_CONFIG_FILE]: json, [HEAD_WEIGHTS_FILE]: serializeSafetensors(tensors) };
@@ -88,32 +80,8 @@ export interface LoadHeadOptions extends AddHeadOptions {
   readonly weightsPath?: string;
 }
 
-async function readJson(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
-  }
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as Record<string, unknown>;
-  } catch (err) {
-    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (${(err as Error).message})`, { cause: err });
-  }
-}
-
-function findHeadWeights(dir: string): string {
-  for (const f of HEAD_WEIGHTS_CANDIDATES) if (existsSync(join(dir, f))) return join(dir, f);
-  if (existsSync(join(dir, 'pytorch_model_head.bin'))) {
-    throw new FileFormatError(
-      'UNSUPPORTED_WEIGHTS',
-      `${dir}: only pytorch_model_head.bin found; reading torch pickles is not implemented yet — convert it to model_head.safetensors (same keys)`,
-    );
-  }
-  throw new FileFormatError('MISSING_FILE', `${dir}: no head weights (${HEAD_WEIGHTS_CANDIDATES.join(' or ')})`);
-}
+const findHeadWeights = (dir: string): string =>
+  findWeightsFile(dir, { candidates: HEAD_WEIGHTS_CANDIDATES, torchFile: 'pytorch_model_head.bin', what: 'head weights' });
 
 /**
  * Load a head saved by the reference (`save_head`, `save_adapter(with_head=True)`) or by {@link saveHead}: checks
@@ -123,7 +91,7 @@ function findHeadWeights(dir: string): string {
  */
 export async function loadHead(model: AdapterModel, dir: string, options: LoadHeadOptions = {}): Promise<string> {
   const configPath = join(dir, HEAD_CONFIG_FILE);
-  const doc = await readJson(configPath);
+  const doc = await readJsonObject(configPath);
   const info = model.info;
   const savedName = typeof doc['name'] === 'string' ? doc['name'] : undefined;
   const name = options.loadAs ?? savedName;
@@ -140,7 +108,7 @@ export async function loadHead(model: AdapterModel, dir: string, options: LoadHe
   }
   const config = headConfigFromJson(doc['config'], configPath, info.vocabSize);
   const weightsPath = options.weightsPath ?? findHeadWeights(dir);
-  const { tensors } = parseSafetensors(new Uint8Array(await readFile(weightsPath)), weightsPath);
+  const { tensors } = await readSafetensors(weightsPath);
   const reg = getHeads(model);
   const head = reg.build(name, config, options.seed ?? 0);
   try {

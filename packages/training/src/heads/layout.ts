@@ -41,9 +41,10 @@ export function hostHyper(host: TransformerHost): HostHyper {
 /**
  * The module list of a head, as the reference builds it.
  *
- * - classification / tagging (`PredictionHead.build`): per layer a Dropout (only if the rate is > 0), then
- *   `Linear(h, h)` + activation for all but the last layer, and `Linear(h, num_labels)` last. For layers=2 and
- *   dropout 0.1: `0 Dropout, 1 Linear, 2 act, 3 Dropout, 4 Linear`.
+ * - classification / tagging / multiple choice (`PredictionHead.build`): per layer a Dropout (only if the rate is
+ *   > 0), then `Linear(h, h)` + activation for all but the last layer, and `Linear(h, num_labels)` last (multiple
+ *   choice: `Linear(h, 1)`, one score per choice). For layers=2 and dropout 0.1: `0 Dropout, 1 Linear, 2 act,
+ *   3 Dropout, 4 Linear`.
  * - LM heads (`CausalLMHead.build`): per extra layer `Linear(h, h)`, activation, LayerNorm (if `layer_norm`); then
  *   the tied `Linear(h, vocab)`. Masked LM: `0 Linear, 1 act, 2 LayerNorm, 3 tied Linear`. No dropout.
  */
@@ -68,7 +69,7 @@ export function headModules(c: HeadConfig, hidden: number, hyper: HostHyper): He
       push({ kind: 'linear', inFeatures: hidden, outFeatures: hidden, bias: true });
       if (c.activationFunction) push({ kind: 'activation', name: c.activationFunction });
     } else {
-      push({ kind: 'linear', inFeatures: hidden, outFeatures: c.numLabels!, bias: c.bias });
+      push({ kind: 'linear', inFeatures: hidden, outFeatures: c.headType === 'multiple_choice' ? 1 : c.numLabels!, bias: c.bias });
     }
   }
   return mods;

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { AdapterStateError, Rng, type AdapterModel, type CompositionBlock, type SetupNode } from '@adapterkit/core';
-import { defaultLabel2id, isLmHead, validateHeadConfig, type HeadConfig } from './config';
+import { defaultLabel2id, isLmHead, labelCount, validateHeadConfig, type HeadConfig } from './config';
 import { PredictionHead } from './head';
 
 /**
@@ -71,13 +71,13 @@ export class HeadRegistry {
 
   /**
    * Build a head without registering it (loaders assign weights first, so a failed load leaves the model
-   * unchanged). The config is validated; classification/tagging heads without a label map get the reference's
-   * `LABEL_<i>` map.
+   * unchanged). The config is validated; classification/tagging/multiple-choice heads without a label map get the
+   * reference's `LABEL_<i>` map (one entry per label or choice).
    */
   build(name: string, config: HeadConfig, seed?: number): PredictionHead {
     if (!/^[^.\s]+$/.test(name)) throw new AdapterStateError('BAD_HEAD_NAME', `Head name '${name}' is invalid: it must be non-empty without '.' or spaces`);
     const full: HeadConfig =
-      config.label2id === null && !isLmHead(config.headType) ? { ...config, label2id: defaultLabel2id(config.numLabels!) } : config;
+      config.label2id === null && !isLmHead(config.headType) ? { ...config, label2id: defaultLabel2id(labelCount(config)!) } : config;
     validateHeadConfig(full, `head '${name}'`);
     return new PredictionHead(name, full, this.model.host, new Rng(seed ?? Math.floor(this.rng.next() * 2 ** 32)));
   }

@@ -15,32 +15,76 @@ export interface Example {
   readonly labels?: number | readonly number[];
 }
 
-/** How labels are laid out in a batch. */
-export type LabelKind = 'class' | 'regression' | 'multi' | 'token';
+/** One encoded choice of a {@link ChoiceExample}. */
+export type ChoiceInput = Pick<Example, 'inputIds' | 'attentionMask' | 'tokenTypeIds'>;
 
-/** A collated batch (int32 inputs `[B, S]`, right-padded). Tensors belong to whoever collated it. */
+/** A multiple-choice example: one encoded sequence per choice (e.g. context + answer i) and the index of the right one. */
+export interface ChoiceExample {
+  readonly choices: readonly ChoiceInput[];
+  /** Index of the right choice. */
+  readonly labels?: number;
+}
+
+/** Any example {@link collate} and `train` take. */
+export type TrainExample = Example | ChoiceExample;
+
+/** Whether an example is a multiple-choice one. */
+export function isChoiceExample(e: TrainExample): e is ChoiceExample {
+  return (e as Partial<ChoiceExample>).choices !== undefined;
+}
+
+/** How labels are laid out in a batch (`choice`: multiple choice, one class id per example over its choices). */
+export type LabelKind = 'class' | 'regression' | 'multi' | 'token' | 'choice';
+
+/**
+ * A collated batch (int32 inputs `[B, S]`, right-padded; multiple choice: `[B·num_choices, S]`, the choices of an
+ * example in consecutive rows). Tensors belong to whoever collated it.
+ */
 export interface Batch {
   readonly inputs: ModelInputs;
-  /** class `[B]` int32, regression `[B]` float32, multi `[B, n]` float32, token `[B, S]` int32 (padding −100). */
+  /**
+   * class `[B]` int32, regression `[B]` float32, multi `[B, n]` float32, token `[B, S]` int32 (padding −100), choice
+   * `[B]` int32 (index of the right choice).
+   */
   readonly labels?: tf.Tensor;
   /** Number of label items that count in the loss (examples, or non-ignored tokens). */
   readonly weight: number;
   readonly numTokens: number;
 }
 
+/** The sequences of a batch, one per model row: the examples themselves, or the choices of each multiple-choice example. */
+function sequencesOf(examples: readonly TrainExample[], labelKind: LabelKind): readonly ChoiceInput[] {
+  if (labelKind !== 'choice') {
+    return examples.map((e, i) => {
+      if (isChoiceExample(e)) throw new AdapterKitError('BAD_EXAMPLE', `example ${i} is a multiple-choice example, but the labels are laid out as '${labelKind}'`);
+      return e;
+    });
+  }
+  const n = examples.map((e, i) => {
+    if (!isChoiceExample(e)) throw new AdapterKitError('BAD_EXAMPLE', `example ${i}: multiple-choice batches need { choices: [...] } examples`);
+    return e.choices.length;
+  });
+  const bad = n.findIndex((c) => c === 0 || c !== n[0]);
+  if (bad >= 0) throw new AdapterKitError('BAD_EXAMPLE', `example ${bad} has ${n[bad]} choices, example 0 has ${n[0]}: every example of a batch needs the same positive number`);
+  return (examples as readonly ChoiceExample[]).flatMap((e) => e.choices);
+}
+
 /**
  * Pad examples to the longest one (`padTokenId`, attention mask 0, token type 0, token labels −100) and upload them.
- * Call inside `tf.tidy` or dispose the tensors.
+ * Multiple-choice examples (`labelKind` `choice`) become `num_choices` consecutive rows each. Call inside `tf.tidy` or
+ * dispose the tensors.
  */
-export function collate(examples: readonly Example[], padTokenId: number, labelKind: LabelKind): Batch {
+export function collate(examples: readonly TrainExample[], padTokenId: number, labelKind: LabelKind): Batch {
+  const seqs = sequencesOf(examples, labelKind);
+  const rows = seqs.length;
   const b = examples.length;
-  const s = Math.max(...examples.map((e) => e.inputIds.length));
-  const ids = new Int32Array(b * s).fill(padTokenId);
-  const mask = new Int32Array(b * s);
-  const types = new Int32Array(b * s);
-  const hasTypes = examples.some((e) => e.tokenTypeIds);
+  const s = Math.max(...seqs.map((e) => e.inputIds.length));
+  const ids = new Int32Array(rows * s).fill(padTokenId);
+  const mask = new Int32Array(rows * s);
+  const types = new Int32Array(rows * s);
+  const hasTypes = seqs.some((e) => e.tokenTypeIds);
   let numTokens = 0;
-  examples.forEach((e, i) => {
+  seqs.forEach((e, i) => {
     e.inputIds.forEach((id, j) => {
       ids[i * s + j] = id;
       mask[i * s + j] = e.attentionMask?.[j] ?? 1;
@@ -49,34 +93,43 @@ export function collate(examples: readonly Example[], padTokenId: number, labelK
     numTokens += e.inputIds.length;
   });
   const inputs: ModelInputs = {
-    inputIds: tf.tensor2d(ids, [b, s], 'int32'),
-    attentionMask: tf.tensor2d(mask, [b, s], 'int32'),
-    ...(hasTypes ? { tokenTypeIds: tf.tensor2d(types, [b, s], 'int32') } : {}),
+    inputIds: tf.tensor2d(ids, [rows, s], 'int32'),
+    attentionMask: tf.tensor2d(mask, [rows, s], 'int32'),
+    ...(hasTypes ? { tokenTypeIds: tf.tensor2d(types, [rows, s], 'int32') } : {}),
   };
   if (examples.every((e) => e.labels === undefined)) return { inputs, weight: b, numTokens };
   const missing = examples.findIndex((e) => e.labels === undefined);
   if (missing >= 0) throw new AdapterKitError('BAD_EXAMPLE', `example ${missing} of the batch has no labels while others do`);
-  const scalar = (e: Example, i: number): number => {
+  const scalar = (e: TrainExample, i: number): number => {
     if (typeof e.labels !== 'number') throw new AdapterKitError('BAD_EXAMPLE', `example ${i}: expected one label (a number), got ${JSON.stringify(e.labels)}`);
     return e.labels;
   };
   switch (labelKind) {
     case 'class':
       return { inputs, labels: tf.tensor1d(examples.map(scalar), 'int32'), weight: b, numTokens };
+    case 'choice': {
+      const n = rows / b;
+      const right = examples.map((e, i) => {
+        const v = scalar(e, i);
+        if (!Number.isInteger(v) || v < 0 || v >= n) throw new AdapterKitError('BAD_EXAMPLE', `example ${i}: label ${v} is not the index of one of its ${n} choices`);
+        return v;
+      });
+      return { inputs, labels: tf.tensor1d(right, 'int32'), weight: b, numTokens };
+    }
     case 'regression':
       return { inputs, labels: tf.tensor1d(examples.map(scalar), 'float32'), weight: b, numTokens };
     case 'multi': {
-      const rows = examples.map((e, i) => {
+      const targets = examples.map((e, i) => {
         if (!Array.isArray(e.labels)) throw new AdapterKitError('BAD_EXAMPLE', `example ${i}: multi-label targets must be a 0/1 list`);
         return e.labels as number[];
       });
-      return { inputs, labels: tf.tensor2d(rows, [b, rows[0]!.length], 'float32'), weight: b, numTokens };
+      return { inputs, labels: tf.tensor2d(targets, [b, targets[0]!.length], 'float32'), weight: b, numTokens };
     }
     case 'token': {
       const lbl = new Int32Array(b * s).fill(IGNORE_INDEX);
       let weight = 0;
-      examples.forEach((e, i) => {
-        const l = e.labels as readonly number[];
+      seqs.forEach((e, i) => {
+        const l = examples[i]!.labels as readonly number[];
         if (!Array.isArray(l) || l.length !== e.inputIds.length) {
           throw new AdapterKitError('BAD_EXAMPLE', `example ${i}: token labels must be a list as long as inputIds (${e.inputIds.length})`);
         }
@@ -103,6 +156,6 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle: bool
 }
 
 /** Examples of batch `index` of an epoch order. */
-export function batchAt(data: readonly Example[], order: readonly number[], batchSize: number, index: number): Example[] {
+export function batchAt<T>(data: readonly T[], order: readonly number[], batchSize: number, index: number): T[] {
   return order.slice(index * batchSize, (index + 1) * batchSize).map((i) => data[i]!);
 }

@@ -20,7 +20,7 @@ import {
   type TrainerState,
 } from './checkpoint';
 import { clipByGlobalNorm } from './clip';
-import { batchAt, collate, epochOrder, type Batch, type Example, type LabelKind } from './data';
+import { batchAt, collate, epochOrder, isChoiceExample, type Batch, type LabelKind, type TrainExample } from './data';
 import { accuracy, higherIsBetter, macroF1, matthewsCorrelation, perplexity, type MetricName } from './metrics';
 import { collectTrainable, type TrainableParam } from './params';
 import { learningRate, type ScheduleName } from './schedule';
@@ -50,8 +50,9 @@ export type TrainEvent =
 
 /** Options of {@link train}. */
 export interface TrainOptions {
-  readonly trainData: readonly Example[];
-  readonly evalData?: readonly Example[];
+  /** Examples; a multiple-choice head takes {@link ChoiceExample}s (`{ choices, labels }`). */
+  readonly trainData: readonly TrainExample[];
+  readonly evalData?: readonly TrainExample[];
   /** Default 8. */
   readonly batchSize?: number;
   /** Default: `batchSize`. */
@@ -147,9 +148,11 @@ function labelKindOf(head: PredictionHead | undefined, o: TrainOptions): LabelKi
     const c = head.config;
     if (c.headType === 'classification') return c.numLabels === 1 ? 'regression' : 'class';
     if (c.headType === 'multilabel_classification') return 'multi';
+    if (c.headType === 'multiple_choice') return 'choice';
     return 'token';
   }
   const first = o.trainData[0];
+  if (first && isChoiceExample(first)) return 'choice';
   if (!first || typeof first.labels === 'number') return 'class';
   return Array.isArray(first.labels) && first.labels.length === first.inputIds.length ? 'token' : 'multi';
 }
@@ -159,6 +162,7 @@ function defaultMetrics(head: PredictionHead | undefined, kind: LabelKind): Metr
   if (isLmHead(head.config.headType)) return ['loss', 'perplexity'];
   if (kind === 'regression') return ['loss'];
   if (kind === 'multi') return ['loss', 'accuracy', 'f1'];
+  if (kind === 'choice') return ['loss', 'accuracy'];
   return ['loss', 'accuracy', 'f1', 'mcc'];
 }
 

@@ -1,0 +1,35 @@
+/**
+ * Reading JSON config files (`adapter_config.json`, `head_config.json`, `adapter_fusion_config.json`, PEFT's
+ * `adapter_config.json`) with typed errors that name the file.
+ *
+ * @packageDocumentation
+ */
+import { readFile } from 'node:fs/promises';
+import { FileFormatError } from '../errors';
+
+/**
+ * Read a JSON file whose top level must be an object.
+ *
+ * @param path - The file.
+ * @returns The parsed object.
+ * @throws FileFormatError `MISSING_FILE` when the file cannot be read; `BAD_JSON` when it is not valid JSON or its
+ *   top level is not an object. Every message starts with `path`.
+ */
+export async function readJsonObject(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (expected an object at the top level, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`);
+  }
+  return value as Record<string, unknown>;
+}
