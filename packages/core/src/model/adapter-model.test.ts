@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stack } from '../composition/blocks';
 import { AdapterConfigError, AdapterStateError, CapabilityError, WeightsMismatchError } from '../errors';
 import { parseSafetensors, serializeSafetensors } from '../io/safetensors';
@@ -11,6 +11,16 @@ import { createToyHost, createToyScaleMethod } from '../testing/toy';
 import { AdapterModel } from './adapter-model';
 
 const ids = (): tf.Tensor2D => tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32');
+
+const tmpDirs: string[] = [];
+function tmpDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tmpDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+});
 
 function disposeAll(o: object): void {
   tf.dispose(Object.values(o) as tf.Tensor[]);
@@ -112,7 +122,7 @@ describe('AdapterModel', () => {
   });
 
   it('saves in the AdapterHub layout and loads back to equal outputs (also under another name)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ak-save-'));
+    const dir = tmpDir('ak-save-');
     const model = new AdapterModel(createToyHost(), { methods: [createToyScaleMethod()] });
     model.addAdapter('a', 'toy_big[tag="q"]', { setActive: true });
     const v = model.adapterParams('a')[0]!.variable;
@@ -136,7 +146,7 @@ describe('AdapterModel', () => {
   });
 
   it('refuses mismatched weights with one error and leaves the model unchanged', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ak-bad-'));
+    const dir = tmpDir('ak-bad-');
     const model = new AdapterModel(createToyHost(), { methods: [createToyScaleMethod()] });
     model.addAdapter('a', 'toy');
     await model.saveAdapter(dir, 'a');
