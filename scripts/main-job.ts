@@ -3,9 +3,9 @@
  * its tokenizer, the embedded SpamAssassin spam/ham dataset with its fixed seeded splits, a Pfeiffer adapter and a
  * classification head trained on the wasm backend (the base model frozen). Prints the test accuracy, the training
  * time, the trainable parameters, the adapter's file size against the model's, and predictions for a few e-mails.
- * Writes the adapter and its head to `out/spam-pfeiffer/` (AdapterHub layout). About 5 minutes on 2 CPU cores.
+ * Writes the adapter and its head to `out/spam-pfeiffer/` (AdapterHub layout). About 6 minutes on 2 CPU cores.
  *
- *   pnpm start [--steps 200] [--lr 1e-3] [--batch-size 16] [--max-length 64] [--config 'pfeiffer[reduction_factor=8]']
+ *   pnpm start [--steps 400] [--lr 3e-3] [--batch-size 16] [--max-length 64] [--config 'pfeiffer[reduction_factor=2]']
  *     [--model DIR] [--out DIR]
  */
 import { relative, resolve } from 'node:path';
@@ -30,9 +30,9 @@ import {
 const t0 = performance.now();
 const { values: argv } = parseArgs({
   options: {
-    config: { type: 'string', default: 'pfeiffer[reduction_factor=8]' },
-    steps: { type: 'string', default: '200' },
-    lr: { type: 'string', default: '1e-3' },
+    config: { type: 'string', default: 'pfeiffer[reduction_factor=2]' },
+    steps: { type: 'string', default: '400' },
+    lr: { type: 'string', default: '3e-3' },
     'batch-size': { type: 'string', default: '16' },
     'max-length': { type: 'string', default: '64' },
     seed: { type: 'string', default: '42' },
@@ -56,7 +56,7 @@ const EXAMPLES = [
   'Congratulations, you have been selected!\n\nYou are the lucky winner of a FREE $1,000 gift card. Click here now to claim your prize before it expires. No purchase necessary!!!',
   'Re: patch for the config parser\n\nThanks for the patch. I applied it to the 2.4 branch, but the unit tests fail on my machine because the locale is not set. Could you have a look before Friday?',
   'Lowest mortgage rates in 10 years\n\nRefinance today and save hundreds every month. Our experts are waiting for your call. To be removed from our mailing list reply with REMOVE in the subject.',
-  'Lunch on Thursday?\n\nHi Anna, are you free for lunch on Thursday? Tom is in town and wanted to talk about the conference talk. Let me know. Cheers, Mark',
+  'Re: [ILUG] kernel 2.4.18 and the new scanner driver\n\nOn Tue, Dave wrote: > does anyone have the USB scanner working? I built the module from the 2.4.18 tree and it loads, but xsane does not see the device. Any ideas? Thanks, Niall',
   'Your account will be suspended\n\nDear customer, we detected unusual activity. Verify your password and credit card details within 24 hours at the secure link below or your account will be closed.',
 ];
 
