@@ -8,12 +8,14 @@
  * prints a Markdown table and writes `out/results.md` + `out/results.json`.
  *
  *   pnpm results [--only spam,langid] [--methods full,pfeiffer,...] [--spam-steps 400] [--langid-steps 200] [--jobs 2]
- *     [--lr pfeiffer=3e-3,...] [--model DIR] [--out DIR]
+ *     [--lr pfeiffer=3e-3,...] [--model DIR] [--out DIR] [--resume]
+ *
+ * Every finished run is saved under `<out>/results-runs/`; `--resume` reuses those made with the same settings.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,6 +44,7 @@ const { values: argv } = parseArgs({
     'max-length': { type: 'string', default: '64' },
     seed: { type: 'string', default: '42' },
     jobs: { type: 'string', default: '2' },
+    resume: { type: 'boolean', default: false },
     lr: { type: 'string', default: '' },
     model: { type: 'string', default: EMBEDDED_MODEL_DIR },
     out: { type: 'string', default: resolve(import.meta.dirname, '../out') },
@@ -103,13 +106,33 @@ async function runAll(runs: readonly string[], log: (line: string) => void): Pro
     const lr = lrOf(m);
     const result = await runMethod(modelDir, task, m.method, { lr, batchSize, steps, warmupRatio: 0.1, seed });
     const config = m.method.kind === 'adapter' ? m.method.config : m.method.kind;
-    rows.push({ task: name, id, label: m.label, config, lr, steps, result });
+    const row: Row = { task: name, id, label: m.label, config, lr, steps, result };
+    rows.push(row);
+    saveRow(run, row);
     log(
       `${name} ${m.label}: acc ${(100 * result.accuracy).toFixed(2)} %, params ${fmtInt(result.methodParams)} + head ${fmtInt(result.headParams)}, ` +
         `file ${fmtBytes(result.methodFileBytes)}, ${result.trainSeconds.toFixed(0)} s [${minutes()}]`,
     );
   }
   return rows;
+}
+
+/** Every finished run is kept in `<out>/results-runs/` with the settings it ran with, so `--resume` can skip it. */
+const runFile = (run: string): string => join(argv.out, 'results-runs', `${run.replace(':', '-')}.json`);
+const settingsOf = (run: string): string => {
+  const [name, id] = run.split(':') as [Task['name'], string];
+  const m = METHODS.find((x) => x.id === id)!;
+  return JSON.stringify({ method: m.method, lr: lrOf(m), steps: stepsOf(name), batchSize, maxLength, seed, model: modelDir, modelBytes: baseModelBytes(modelDir) });
+};
+function saveRow(run: string, row: Row): void {
+  mkdirSync(dirname(runFile(run)), { recursive: true });
+  writeFileSync(runFile(run), `${JSON.stringify({ settings: JSON.parse(settingsOf(run)) as unknown, row }, null, 2)}\n`);
+}
+/** The saved row of a run made with the same settings, if any. */
+function savedRow(run: string): Row | undefined {
+  if (!existsSync(runFile(run))) return undefined;
+  const saved = JSON.parse(readFileSync(runFile(run), 'utf8')) as { settings: unknown; row: Row };
+  return JSON.stringify(saved.settings) === settingsOf(run) ? saved.row : undefined;
 }
 
 /** Relative cost of a run (full fine-tuning ≈ 1.6 adapter runs, head-only ≈ 0.5), to balance the workers. */
@@ -156,8 +179,12 @@ if (argv.runs !== undefined) {
 console.log(
   `results: ${tasks.map((t) => `${t} (${stepsOf(t)} steps)`).join(', ')} × ${[...wanted].join(', ')}; batch ${batchSize}, max length ${maxLength}, seed ${seed}, ${jobs} parallel job(s)`,
 );
-const groups = assign(allRuns, jobs);
-const unordered = groups.length > 1 ? await runInWorkers(groups) : await runAll(allRuns, (line) => console.log(line));
+const reused = argv.resume ? allRuns.flatMap((run) => savedRow(run) ?? []) : [];
+const todo = allRuns.filter((run) => !reused.some((r) => `${r.task}:${r.id}` === run));
+if (reused.length > 0) console.log(`--resume: reusing ${reused.length} finished run(s) from ${join(argv.out, 'results-runs')}`);
+const groups = assign(todo, jobs);
+const fresh = groups.length > 1 ? await runInWorkers(groups) : await runAll(todo, (line) => console.log(line));
+const unordered = [...reused, ...fresh];
 const rows = allRuns.map((run) => unordered.find((r) => `${r.task}:${r.id}` === run)!);
 const modelBytes = baseModelBytes(modelDir);
 const table = [
