@@ -1,58 +1,37 @@
 /**
- * The main job on the embedded defaults (`pnpm start`): the embedded base model `models/adapterkit-bert-mini` and
- * its tokenizer, the embedded SpamAssassin spam/ham dataset with its fixed seeded splits, a Pfeiffer adapter and a
- * classification head trained on the wasm backend (the base model frozen). Prints the test accuracy, the training
- * time, the trainable parameters, the adapter's file size against the model's, and predictions for a few e-mails.
- * Writes the adapter and its head to `out/spam-pfeiffer/` (AdapterHub layout). About 6 minutes on 2 CPU cores.
+ * The main job on the embedded defaults (`pnpm start`), run with the `adapterkit` command-line tool: it trains a
+ * Pfeiffer adapter and a classification head on the embedded SpamAssassin spam/ham task over the embedded base model
+ * `models/adapterkit-bert-mini` (frozen), on the wasm backend, prints the test accuracy, the training time, the
+ * trainable parameters and the adapter's file size against the model's, then predicts a few e-mails with the saved
+ * adapter. About 6–7 minutes on 2 CPU cores.
  *
- *   pnpm start [--steps 400] [--lr 3e-3] [--batch-size 16] [--max-length 64] [--config 'pfeiffer[reduction_factor=2]']
- *     [--model DIR] [--out DIR]
+ * `pnpm start` builds the CLI first (`turbo run build --filter=adapterkit...`); this script runs
+ *
+ *   adapterkit train --model embedded --dataset spam --config 'pfeiffer[reduction_factor=2]' --max-steps 400 \
+ *     --lr 3e-3 --warmup-ratio 0.1 --max-length 64 --out out/spam-pfeiffer
+ *   adapterkit predict --model embedded --adapter out/spam-pfeiffer --max-length 64 'E-MAIL' ...
+ *
+ * Options: `--out DIR` (default `out/spam-pfeiffer`); anything after `--` goes to `adapterkit train` (for example
+ * `-- --max-steps 100`).
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@adapterkit/core';
-import { loadTokenizer } from '@adapterkit/data';
-import {
-  accuracyOn,
-  baseModelBytes,
-  buildModel,
-  EMBEDDED_MODEL_DIR,
-  fmtBytes,
-  fmtInt,
-  loadTask,
-  predictIds,
-  saveRun,
-  trainRun,
-  type Method,
-} from './lib/task-runs';
 
-const t0 = performance.now();
-const { values: argv } = parseArgs({
-  options: {
-    config: { type: 'string', default: 'pfeiffer[reduction_factor=2]' },
-    steps: { type: 'string', default: '400' },
-    lr: { type: 'string', default: '3e-3' },
-    'batch-size': { type: 'string', default: '16' },
-    'max-length': { type: 'string', default: '64' },
-    seed: { type: 'string', default: '42' },
-    model: { type: 'string', default: EMBEDDED_MODEL_DIR },
-    out: { type: 'string', default: resolve(import.meta.dirname, '../out/spam-pfeiffer') },
-  },
+const ROOT = resolve(import.meta.dirname, '..');
+const CLI = resolve(ROOT, 'apps/cli/dist/cli.js');
+
+const { values: argv, positionals } = parseArgs({
+  options: { out: { type: 'string', default: resolve(ROOT, 'out/spam-pfeiffer') } },
+  allowPositionals: true,
 });
-const settings = {
-  steps: Number(argv.steps),
-  lr: Number(argv.lr),
-  batchSize: Number(argv['batch-size']),
-  warmupRatio: 0.1,
-  seed: Number(argv.seed),
-};
-const maxLength = Number(argv['max-length']);
-const method: Method = { kind: 'adapter', config: argv.config };
-const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+/** The output folder: `--out DIR`, or `-- --out DIR` given to `adapterkit train`. */
+const outArg = positionals.includes('--out') ? positionals[positionals.indexOf('--out') + 1] : positionals.find((a) => a.startsWith('--out='))?.slice(6);
+const out = relative(process.cwd(), resolve(outArg ?? argv.out)) || '.';
 
 /** A few e-mails that are not in the dataset ("Subject\n\nbody", as the dataset's texts). */
-const EXAMPLES = [
+const EMAILS = [
   'Congratulations, you have been selected!\n\nYou are the lucky winner of a FREE $1,000 gift card. Click here now to claim your prize before it expires. No purchase necessary!!!',
   'Re: patch for the config parser\n\nThanks for the patch. I applied it to the 2.4 branch, but the unit tests fail on my machine because the locale is not set. Could you have a look before Friday?',
   'Lowest mortgage rates in 10 years\n\nRefinance today and save hundreds every month. Our experts are waiting for your call. To be removed from our mailing list reply with REMOVE in the subject.',
@@ -60,53 +39,58 @@ const EXAMPLES = [
   'Your account will be suspended\n\nDear customer, we detected unusual activity. Verify your password and credit card details within 24 hours at the secure link below or your account will be closed.',
 ];
 
-const backend = await initBackend();
-console.log(`AdapterKit main job — backend ${backend.name} (${backend.package}${backend.threads ? `, ${backend.threads} thread` : ''})`);
-const modelDir = resolve(argv.model);
-const tokenizer = await loadTokenizer(modelDir);
-const task = await loadTask('spam', tokenizer, maxLength);
-const modelBytes = baseModelBytes(modelDir);
-console.log(`model: ${relative(process.cwd(), modelDir) || modelDir} (model.safetensors ${fmtBytes(modelBytes)}), tokenizer ${tokenizer.vocabSize} tokens`);
-console.log(
-  `data: embedded SpamAssassin spam/ham, seeded splits: train ${task.train.length}, test ${task.test.length} (labels ${task.labels.names.join('/')}); ` +
-    `inputs truncated to ${maxLength} tokens [${elapsed()}]`,
-);
+/** The main job's training options; options after `--` replace these (or add to them). */
+const DEFAULTS: ReadonlyArray<readonly [string, string]> = [
+  ['--model', 'embedded'],
+  ['--dataset', 'spam'],
+  ['--config', 'pfeiffer[reduction_factor=2]'],
+  ['--max-steps', '400'],
+  ['--lr', '3e-3'],
+  ['--warmup-ratio', '0.1'],
+  ['--max-length', '64'],
+  ['--out', out],
+];
+const overridden = new Set(positionals.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]));
+const TRAIN = ['train', ...DEFAULTS.filter(([flag]) => !overridden.has(flag)).flat(), ...positionals];
+const PREDICT = ['predict', '--model', 'embedded', '--adapter', out, '--max-length', '64', ...EMAILS];
 
-const model = await buildModel(modelDir, task, method, settings.seed);
-console.log(`adapter: '${task.name}' = ${method.config} + a 2-layer classification head; base model frozen`);
-console.log(
-  `training: ${settings.steps} steps × batch ${settings.batchSize} (${((settings.steps * settings.batchSize) / task.train.length).toFixed(2)} epochs), ` +
-    `AdamW lr ${settings.lr} (linear decay, ${Math.round(settings.warmupRatio * settings.steps)} warm-up steps), seed ${settings.seed}`,
-);
-const trained = await trainRun(model, task, method, {
-  ...settings,
-  onStep: (step, total, loss) => {
-    if (step % 25 === 0 || step === total) console.log(`  step ${step}/${total}  loss ${loss.toFixed(4)}  [${elapsed()}]`);
-  },
-});
-const accuracy = accuracyOn(model, task.name, task.test);
-const files = await saveRun(model, task, method, argv.out);
-const baseParams = [...model.host.parameters.values()].reduce((n, v) => n + v.size, 0);
+/** An argument as a shell would need it (long texts shortened for display). */
+const quote = (a: string): string => {
+  if (/^[\w./=-]+$/.test(a)) return a;
+  const shown = a.length > 40 ? `${a.slice(0, 37).replace(/\n/g, '\\n')}…` : a;
+  return `'${shown}'`;
+};
 
-console.log('');
-console.log(`test accuracy:        ${(100 * accuracy).toFixed(2)} % (${task.test.length} e-mails)`);
-console.log(`training time:        ${trained.seconds.toFixed(1)} s (${trained.steps} steps)`);
-console.log(
-  `trainable parameters: ${fmtInt(trained.params + trained.headParams)} = adapter ${fmtInt(trained.params)} + head ${fmtInt(trained.headParams)} ` +
-    `(${((100 * (trained.params + trained.headParams)) / baseParams).toFixed(2)} % of the model's ${fmtInt(baseParams)})`,
-);
-console.log(
-  `files:                adapter.safetensors ${fmtBytes(files.methodFileBytes)} + head ${fmtBytes(files.headFileBytes)} vs model.safetensors ${fmtBytes(modelBytes)} ` +
-    `(adapter = ${((100 * files.methodFileBytes) / modelBytes).toFixed(2)} % of the model), saved in ${argv.out}`,
-);
+/**
+ * Run `adapterkit <args>` (stderr to the terminal). Its stdout goes to the terminal, or is returned when `capture`.
+ * Rejects on a non-zero exit.
+ */
+function adapterkit(args: readonly string[], capture = false): Promise<string> {
+  console.log(`\n$ adapterkit ${args.map(quote).join(' ')}`);
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] });
+    let stdout = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.on('error', fail);
+    child.on('close', (code, signal) => (code === 0 ? done(stdout) : fail(new Error(`adapterkit ${args[0]} exited with ${signal ?? code}`))));
+  });
+}
 
-console.log('\npredictions:');
-const encoded = EXAMPLES.map((text) => ({ inputIds: tokenizer.encode(text, null, { maxLength }).ids }));
-const { ids, probs } = predictIds(model, task.name, encoded);
-EXAMPLES.forEach((text, i) => {
-  const label = task.labels.names[ids[i]!]!;
-  const subject = text.split('\n')[0]!;
-  console.log(`  ${label.padEnd(4)} ${probs[i]![ids[i]!]!.toFixed(3)}  "${subject}"`);
-});
-model.dispose();
-console.log(`\ndone in ${elapsed()} (tensors left: ${tf.memory().numTensors})`);
+if (!existsSync(CLI)) {
+  console.error(`${relative(process.cwd(), CLI)} is missing: build the CLI first (pnpm start does: turbo run build --filter=adapterkit...)`);
+  process.exit(1);
+}
+const t0 = performance.now();
+try {
+  await adapterkit(TRAIN);
+  const predictions = (await adapterkit(PREDICT, true)).trim().split('\n');
+  console.log('predictions for e-mails that are not in the dataset (label, probability, subject):');
+  predictions.forEach((line, i) => {
+    const [label = '', probability = ''] = line.split('\t');
+    console.log(`  ${label.padEnd(5)} ${probability}  "${EMAILS[i]!.split('\n')[0]}"`);
+  });
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(1);
+}
+console.log(`\nmain job done in ${((performance.now() - t0) / 1000).toFixed(0)} s; the adapter and its head are in ${out}/`);

@@ -149,6 +149,9 @@ describe('bad input', () => {
       [[...base, '--train', csv, '--epochs', 'many'], /--epochs expects an integer, got 'many'/, 2],
       [[...base, '--train', csv, '--task', 'clasification'], /--task must be one of .*did you mean 'classification'/, 2],
       [[...base, '--train', csv, '--max-length', '100'], /--max-length 100 exceeds the model's 64 positions/, 1],
+      [[...base, '--train', csv, '--warmup-steps', '3', '--warmup-ratio', '0.1'], /give --warmup-steps or --warmup-ratio, not both/, 1],
+      [[...base, '--train', csv, '--warmup-ratio', '1.5'], /--warmup-ratio must be below 1 \(a fraction of the training steps\), got 1\.5/, 1],
+      [[...base, '--train', csv, '--warmup-ratio=-0.1'], /--warmup-ratio must be non-negative, got -0\.1/, 2],
       [['predict', '--model', model, '--adapter', join(tmp, 'nowhere'), 'x'], /--adapter .*nowhere: no such directory/, 1],
     ];
     const runs: Awaited<ReturnType<typeof runMain>>[] = [];
@@ -163,10 +166,18 @@ describe('bad input', () => {
 
 describe('embedded data and pre-training', () => {
   it('trains on an embedded dataset', async () => {
-    const r = await cli(['train', '--model', model, '--dataset', 'langid', '--max-steps', '2', '--batch-size', '4', '--max-length', '32', '--out', join(tmp, 'langid')]);
+    const r = await cli([
+      'train', '--model', model, '--dataset', 'langid', '--config', 'pfeiffer[reduction_factor=2]', '--max-steps', '4', '--warmup-ratio', '0.5',
+      '--batch-size', '4', '--max-length', '32', '--out', join(tmp, 'langid'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('4 steps of 4, lr 0.0001 (2 warm-up steps, then linear decay)');
     expect(r.stdout).toMatch(/test \(\d+ examples\): loss \S+ {2}accuracy \S+ {2}f1 \S+/);
-    expect(JSON.parse(readFileSync(join(tmp, 'langid', 'train_results.json'), 'utf8')).labels).toHaveLength(10);
+    // golden tiny BERT: hidden 32, 2 layers; Pfeiffer with reduction 2 = 2 × (32·16 + 16 + 16·32 + 32) = 2,144; head 32·32 + 32 + 32·10 + 10 = 1,386
+    expect(r.stdout).toMatch(/trainable parameters: 3,530 = adapter 'langid' 2,144 \+ head 1,386 \(\d+\.\d\d % of the model's [\d,]+\)/);
+    const results = JSON.parse(readFileSync(join(tmp, 'langid', 'train_results.json'), 'utf8'));
+    expect(results.labels).toHaveLength(10);
+    expect(results.hyperparameters.warmup_steps).toBe(2);
   });
 
   it('pre-trains a tiny BERT and writes a loadable model folder with a model card', async () => {

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
-import { ADAPTER_WEIGHTS_FILE, writeFileAtomic } from '@adapterkit/core';
+import { ADAPTER_WEIGHTS_FILE, writeFileAtomic, type AdapterModel } from '@adapterkit/core';
 import { LabelMap, saveTokenizer, type TextExample } from '@adapterkit/data';
-import { HEAD_WEIGHTS_FILE, saveAdapterWithHead, saveHead, train, type Example } from '@adapterkit/training';
+import { collectTrainable, HEAD_WEIGHTS_FILE, saveAdapterWithHead, saveHead, train, type Example } from '@adapterkit/training';
 import type { Args } from '../cli/args';
 import type { CommandSpec } from '../cli/command';
 import { CliError } from '../cli/errors';
@@ -27,7 +27,8 @@ interface Hyper {
   readonly lr: number;
   readonly batchSize: number;
   readonly seed: number;
-  readonly warmupSteps: number;
+  /** Warm-up: a number of steps, or a fraction of the total steps. */
+  readonly warmup: { readonly steps: number } | { readonly ratio: number };
   readonly weightDecay: number;
 }
 
@@ -43,9 +44,17 @@ function readHyper(args: Args): Hyper {
     lr: args.number('lr', full ? 2e-5 : 1e-4),
     batchSize: args.int('batch-size', 16),
     seed: args.int('seed', 42, 0),
-    warmupSteps: args.int('warmup-steps', 0, 0),
+    warmup: readWarmup(args),
     weightDecay: args.number('weight-decay', 0, true),
   };
+}
+
+function readWarmup(args: Args): Hyper['warmup'] {
+  if (args.has('warmup-steps') && args.has('warmup-ratio')) throw new CliError('give --warmup-steps or --warmup-ratio, not both');
+  if (!args.has('warmup-ratio')) return { steps: args.int('warmup-steps', 0, 0) };
+  const ratio = args.number('warmup-ratio', 0, true);
+  if (ratio >= 1) throw new CliError(`--warmup-ratio must be below 1 (a fraction of the training steps), got ${ratio}`);
+  return { ratio };
 }
 
 /** Label names of a classification/tagging task: the dataset's, else every label seen, sorted. */
@@ -63,6 +72,16 @@ function taskLabels(task: Task, splits: Splits): LabelMap | undefined {
   const labels = LabelMap.fromLabels(seen);
   if (labels.size < 2) throw new CliError(`the data has a single label (${JSON.stringify(labels.names[0])}): nothing to learn`);
   return labels;
+}
+
+/** `trainable parameters: 330,000 = adapter 'spam' 263,680 + head 66,306 (6.3 % of the model's 5,240,832)` */
+function describeTrainable(model: AdapterModel, what: string): string {
+  const trained = collectTrainable(model);
+  const count = (heads: boolean): number => trained.filter((p) => p.key.startsWith('heads.') === heads).reduce((n, p) => n + p.variable.size, 0);
+  const base = [...model.host.parameters.values()].reduce((n, v) => n + v.size, 0);
+  const [method, head] = [count(false), count(true)];
+  const fmt = (n: number): string => n.toLocaleString('en-US');
+  return `trainable parameters: ${fmt(method + head)} = ${what} ${fmt(method)} + head ${fmt(head)} (${((100 * (method + head)) / base).toFixed(2)} % of the model's ${fmt(base)})`;
 }
 
 const SAFE_NAME = (s: string): string => s.replace(/[^\w+-]+/g, '_');
@@ -104,6 +123,7 @@ export const trainCommand: CommandSpec = {
     'batch-size': { type: 'string', value: 'N', description: 'examples per step', default: '16' },
     'max-length': { type: 'string', value: 'N', description: 'truncate inputs to N tokens', default: "128 or the model's limit" },
     'warmup-steps': { type: 'string', value: 'N', description: 'linear warm-up steps', default: '0' },
+    'warmup-ratio': { type: 'string', value: 'R', description: 'warm-up as a fraction of the training steps (instead of --warmup-steps)' },
     'weight-decay': { type: 'string', value: 'W', description: 'AdamW weight decay', default: '0' },
     seed: { type: 'string', value: 'N', description: 'seed of initialisation, data order, dropout and splits', default: '42' },
     full: { type: 'boolean', description: 'full fine-tuning (every weight; the baseline adapters are compared with)' },
@@ -120,12 +140,12 @@ export const trainCommand: CommandSpec = {
     const out = resolve(ctx.io.cwd, args.required('out', 'DIR'));
     if (!args.has('dataset') && !args.has('train')) throw new CliError("missing --dataset NAME or --train FILE (see 'adapterkit train --help')");
     const source = await resolveModel(args, ctx);
-    const model = await loadModel(source.dir, ctx);
+    const model = await loadModel(source.dir, ctx, { seed: h.seed });
     const host = hostOf(model);
     const maxLength = maxLengthFor(args, model);
 
     const name = SAFE_NAME(args.string('name') ?? args.string('dataset') ?? stemName(args.string('train')!));
-    if (!h.full) model.addAdapter(name, h.config, { seed: h.seed });
+    if (!h.full) model.addAdapter(name, h.config);
     const { tokenizer } = await resolveTokenizer(ctx, args.string('tokenizer'), [source.dir], model.info.vocabSize);
     const splits = ensureDev(await loadSplits(args, ctx, h.task, true), h.task, h.seed, (m) => ctx.note(m));
     const labels = taskLabels(h.task, splits);
@@ -139,9 +159,10 @@ export const trainCommand: CommandSpec = {
     const padTokenId = tokenizer.padTokenId ?? host.config.padTokenId ?? 0;
 
     const steps = h.maxSteps ?? h.epochs * Math.ceil(trainData.length / h.batchSize);
+    const warmupSteps = 'steps' in h.warmup ? h.warmup.steps : Math.round(h.warmup.ratio * steps);
     ctx.note(
       `training ${h.full ? 'the whole model' : `adapter '${name}' (${h.config})`} on ${trainData.length} examples` +
-        `${devData ? ` (dev ${devData.length})` : ''}: ${steps} steps of ${h.batchSize}, lr ${h.lr}`,
+        `${devData ? ` (dev ${devData.length})` : ''}: ${steps} steps of ${h.batchSize}, lr ${h.lr} (${warmupSteps} warm-up steps, then linear decay)`,
     );
     const progress = new Progress(ctx.io.stderr, 'train', steps);
     const result = await train(model, {
@@ -154,7 +175,7 @@ export const trainCommand: CommandSpec = {
       epochs: h.epochs,
       ...(h.maxSteps !== undefined ? { maxSteps: h.maxSteps } : {}),
       lr: h.lr,
-      warmupSteps: h.warmupSteps,
+      warmupSteps,
       weightDecay: h.weightDecay,
       seed: h.seed,
       padTokenId,
@@ -169,6 +190,7 @@ export const trainCommand: CommandSpec = {
     const metrics: EvalMetrics = evaluate(model, name, testData ?? devData ?? trainData, { batchSize: h.batchSize, padTokenId });
     ctx.out(`trained ${result.step} steps in ${formatDuration(seconds)}; final loss ${result.lastLoss.toFixed(4)}`);
     ctx.out(`${finalSet} (${metrics.examples} examples): ${formatMetrics(metrics)}`);
+    ctx.out(describeTrainable(model, h.full ? 'the whole model' : `adapter '${name}'`));
 
     if (h.full) {
       await writeModelDir(out, host.config.raw, host.exportWeights());
@@ -189,7 +211,7 @@ export const trainCommand: CommandSpec = {
           steps: result.step,
           epochs: result.epoch,
           seconds: Number(seconds.toFixed(1)),
-          hyperparameters: { lr: h.lr, batch_size: h.batchSize, max_length: maxLength, seed: h.seed, warmup_steps: h.warmupSteps, weight_decay: h.weightDecay },
+          hyperparameters: { lr: h.lr, batch_size: h.batchSize, max_length: maxLength, seed: h.seed, warmup_steps: warmupSteps, weight_decay: h.weightDecay },
           eval_history: result.history,
           final: { split: finalSet, ...metrics },
           ...(labels ? { labels: labels.names } : {}),

@@ -9,12 +9,15 @@ import { requireDir } from './files';
 import { ALL_METHODS } from './methods';
 import { parseSetup } from './setup';
 
-/** An AdapterModel over a loaded host, with every adapter method installed and library warnings as notes. */
-export async function loadModel(dir: string, ctx: Context): Promise<AdapterModel> {
+/**
+ * An AdapterModel over a loaded host, with every adapter method installed and library warnings as notes; `seed`
+ * seeds the initialisation of the adapters added to it.
+ */
+export async function loadModel(dir: string, ctx: Context, options: { readonly seed?: number } = {}): Promise<AdapterModel> {
   await ctx.ensureBackend();
   const host: ModelHost = await loadHost(dir);
   if (ctx.verbose) for (const n of host.notes) ctx.note(n);
-  return new AdapterModel(host, { methods: ALL_METHODS, warn: (m) => ctx.note(m) });
+  return new AdapterModel(host, { methods: ALL_METHODS, warn: (m) => ctx.note(m), ...(options.seed !== undefined ? { seed: options.seed } : {}) });
 }
 
 /** Resolve an `--adapter` folder against the working directory and check it looks like a saved adapter. */
