@@ -7,10 +7,16 @@
  *   and tokens/s — both through `train()` of `@adapterkit/training`, step time = its `stepMs` (collate, forward,
  *   backward, clipping, AdamW, loss read-back);
  * - forward time of the base model vs the model with the adapter active, and the overhead ratio;
- * - peak RSS (sampled after every step and forward; the wasm heap never shrinks, so this is the high-water mark).
+ * - peak RSS of each phase, each in its own process (the wasm heap never shrinks, so one process would report the
+ *   first phase's high-water mark for both);
+ * - where the step time goes: one profiled step of each mode (`tf.profile`) counts the matMul work (2·M·N·K per
+ *   kernel call), the time spent in matMul kernels and their throughput, and gives the matMul floor of each step:
+ *   its matMul work at the 2-D matMul throughput this backend reached (the floor no kernel-level tuning of the other
+ *   ops can beat).
  *
- * Medians over the timed steps after warm-up. Finishes in well under 3 minutes (`--quick`: about 1 minute).
+ * Medians over the timed steps after warm-up. Finishes in about 3 minutes (`--quick`: about 1.5 minutes).
  */
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterModel, initBackend, type ModelInputs } from '@adapterkit/core';
 import { initHost } from '@adapterkit/models';
@@ -27,6 +33,7 @@ const quick = process.argv.includes('--quick');
 const steps = Number(arg('steps') ?? (quick ? 2 : 5));
 const warmup = 1;
 const backendName = (arg('backend') ?? 'wasm') as 'wasm' | 'cpu';
+const phase = arg('phase') as 'adapter' | 'full' | undefined;
 const BATCH = 16;
 const SEQ = 128;
 const CONFIG = {
@@ -84,6 +91,47 @@ async function stepTime(model: AdapterModel, mode: 'adapter' | 'full'): Promise<
   return median(times);
 }
 
+/** MatMul work and time of one profiled training step (`tf.profile` times every kernel on its own). */
+interface MatMulProfile {
+  /** FLOP of 2-D matMuls (dense layers) and of batched ones (attention), 2·M·N·K per product. */
+  readonly flops2d: number;
+  readonly flopsBatched: number;
+  readonly ms2d: number;
+  readonly msBatched: number;
+  /** Every kernel's time in the profiled step. */
+  readonly msAll: number;
+  readonly kernels: number;
+}
+
+/** FLOP of a matMul kernel call from its shapes: output `[..., m, n]`, `a` `[..., m, k]` or `[..., k, m]` (transposed). */
+function matMulFlops(a: readonly number[], out: readonly number[]): number {
+  const m = out[out.length - 2]!;
+  const k = a[a.length - 2] === m ? a[a.length - 1]! : a[a.length - 2]!;
+  return 2 * out.reduce((p, d) => p * d, 1) * k;
+}
+
+async function profileStep(model: AdapterModel, mode: 'adapter' | 'full'): Promise<MatMulProfile> {
+  const info = await tf.profile(async () => {
+    await train(model, { mode, ...(mode === 'adapter' ? { adapter: 'task' } : {}), head: 'cls', trainData: makeData(BATCH, 5), batchSize: BATCH, maxSteps: 1, shuffle: false, lr: 1e-4 });
+  });
+  let [flops2d, flopsBatched, ms2d, msBatched, msAll] = [0, 0, 0, 0, 0];
+  for (const k of info.kernels) {
+    const ms = Number(k.kernelTimeMs) || 0;
+    msAll += ms;
+    if (k.name !== 'BatchMatMul' && k.name !== '_FusedMatMul') continue;
+    const out = k.outputShapes[0]!;
+    const flops = matMulFlops(k.inputShapes[0]!, out);
+    if (out.length > 2 && out.slice(0, -2).reduce((p, d) => p * d, 1) > 1) {
+      flopsBatched += flops;
+      msBatched += ms;
+    } else {
+      flops2d += flops;
+      ms2d += ms;
+    }
+  }
+  return { flops2d, flopsBatched, ms2d, msBatched, msAll, kernels: info.kernels.length };
+}
+
 /** Median forward time (ms) of the active setup on one batch (output read back). */
 function forwardTime(model: AdapterModel, inputs: ModelInputs): number {
   const times: number[] = [];
@@ -99,47 +147,85 @@ function forwardTime(model: AdapterModel, inputs: ModelInputs): number {
   return median(times);
 }
 
-const t0 = performance.now();
-const backend = await initBackend(backendName);
-console.log(`backend: ${backend.name} (${backend.package}${backend.threads !== undefined ? `, ${backend.threads} thread(s)` : ''})`);
-console.log(
-  `model: BERT ${CONFIG.num_hidden_layers} layers, hidden ${CONFIG.hidden_size}, ${CONFIG.num_attention_heads} heads, FFN ${CONFIG.intermediate_size}, vocab ${CONFIG.vocab_size}; batch ${BATCH} × ${SEQ} tokens; ${steps} timed steps after ${warmup} warm-up`,
-);
+/** What a phase process reports. */
+interface PhaseResult {
+  readonly backend: string;
+  readonly params: number;
+  readonly stepMs: number;
+  readonly peakRss: number;
+  readonly profile: MatMulProfile;
+  readonly baseForwardMs?: number;
+  readonly adapterForwardMs?: number;
+}
 
-// Adapter model: forward base vs adapter, then adapter training steps.
-const model = newModel();
-model.addAdapter('task', 'pfeiffer', { seed: 3 });
-const ids = makeData(BATCH, 9).map((e) => e.inputIds as number[]);
-const inputs: ModelInputs = { inputIds: tf.tensor2d(ids, [BATCH, SEQ], 'int32') };
-model.setActiveAdapters(null);
-const baseFwd = forwardTime(model, inputs);
-model.setActiveAdapters('task');
-const adapterFwd = forwardTime(model, inputs);
-const adapterParams = model.adapterSummary()[0]!.numParams;
-const adapterStep = await stepTime(model, 'adapter');
-const rssAdapter = peakRss;
-disposeHeads(model);
-model.dispose();
+/** One phase, in this process: adapter training (with the forward comparison) or full fine-tuning. */
+async function runPhase(which: 'adapter' | 'full'): Promise<PhaseResult> {
+  const backend = await initBackend(backendName);
+  const model = newModel();
+  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs'> = {};
+  let params = model.info.numParameters;
+  if (which === 'adapter') {
+    model.addAdapter('task', 'pfeiffer', { seed: 3 });
+    const ids = makeData(BATCH, 9).map((e) => e.inputIds as number[]);
+    const inputs: ModelInputs = { inputIds: tf.tensor2d(ids, [BATCH, SEQ], 'int32') };
+    model.setActiveAdapters(null);
+    const baseForwardMs = forwardTime(model, inputs);
+    model.setActiveAdapters('task');
+    forward = { baseForwardMs, adapterForwardMs: forwardTime(model, inputs) };
+    tf.dispose([inputs.inputIds]);
+    params = model.adapterSummary()[0]!.numParams;
+  }
+  const stepMs = await stepTime(model, which);
+  const profile = await profileStep(model, which);
+  disposeHeads(model);
+  model.dispose();
+  return { backend: `${backend.name} (${backend.package}${backend.threads !== undefined ? `, ${backend.threads} thread(s)` : ''})`, params, stepMs, peakRss, profile, ...forward };
+}
 
-// Full fine-tuning baseline: no adapter, every base parameter trained.
-const fullModel = newModel();
-const fullStep = await stepTime(fullModel, 'full');
-const baseParams = fullModel.info.numParameters;
-disposeHeads(fullModel);
-fullModel.dispose();
-tf.dispose([inputs.inputIds]);
+const RESULT_TAG = 'BENCH_PHASE_RESULT ';
 
-const tokens = BATCH * SEQ;
-const rows: Array<[string, string]> = [
-  ['trainable params (adapter / full)', `${adapterParams.toLocaleString('en-US')} (+ head) / ${baseParams.toLocaleString('en-US')} (+ head)`],
-  ['adapter training step', `${adapterStep.toFixed(0)} ms  (${((1000 * tokens) / adapterStep).toFixed(0)} tokens/s)`],
-  ['full fine-tuning step', `${fullStep.toFixed(0)} ms  (${((1000 * tokens) / fullStep).toFixed(0)} tokens/s)`],
-  ['full / adapter step time', `${(fullStep / adapterStep).toFixed(2)}×`],
-  ['base forward', `${baseFwd.toFixed(0)} ms  (${((1000 * tokens) / baseFwd).toFixed(0)} tokens/s)`],
-  ['adapter forward', `${adapterFwd.toFixed(0)} ms`],
-  ['adapter / base forward (overhead)', `${(adapterFwd / baseFwd).toFixed(3)}×  (+${((100 * (adapterFwd - baseFwd)) / baseFwd).toFixed(1)}%)`],
-  ['peak RSS (adapter phase / overall)', `${mb(rssAdapter)} / ${mb(peakRss)}`],
-  ['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`],
-];
-const w = Math.max(...rows.map(([k]) => k.length));
-for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+if (phase) {
+  console.log(`${RESULT_TAG}${JSON.stringify(await runPhase(phase))}`);
+} else {
+  const t0 = performance.now();
+  /** Run a phase in a fresh process (same Node flags and loader), so that its peak RSS is its own. */
+  const run = (which: 'adapter' | 'full'): PhaseResult => {
+    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backendName];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
+    if (r.status !== 0 || !line) throw new Error(`bench phase '${which}' failed (exit ${r.status ?? r.signal}):\n${r.stdout}`);
+    return JSON.parse(line.slice(RESULT_TAG.length)) as PhaseResult;
+  };
+  const adapter = run('adapter');
+  const full = run('full');
+  console.log(`backend: ${adapter.backend}`);
+  console.log(
+    `model: BERT ${CONFIG.num_hidden_layers} layers, hidden ${CONFIG.hidden_size}, ${CONFIG.num_attention_heads} heads, FFN ${CONFIG.intermediate_size}, vocab ${CONFIG.vocab_size}; ` +
+      `batch ${BATCH} × ${SEQ} tokens; ${steps} timed steps after ${warmup} warm-up; each mode in its own process`,
+  );
+  const tokens = BATCH * SEQ;
+  const gf = (f: number): string => `${(f / 1e9).toFixed(1)} GFLOP`;
+  const rate = (flops: number, ms: number): number => flops / 1e6 / Math.max(ms, 1e-9); // GFLOP/s
+  const p = (r: PhaseResult): MatMulProfile => r.profile;
+  const rate2d = rate(p(adapter).flops2d + p(full).flops2d, p(adapter).ms2d + p(full).ms2d);
+  const floor = (r: PhaseResult): number => (p(r).flops2d + p(r).flopsBatched) / 1e6 / rate2d; // ms
+  const matmulShare = (r: PhaseResult): string => `${((100 * (p(r).ms2d + p(r).msBatched)) / p(r).msAll).toFixed(0)} %`;
+  const rows: Array<[string, string]> = [
+    ['trainable params (adapter / full)', `${adapter.params.toLocaleString('en-US')} (+ head) / ${full.params.toLocaleString('en-US')} (+ head)`],
+    ['adapter training step', `${adapter.stepMs.toFixed(0)} ms  (${((1000 * tokens) / adapter.stepMs).toFixed(0)} tokens/s)`],
+    ['full fine-tuning step', `${full.stepMs.toFixed(0)} ms  (${((1000 * tokens) / full.stepMs).toFixed(0)} tokens/s)`],
+    ['adapter / full step time', `${(adapter.stepMs / full.stepMs).toFixed(2)}  (full / adapter ${(full.stepMs / adapter.stepMs).toFixed(2)}×)`],
+    ['base forward', `${adapter.baseForwardMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter.baseForwardMs!).toFixed(0)} tokens/s)`],
+    ['adapter forward', `${adapter.adapterForwardMs!.toFixed(0)} ms`],
+    ['adapter / base forward (overhead)', `${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×  (+${((100 * (adapter.adapterForwardMs! - adapter.baseForwardMs!)) / adapter.baseForwardMs!).toFixed(1)}%)`],
+    ['peak RSS (adapter / full)', `${mb(adapter.peakRss)} / ${mb(full.peakRss)}  (${(adapter.peakRss / full.peakRss).toFixed(2)}×)`],
+    ['matMul work per step (adapter / full)', `${gf(p(adapter).flops2d + p(adapter).flopsBatched)} / ${gf(p(full).flops2d + p(full).flopsBatched)}  (${((p(adapter).flops2d + p(adapter).flopsBatched) / (p(full).flops2d + p(full).flopsBatched)).toFixed(2)})`],
+    ['  of which attention (batched)', `${gf(p(adapter).flopsBatched)} / ${gf(p(full).flopsBatched)}`],
+    ['matMul throughput (2-D / batched)', `${rate2d.toFixed(1)} / ${rate(p(adapter).flopsBatched + p(full).flopsBatched, p(adapter).msBatched + p(full).msBatched).toFixed(1)} GFLOP/s  (profiled step)`],
+    ['share of kernel time in matMul (adapter / full)', `${matmulShare(adapter)} / ${matmulShare(full)}`],
+    ['matMul floor at 2-D throughput (adapter / full)', `${floor(adapter).toFixed(0)} ms / ${floor(full).toFixed(0)} ms`],
+    ['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+}

@@ -40,6 +40,31 @@ describe('initBackend', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('clones on wasm without copying: shared buffer, values survive the original, memory released with the last user', async () => {
+    await initBackend('wasm');
+    const before = tf.memory();
+    const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    expect(y.dataId).toBe(x.dataId);
+    expect(tf.memory().numTensors).toBe(before.numTensors + 2);
+    x.dispose();
+    expect(y.arraySync()).toEqual([[1, 2], [3, 4]]);
+    const v = tf.variable(y);
+    y.dispose();
+    const next = tf.tensor2d([5, 6, 7, 8], [2, 2]);
+    v.assign(next);
+    next.dispose();
+    expect(v.arraySync()).toEqual([[5, 6], [7, 8]]);
+    v.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    // gradients through clone (the tape's Identity) are unchanged
+    const w = tf.variable(tf.tensor1d([1, 2, 3]));
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.clone(w), tf.clone(w))) as tf.Scalar, [w]);
+    expect(Array.from(grads[w.name]!.dataSync())).toEqual([2, 4, 6]);
+    tf.dispose([w, grads[w.name]!]);
+  });
+
   it('refuses an explicitly requested backend that is unavailable', async () => {
     await expect(initBackend('tensorflow')).rejects.toThrow(/tfjs-node/);
   });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul';
+import { registerWasmZeroCopyIdentity } from './wasm-identity';
 
 let registered: Promise<void> | undefined;
 
@@ -28,8 +29,8 @@ interface WasmBackendLike {
  * Register what training needs beyond tfjs-core: the gradient functions (tfjs-core registers none; the
  * tfjs-layers bundle registers all of them in the shared registry) and an `UnsortedSegmentSum` kernel for wasm
  * (the gradient of `tf.gather`, i.e. of embedding lookups), a linear-time scatter-add, which also replaces the
- * cpu backend's quadratic one; and a wasm `BatchMatMul` that runs batched products (attention) through XNNPACK.
- * Idempotent.
+ * cpu backend's quadratic one; a wasm `BatchMatMul` that runs batched products (attention) through XNNPACK; and a
+ * wasm `Identity` (`tf.clone`) that shares buffers instead of copying them. Idempotent.
  */
 export async function registerTrainingSupport(): Promise<void> {
   registered ??= (async () => {
@@ -59,6 +60,7 @@ export async function registerTrainingSupport(): Promise<void> {
   await registered;
   overrideCpuSegmentSum();
   registerWasmBatchMatMul();
+  registerWasmZeroCopyIdentity();
 }
 
 const cpuSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
