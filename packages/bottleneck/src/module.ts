@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { getActivation, init, layerNorm, linear, type HostInfo, type ParamCollector, type Rng } from '@adapterkit/core';
+import { dropout, getActivation, init, layerNorm, linear, type HostInfo, type ParamCollector, type Rng } from '@adapterkit/core';
 import type { BottleneckConfig, InitWeights } from './config';
 import type { AdapterProjections, BottleneckLocation, Projection } from './extensions';
 
@@ -128,7 +128,7 @@ export function createBottleneckModule(spec: BottleneckModuleSpec): BottleneckFo
   return (x, residual, training) => {
     const d = act(down(normBefore ? normBefore(x) : x)) as tf.Tensor3D;
     const u = scale(up(d)) as tf.Tensor3D;
-    let o: tf.Tensor = training && c.dropout > 0 ? tf.dropout(u, c.dropout) : u;
+    let o: tf.Tensor = training && c.dropout > 0 ? dropout(u, c.dropout) : u;
     if (gate) {
       // g = mean over the sequence of σ(W_g h′ + b_g): [batch, seq, 1] → [batch, 1, 1]
       o = tf.mul(o, tf.mean(tf.sigmoid(gate(x)), 1, true));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { init, linear, type ParamCollector, type Rng } from '@adapterkit/core';
+import { dropout, init, linear, type ParamCollector, type Rng } from '@adapterkit/core';
 import type { CompositionMode } from './config';
 import type { LoRAConfig } from './lora-config';
 import { enabledSlots, type LoRASite } from './sites';
@@ -119,7 +119,7 @@ export class LoRAModule {
       const l = this.denseScale();
       return tf.mul(y, this.gateWeight ? tf.mul(l, this.gate(x)) : tf.mul(l, this.scaling));
     }
-    const input = training && this.dropout > 0 ? tf.dropout(x, this.dropout) : x;
+    const input = training && this.dropout > 0 ? dropout(x, this.dropout) : x;
     const delta = linear(linear(input, this.loraA as tf.Tensor2D), this.denseB());
     return tf.add(y, tf.mul(delta, this.gateWeight ? this.gate(x) : this.scaling));
   }

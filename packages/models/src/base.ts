@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
 import {
   AdapterKitError,
+  dropoutOp,
   type HookPoint,
   type HostForwardOptions,
   type HostInfo,
@@ -175,9 +176,9 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
   return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b, s, n * d]);
 }
 
-/** `tf.dropout` when training with a positive rate, otherwise `x`. @internal */
+/** Core's `dropout` when training with a positive rate, otherwise `x`. @internal */
 export function dropout<T extends tf.Tensor>(x: T, rate: number, training: boolean): T {
-  return training && rate > 0 ? (tf.dropout(x, rate) as T) : x;
+  return training && rate > 0 ? dropoutOp(x, rate) : x;
 }
 
 /**

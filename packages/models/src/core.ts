@@ -8,6 +8,7 @@ export {
   ACTIVATION_NAMES,
   AdapterKitError,
   addAndNorm,
+  dropout as dropoutOp,
   additiveMask,
   FileFormatError,
   getActivation,

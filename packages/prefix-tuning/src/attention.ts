@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterStateError, CapabilityError, type Handler, type KeyValuePayload } from '@adapterkit/core';
+import { AdapterStateError, dropout as dropoutOp, CapabilityError, type Handler, type KeyValuePayload } from '@adapterkit/core';
 import { applyGate, type PrefixGate } from './gate';
 
 /** Per-forward state of a prefix-tuning adapter: the prefix pool as slabs `[2·L, heads, P, headDim]` (see `toSlabs`). */
@@ -37,8 +37,8 @@ export function prefixKeyValueHandler(prefixId: number, dropout: number, gate: P
     const pair = tf.slice(state.slabs, [2 * prefixId, 0, 0, 0], [2, heads, P, headDim]);
     let [prefixKey, prefixValue] = tf.split(pair, 2, 0).map((t) => tf.tile(t, [batch, 1, 1, 1])) as [tf.Tensor4D, tf.Tensor4D];
     if (ctx.forward.training && dropout > 0) {
-      prefixKey = tf.dropout(prefixKey, dropout) as tf.Tensor4D;
-      prefixValue = tf.dropout(prefixValue, dropout) as tf.Tensor4D;
+      prefixKey = dropoutOp(prefixKey, dropout);
+      prefixValue = dropoutOp(prefixValue, dropout);
     }
     if (gate) {
       const input = (payload as KeyValuePayloadWithInput).input;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { init, linear, type ParamCollector, type Rng } from '@adapterkit/core';
+import { dropout as dropoutOp, init, linear, type ParamCollector, type Rng } from '@adapterkit/core';
 import type { AdapterFusionConfig } from './config';
 
 /** Initial softmax temperature with `temperature: true`, and its decrease per forward call (T₀ / 1000). */
@@ -86,7 +86,7 @@ export function createFusionLayer(
       const K = k ? linear(u, k.w, k.b) : u;
       const V = wv && config.valueBeforeSoftmax ? linear(u, wv) : u;
       let scores = tf.sum(tf.mul(tf.expandDims(Q, 2), K), 3) as tf.Tensor3D; // [B, T, N]
-      if (training && dropout > 0) scores = tf.dropout(scores, dropout) as tf.Tensor3D;
+      if (training && dropout > 0) scores = dropoutOp(scores, dropout);
       const probs = tf.softmax(T === 1 ? scores : tf.div(scores, T)) as tf.Tensor3D;
       if (config.temperature) T = Math.max(T - T_STEP, 1);
       let c = tf.sum(tf.mul(tf.expandDims(probs, 3), V), 2) as tf.Tensor3D;

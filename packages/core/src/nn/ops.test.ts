@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingSupport } from './kernels';
-import { getActivation, layerNorm, linear } from './ops';
+import { dropout, getActivation, layerNorm, linear } from './ops';
 
 const close = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 
@@ -44,5 +44,36 @@ describe('nn ops', () => {
     expect(geluNew[3]).toBeCloseTo(0.8411920, 5);
     expect(getActivation('swish')(x).dataSync()[3]).toBeCloseTo(0.7310586, 5);
     expect(() => getActivation('gelux')).toThrow(/Unknown non_linearity 'gelux'/);
+  });
+
+  it('dropout zeroes about `rate` of the elements, scales the rest by 1/(1−rate), is seeded by Math.random and has the mask as gradient', () => {
+    const x = tf.ones([200, 500]);
+    const original = Math.random;
+    const draw = (seed: number): Float32Array => {
+      Math.random = () => seed;
+      try {
+        return tf.tidy(() => dropout(x, 0.1).dataSync() as Float32Array);
+      } finally {
+        Math.random = original;
+      }
+    };
+    const a = draw(0.25);
+    expect(new Set(a)).toEqual(new Set([0, Math.fround(1 / 0.9)]));
+    const dropped = a.filter((v) => v === 0).length / a.length;
+    expect(dropped).toBeGreaterThan(0.095);
+    expect(dropped).toBeLessThan(0.105);
+    expect(draw(0.25)).toEqual(a);
+    expect(draw(0.75)).not.toEqual(a);
+    expect(dropout(x, 0)).toBe(x);
+    expect(() => dropout(x, 1)).toThrow(/dropout rate must be in \[0, 1\), got 1/);
+    expect(() => dropout(x, -0.1)).toThrow(RangeError);
+    const before = tf.memory().numTensors;
+    const input = tf.ones([1000]);
+    const g = tf.grad((v: tf.Tensor) => tf.sum(dropout(v, 0.5)))(input);
+    const gv = g.dataSync();
+    expect(gv.every((v) => v === 0 || v === 2)).toBe(true);
+    expect(gv.filter((v) => v === 0).length).toBeGreaterThan(400);
+    tf.dispose([input, g]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   AdapterKitError,
+  dropout,
   getActivation,
   init,
   layerNorm,
@@ -168,7 +169,7 @@ export class PredictionHead {
       const p = this.moduleParams.get(m.index);
       switch (m.kind) {
         case 'dropout':
-          if (training) x = tf.dropout(x, m.rate);
+          if (training) x = dropout(x, m.rate);
           break;
         case 'linear':
           x = linear(x, p!.weight as unknown as tf.Tensor2D, p!.bias as tf.Tensor1D | undefined);
