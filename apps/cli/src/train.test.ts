@@ -192,8 +192,8 @@ describe('embedded data and pre-training', () => {
     expect(r.stdout).toMatch(/pre-trained 3 steps in \d+:\d\d; held-out \(2 texts\): loss \S+ {2}perplexity \S+/);
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'README.md']) expect(existsSync(join(out, f)), f).toBe(true);
     const card = readFileSync(join(out, 'README.md'), 'utf8');
-    expect(card).toMatch(/held-out MLM loss \| \d+\.\d{4}/);
-    expect(card).toMatch(/held-out perplexity \| \d+\.\d{2}/);
+    expect(card).toMatch(/held-out MLM loss \| \*\*\d+\.\d{4}\*\*/);
+    expect(card).toMatch(/held-out perplexity \| \*\*\d+\.\d{2}\*\*/);
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toMatchObject({ model_type: 'bert', hidden_size: 16, num_hidden_layers: 1, architectures: ['BertForMaskedLM'] });
     const [sum, fill] = await Promise.all([cli(['summary', '--model', out, '--config', 'pfeiffer']), cli(['predict', '--model', out, 'good [MASK]'])]);
     expect(sum.code, sum.stderr).toBe(0);

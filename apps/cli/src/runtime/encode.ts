@@ -97,7 +97,7 @@ export function encodeExamples(task: Task, tokenizer: Tokenizer, rows: readonly 
  * Apply BERT's masking to token rows (special tokens never masked; at least one token per row); labels are the
  * original ids where masked, −100 elsewhere. `tokenTypes` undefined: the examples carry no token type ids.
  */
-export function maskedExamples(
+function maskedExamples(
   tokenizer: Tokenizer,
   ids: readonly (readonly number[])[],
   specialMask: readonly (readonly number[])[],
