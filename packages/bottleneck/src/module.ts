@@ -66,7 +66,13 @@ function linearWeight(scheme: InitWeights, role: 'down' | 'up', rng: Rng, inF: n
 
 /** A trainable `nn.Linear` under `key`: weight in memory layout `[in, out]`, bias zero. */
 function addLinear(params: ParamCollector, key: string, weight: tf.Tensor, bias: tf.Tensor): Projection {
-  const w = params.add(`${key}.weight`, weight, { layout: 'linear' }) as tf.Tensor2D;
+  let w: tf.Tensor2D;
+  try {
+    w = params.add(`${key}.weight`, weight, { layout: 'linear' }) as tf.Tensor2D;
+  } catch (err) {
+    bias.dispose(); // the collector owns `weight` (disposed on failure), not yet `bias`
+    throw err;
+  }
   const b = params.add(`${key}.bias`, bias) as tf.Tensor1D;
   return (x) => linear(x, w, b);
 }

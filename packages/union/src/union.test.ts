@@ -8,7 +8,7 @@ import { plugins as lora } from '@adapterkit/lora';
 import { plugins as prefix } from '@adapterkit/prefix-tuning';
 import { discoverPlugins, runParity } from '@adapterkit/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigUnion, MAMConfig, UniPELTConfig, plugins } from './index';
+import { ConfigUnion, MAMConfig, UniPELTConfig, plugins, validateConfigUnion } from './index';
 
 const golden = fileURLToPath(new URL('../../../fixtures/golden', import.meta.url));
 const methods = [...plugins, ...bottleneck, ...lora, ...prefix];
@@ -43,6 +43,24 @@ describe('config unions', () => {
     model.addAdapter('d', 'bottleneck[mh_adapter=True,output_adapter=False,reduction_factor=16,non_linearity="relu"]|pfeiffer');
     model.addAdapter('e', 'pfeiffer[leave_out=[1]]|houlsby[leave_out=[0]]');
     expect(model.adapterSummary().map((r) => r.architecture)).toEqual(['union', 'union', 'union', 'union', 'union']);
+    model.dispose();
+  });
+
+  it('checks leave_out placements against the host before allocating anything', async () => {
+    const model = await bert(); // 2 layers
+    const before = tf.memory().numTensors;
+    expect(() => model.addAdapter('x', 'pfeiffer[leave_out=[0]]|pfeiffer[leave_out=[0]]')).toThrow(
+      /members 0 \(bottleneck\(mh_adapter=False, output_adapter=True\)\) and 1 .* cannot be combined at layer 1 \(their leave_out lists overlap there\)/,
+    );
+    expect(() => model.addAdapter('x', 'pfeiffer[leave_out=[1]]|houlsby')).toThrow(/cannot be combined at layer 0 /);
+    expect(() => model.addAdapter('x', 'prefix_tuning[leave_out=[0]]|prefix_tuning_flat')).toThrow(/both 'prefix_tuning' and cannot be combined at layer 1 .*cover every layer/);
+    expect(model.adapterNames()).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
+    // disjoint placements are fine, also for two adapters of one kind
+    model.addAdapter('ok', 'pfeiffer[leave_out=[0]]|pfeiffer[leave_out=[1]]');
+    model.addAdapter('ok2', 'prefix_tuning[leave_out=[0]]|prefix_tuning_flat[leave_out=[1]]');
+    // without a host the reference's rule applies (leave_out defers the decision)
+    expect(() => validateConfigUnion(model.requireAdapter('ok').members)).not.toThrow();
     model.dispose();
   });
 

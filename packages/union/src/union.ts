@@ -2,6 +2,7 @@ import {
   AdapterConfigError,
   defineAdapterMethod,
   type AdapterConfigBase,
+  type HostInfo,
   type ResolvedMember,
   type UnionConfigInput,
 } from '@adapterkit/core';
@@ -20,30 +21,47 @@ function describe(m: ResolvedMember): string {
   return `bottleneck(mh_adapter=${c['mhAdapter'] ? 'True' : 'False'}, output_adapter=${c['outputAdapter'] ? 'True' : 'False'})`;
 }
 
+/** Layers a member is placed at on a host with `numLayers` layers (all but its `leave_out`). */
+function placedLayers(m: ResolvedMember, numLayers: number): number[] {
+  const leaveOut = new Set(Array.isArray(m.config['leaveOut']) ? (m.config['leaveOut'] as unknown[]) : []);
+  return Array.from({ length: numLayers }, (_, l) => l).filter((l) => !leaveOut.has(l));
+}
+
 /**
  * The reference's `ConfigUnion.validate`: members must not be unions; two members of the same architecture are
  * allowed only if either has a non-empty `leave_out`, or both are bottleneck configs that differ in both
  * `mh_adapter` and `output_adapter` (so `houlsby|parallel`, `pfeiffer|parallel` and `pfeiffer|houlsby` are invalid).
+ *
+ * With `leave_out` the reference cannot decide without the model and fails later, while building the layers. When
+ * the host is known (`addAdapter`, `loadAdapter`) this checks it up front: two such members that share a layer must
+ * satisfy the same rule there, else the error names the shared layers (before any weight is allocated).
  */
-export function validateConfigUnion(members: readonly ResolvedMember[]): void {
+export function validateConfigUnion(members: readonly ResolvedMember[], host?: Pick<HostInfo, 'numLayers'>): void {
   for (let i = 0; i < members.length; i++) {
     for (let j = i + 1; j < members.length; j++) {
       const a = members[i]!;
       const b = members[j]!;
       if (architectureOf(a) !== architectureOf(b)) continue;
       const leaveOut = (m: ResolvedMember): boolean => Array.isArray(m.config['leaveOut']) && (m.config['leaveOut'] as unknown[]).length > 0;
-      if (leaveOut(a) || leaveOut(b)) continue;
+      let where = '';
+      if (leaveOut(a) || leaveOut(b)) {
+        if (!host) continue;
+        const other = new Set(placedLayers(b, host.numLayers));
+        const shared = placedLayers(a, host.numLayers).filter((l) => other.has(l));
+        if (shared.length === 0) continue;
+        where = ` at layer${shared.length > 1 ? 's' : ''} ${shared.join(', ')} (their leave_out lists overlap there)`;
+      }
       if (architectureOf(a) === 'bottleneck') {
         const differ = a.config['mhAdapter'] !== b.config['mhAdapter'] && a.config['outputAdapter'] !== b.config['outputAdapter'];
         if (differ) continue;
         throw new AdapterConfigError(
           'INVALID_UNION',
-          `Config union members ${i} (${describe(a)}) and ${j} (${describe(b)}) cannot be combined: two bottleneck adapters must differ in both mh_adapter and output_adapter`,
+          `Config union members ${i} (${describe(a)}) and ${j} (${describe(b)}) cannot be combined${where}: two bottleneck adapters must differ in both mh_adapter and output_adapter`,
         );
       }
       throw new AdapterConfigError(
         'INVALID_UNION',
-        `Config union members ${i} and ${j} are both '${architectureOf(a)}' and cannot be combined (give one of them a non-empty leave_out)`,
+        `Config union members ${i} and ${j} are both '${architectureOf(a)}' and cannot be combined${where} (give them leave_out lists that together cover every layer)`,
       );
     }
   }
@@ -68,8 +86,8 @@ export const union = defineAdapterMethod<UnionValidation>({
   hooks: [],
   macros: { mam: MAM_SPEC, unipelt: UNIPELT_SPEC },
   meta: { package: '@adapterkit/union', version: '0.1.0', apiVersion: 1 },
-  validate(config) {
-    validateConfigUnion(config.members ?? []);
+  validate(config, host) {
+    validateConfigUnion(config.members ?? [], host);
   },
   create() {
     throw new AdapterConfigError('UNION_IS_NOT_AN_ADAPTER', "The 'union' method only validates unions; add a union as { method: 'union', configs: [...] } or 'a|b'");

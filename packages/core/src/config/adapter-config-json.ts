@@ -59,7 +59,7 @@ export function adapterConfigFromJson(
   if (d['architecture'] === UNION_METHOD) {
     if (!Array.isArray(d['configs'])) throw new AdapterConfigError('BAD_CONFIG_JSON', `${source}: union config lacks "configs"`);
     const members = (d['configs'] as unknown[]).flatMap((c, i) => adapterConfigFromJson(c, registry, `${source} configs[${i}]`, opts));
-    validateUnion(members, registry);
+    validateUnion(members, registry, opts.host);
     return members;
   }
   const method = registry.byArchitecture(d['architecture'] as string | undefined, source);

@@ -146,12 +146,15 @@ function applyToMembers(members: ResolvedMember[], kwargs: Record<string, unknow
  */
 export function resolveAdapterConfig(input: AdapterConfigInput, registry: MethodRegistry, host?: HostInfo): ResolvedMember[] {
   const members = resolveOne(input as string | AdapterConfigBase, registry, host);
-  if (members.length > 1 || (typeof input === 'object' && input.method === UNION_METHOD)) validateUnion(members, registry);
+  if (members.length > 1 || (typeof input === 'object' && input.method === UNION_METHOD)) validateUnion(members, registry, host);
   return members;
 }
 
-/** Hand a union to the installed union validator, or fail naming the package that provides it. */
-export function validateUnion(members: readonly ResolvedMember[], registry: MethodRegistry): void {
+/**
+ * Hand a union to the installed union validator (with the host, when known, so that it can check where the
+ * members are placed), or fail naming the package that provides it.
+ */
+export function validateUnion(members: readonly ResolvedMember[], registry: MethodRegistry, host?: HostInfo): void {
   const union = registry.require(UNION_METHOD, 'config union (a|b)');
-  union.validate?.({ method: UNION_METHOD, configs: members.map((m) => m.config), members } as never);
+  union.validate?.({ method: UNION_METHOD, configs: members.map((m) => m.config), members } as never, host);
 }
