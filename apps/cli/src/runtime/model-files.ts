@@ -5,7 +5,7 @@ import { serializeSafetensors, toPythonJson, writeFilesAtomic, type Serializable
  * Serialise named tensors (file layout) as safetensors bytes with `{"format": "pt"}` metadata, as transformers'
  * `save_pretrained` writes `model.safetensors`. Disposes the tensors.
  */
-async function tensorsToSafetensors(tensors: ReadonlyMap<string, tf.Tensor>): Promise<Uint8Array> {
+export async function tensorsToSafetensors(tensors: ReadonlyMap<string, tf.Tensor>): Promise<Uint8Array> {
   const out: Record<string, SerializableTensor> = {};
   try {
     for (const [key, t] of tensors) out[key] = { shape: [...t.shape], data: (await t.data()) as Float32Array };

@@ -5,13 +5,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { fromFileLayout, readSafetensors, serializeSafetensors, tensorEntryToTf, toFileLayout, type AdapterModel, type NamedParam, type SerializableTensor } from '@adapterkit/core';
+import { fromFileLayout, readSafetensors, tensorEntryToTf, toFileLayout, type AdapterModel, type NamedParam } from '@adapterkit/core';
 import { loadTokenizer, type Tokenizer } from '@adapterkit/data';
 import { loadHost, type ModelHost } from '@adapterkit/models';
 import { getHeads, type PredictionHead } from '@adapterkit/training';
 import { CliError } from '../cli/errors';
 import { hostOf } from './limits';
 import { PRETRAINING_FILE, type Phase } from './model-card';
+import { tensorsToSafetensors } from './model-files';
 import { MLM_HEAD } from './pretrain-recipe';
 
 /** Architecture of a BERT built from scratch. */
@@ -91,14 +92,7 @@ export function exportPretrainedWeights(model: AdapterModel): Map<string, tf.Ten
  * metadata, as transformers' `save_pretrained` writes it).
  */
 export async function pretrainedWeightsFile(model: AdapterModel): Promise<Uint8Array> {
-  const tensors = exportPretrainedWeights(model);
-  const out: Record<string, SerializableTensor> = {};
-  try {
-    for (const [key, t] of tensors) out[key] = { shape: [...t.shape], data: (await t.data()) as Float32Array };
-  } finally {
-    tf.dispose([...tensors.values()]);
-  }
-  return serializeSafetensors(out);
+  return tensorsToSafetensors(exportPretrainedWeights(model));
 }
 
 /** Set the MLM head's parameters from a `BertForMaskedLM` folder's `model.safetensors` (`cls.predictions.*`). */
