@@ -105,7 +105,11 @@ export function defineProjectionExtension(spec: BottleneckExtensionSpec<Projecti
   return defineMethodExtension({ ...spec, extends: 'bottleneck', point: PROJECTION_POINT });
 }
 
-/** Define an `invertible` extension of the bottleneck method (e.g. NICE / GLOW). */
+/**
+ * Define an `invertible` extension of the bottleneck method (e.g. NICE / GLOW). It runs at `embeddings.output`, so
+ * that hook point is required (unless `spec.hooks` says otherwise): a config with `inv_adapter` on a host without
+ * it fails at `addAdapter` with a `CapabilityError`.
+ */
 export function defineInvertibleExtension(spec: BottleneckExtensionSpec<InvertibleProvider>): MethodExtension<InvertibleProvider> {
-  return defineMethodExtension({ ...spec, extends: 'bottleneck', point: INVERTIBLE_POINT });
+  return defineMethodExtension({ hooks: ['embeddings.output'], ...spec, extends: 'bottleneck', point: INVERTIBLE_POINT });
 }

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Stack } from '../composition/blocks';
-import { defineAdapterMethod } from '../method/define';
+import { defineAdapterMethod, type AdapterConfigBase } from '../method/define';
+import { defineMethodExtension } from '../method/extension';
+import { CapabilityError } from '../errors';
 import { registerTrainingSupport } from '../nn/kernels';
 import { createToyHost, createToyScaleMethod } from '../testing/toy';
 import { AdapterModel } from './adapter-model';
@@ -86,5 +88,51 @@ describe('AdapterModel: AdapterDrop, model-level hooks, setup callbacks', () => 
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), tf.tensor2d([[1, 2], [3, 4], [5, 6]]))))(table);
     expect(Array.from(g.dataSync())).toEqual([0, 0, 3, 4, 0, 0, 0, 0, 6, 8]);
     expect(tf.getKernel('UnsortedSegmentSum', 'cpu')).toBeDefined();
+  });
+
+  it("checks an extension's hook points when a config uses it, and frees what was built", () => {
+    interface ExtConfig extends AdapterConfigBase {
+      readonly method: 'with-ext';
+      readonly useExtra: boolean;
+    }
+    const withExt = defineAdapterMethod<ExtConfig>({
+      name: 'with-ext',
+      architecture: 'with_ext',
+      fields: { useExtra: { type: 'bool' } },
+      defaults: { useExtra: false },
+      hooks: ['ffn.output'],
+      extensionPoints: ['extra'],
+      meta: { package: '@adapterkit/core-test', version: '0.0.0', apiVersion: 1 },
+      create({ name, config, host, params, extensions }) {
+        params.add(`${name}.w`, tf.ones([host.hiddenSize]));
+        if (config.useExtra) extensions.get('extra');
+        return { handlers: {} };
+      },
+    });
+    const extra = defineMethodExtension({
+      name: 'extra-embeddings',
+      extends: 'with-ext',
+      point: 'extra',
+      hooks: ['embeddings.output'],
+      impl: {},
+      meta: { package: '@adapterkit/extra-test', version: '0.0.0', apiVersion: 1 },
+    });
+    const model = new AdapterModel(createToyHost(1, ['attention.output', 'ffn.output']), { methods: [withExt, extra] });
+    const before = tf.memory().numTensors;
+    model.addAdapter('plain', { method: 'with-ext', useExtra: false } as ExtConfig);
+    const err = (() => {
+      try {
+        model.addAdapter('x', { method: 'with-ext', useExtra: true } as ExtConfig);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(CapabilityError);
+    expect((err as Error).message).toMatch(/Extension 'extra-embeddings' \(@adapterkit\/extra-test\) of method 'with-ext' needs hook point\(s\) embeddings\.output, which the \S+ host does not provide/);
+    expect(model.adapterNames()).toEqual(['plain']);
+    model.deleteAdapter('plain');
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
   });
 });

@@ -122,7 +122,7 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
           host: this.info,
           params,
           rng,
-          extensions: this.methods.extensionsFor(member.method.name),
+          extensions: this.hostCheckedExtensions(member.method),
         });
         built.push({ ...member, instance });
       }
@@ -147,6 +147,28 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     for (const p of entry.params.list()) p.variable.trainable = false;
     this.dispatcher.invalidate();
     if (options.setActive) this.setActiveAdapters(entry.name);
+  }
+
+  /**
+   * The extensions installed for `method`, as a map whose `get` first checks that the host provides the hook points
+   * the extension declares: a method looks up an extension only when its config uses it, so a config that needs
+   * one the host cannot serve fails there (and `createEntry` frees what was built), while plain configs are unaffected.
+   */
+  private hostCheckedExtensions(method: AnyAdapterMethod): ReadonlyMap<string, MethodExtension> {
+    const info = this.info;
+    return new (class extends Map<string, MethodExtension> {
+      override get(point: string): MethodExtension | undefined {
+        const ext = super.get(point);
+        const missing = (ext?.hooks ?? []).filter((p) => !info.hookPoints.has(p));
+        if (ext && missing.length > 0) {
+          throw new CapabilityError(
+            'MISSING_HOOK_POINT',
+            `Extension '${ext.name}' (${ext.meta.package}) of method '${method.name}' needs hook point(s) ${missing.join(', ')}, which the ${info.modelType} host does not provide`,
+          );
+        }
+        return ext;
+      }
+    })(this.methods.extensionsFor(method.name));
   }
 
   private checkCapabilities(method: AnyAdapterMethod): void {
