@@ -3,6 +3,7 @@
  * leak helpers, and the conformance suite every adapter method runs (`describeAdapterMethod`).
  */
 export * from './tensors';
+export * from './roundtrip';
 export * from './golden';
 export * from './parity';
 export { discoverPlugins, type DiscoveredPlugins } from './discover';
