@@ -31,7 +31,8 @@ function arg(name: string): string | undefined {
 
 const quick = process.argv.includes('--quick');
 const steps = Number(arg('steps') ?? (quick ? 2 : 5));
-const warmup = 1;
+/** Untimed steps first: a fresh process grows the wasm heap during its first steps. */
+const warmup = 2;
 const backendName = (arg('backend') ?? 'wasm') as 'wasm' | 'cpu';
 const phase = arg('phase') as 'adapter' | 'full' | undefined;
 const BATCH = 16;
@@ -204,6 +205,7 @@ if (phase) {
       `batch ${BATCH} × ${SEQ} tokens; ${steps} timed steps after ${warmup} warm-up; each mode in its own process`,
   );
   const tokens = BATCH * SEQ;
+  const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   const gf = (f: number): string => `${(f / 1e9).toFixed(1)} GFLOP`;
   const rate = (flops: number, ms: number): number => flops / 1e6 / Math.max(ms, 1e-9); // GFLOP/s
   const p = (r: PhaseResult): MatMulProfile => r.profile;
@@ -217,7 +219,7 @@ if (phase) {
     ['adapter / full step time', `${(adapter.stepMs / full.stepMs).toFixed(2)}  (full / adapter ${(full.stepMs / adapter.stepMs).toFixed(2)}×)`],
     ['base forward', `${adapter.baseForwardMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter.baseForwardMs!).toFixed(0)} tokens/s)`],
     ['adapter forward', `${adapter.adapterForwardMs!.toFixed(0)} ms`],
-    ['adapter / base forward (overhead)', `${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×  (+${((100 * (adapter.adapterForwardMs! - adapter.baseForwardMs!)) / adapter.baseForwardMs!).toFixed(1)}%)`],
+    ['adapter / base forward (overhead)', `${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×  (${signed((100 * (adapter.adapterForwardMs! - adapter.baseForwardMs!)) / adapter.baseForwardMs!)}%)`],
     ['peak RSS (adapter / full)', `${mb(adapter.peakRss)} / ${mb(full.peakRss)}  (${(adapter.peakRss / full.peakRss).toFixed(2)}×)`],
     ['matMul work per step (adapter / full)', `${gf(p(adapter).flops2d + p(adapter).flopsBatched)} / ${gf(p(full).flops2d + p(full).flopsBatched)}  (${((p(adapter).flops2d + p(adapter).flopsBatched) / (p(full).flops2d + p(full).flopsBatched)).toFixed(2)})`],
     ['  of which attention (batched)', `${gf(p(adapter).flopsBatched)} / ${gf(p(full).flopsBatched)}`],
