@@ -131,6 +131,12 @@ describe('summary', () => {
     expect(r.stdout).toMatch(/Full model\s+36,704\s+100\.000/);
   });
 
+  it('says when --threads cannot be honoured', async () => {
+    const r = await cli(['summary', '--model', GOLDEN_BERT, '--backend', 'wasm', '--threads', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('adapterkit: note: --threads 2: the wasm backend runs 1 thread(s) (tfjs-backend-wasm loads its single-thread build in Node)');
+  });
+
   it('suggests the nearest config name', async () => {
     const r = await cli(['summary', '--model', GOLDEN_BERT, '--config', 'pfeifer']);
     expect(r.code).toBe(1);

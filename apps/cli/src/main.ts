@@ -31,6 +31,12 @@ function makeContext(io: Io, verbose: boolean, backend: (typeof BACKENDS)[number
     ensureBackend() {
       selected ??= initBackend(backend, threads !== undefined ? { threads } : {}).then((info) => {
         if (verbose) note(`backend ${info.name} (${info.package}${info.threads !== undefined ? `, ${info.threads} thread(s)` : ''})`);
+        if (threads !== undefined && info.threads !== undefined && info.threads !== threads) {
+          note(
+            `--threads ${threads}: the ${info.name} backend runs ${info.threads} thread(s)` +
+              (info.name === 'wasm' ? ' (tfjs-backend-wasm loads its single-thread build in Node)' : ''),
+          );
+        }
         return info;
       });
       return selected;
