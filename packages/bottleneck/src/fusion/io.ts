@@ -1,15 +1,14 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ADAPTER_FORMAT_VERSION,
   assignAdapterWeights,
   FileFormatError,
   findWeightsFile,
   paramsToFileTensors,
   readJsonObject,
   readSafetensors,
+  savedConfigJson,
   serializeSafetensors,
-  toPythonJson,
   writeFilesAtomic,
   type AdapterEntry,
   type AdapterModel,
@@ -37,18 +36,13 @@ export interface SaveAdapterFusionOptions {
 /** Bytes of the two files {@link saveAdapterFusion} writes. */
 export async function serializeAdapterFusion(model: AdapterModel, setup: FusionSetup, options: SaveAdapterFusionOptions = {}): Promise<Record<string, Uint8Array | string>> {
   const fusion = requireFusion(model, setup);
-  const info = model.info;
-  const doc = {
-    ...(options.meta ?? {}),
+  const json = savedConfigJson(model.info, {
     config: fusionConfigToJson(fusion.config),
-    hidden_size: info.hiddenSize,
-    model_class: info.modelClass,
-    model_name: options.modelName ?? null,
-    model_type: info.modelType,
     name: fusion.name,
-    version: ADAPTER_FORMAT_VERSION,
-  };
-  const json = toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path) => path.join('/') === 'config/dropout_prob' });
+    modelName: options.modelName,
+    meta: options.meta,
+    floatPaths: [['dropout_prob']],
+  });
   const tensors = await paramsToFileTensors(model.paramGroup(fusion.groupId)!.list(), options.keyPrefix);
   return { [FUSION_CONFIG_FILE]: json, [FUSION_WEIGHTS_FILE]: serializeSafetensors(tensors) };
 }

@@ -7,6 +7,7 @@ import { readJsonObject } from '../io/json';
 import { findWeightsFile } from '../io/weights-file';
 import { readSafetensors, serializeSafetensors, tensorEntryToTf, type TensorEntry } from '../io/safetensors';
 import { disposeEntry, type AdapterEntry, type AdapterModel, type AddAdapterOptions } from './adapter-model';
+import type { HostInfo } from './host';
 import { fileShape, fromFileLayout, paramsToFileTensors, type NamedParam } from './params';
 
 /** File names of the AdapterHub layout. */
@@ -34,23 +35,46 @@ export interface LoadAdapterOptions extends AddAdapterOptions {
   readonly weightsPath?: string;
 }
 
+/** The parts of a saved module's config file (`adapter_config.json`, `head_config.json`, `adapter_fusion_config.json`). */
+export interface SavedConfigDocument {
+  /** The module's config dict (snake_case keys). */
+  readonly config: unknown;
+  readonly name: string;
+  /** `model_class` (default: the host's, e.g. `BertModel`). */
+  readonly modelClass?: string;
+  /** `model_name` (the HF id of the base model), default null. */
+  readonly modelName?: string | null | undefined;
+  /** Extra top-level keys. */
+  readonly meta?: Record<string, unknown> | undefined;
+  /** Paths inside `config` (e.g. `['dropout_prob']`) whose numbers are written as floats (`1.0`, not `1`). */
+  readonly floatPaths?: readonly (readonly string[])[];
+}
+
+/**
+ * The text of a saved module's config file as the reference writes it: the config, the host's `hidden_size`,
+ * `model_class`, `model_type`, `model_name`, `name` and the format `version`, keys sorted, indented by 2, floats
+ * kept as floats.
+ */
+export function savedConfigJson(info: HostInfo, d: SavedConfigDocument): string {
+  const doc: Record<string, unknown> = {
+    ...(d.meta ?? {}),
+    config: d.config,
+    hidden_size: info.hiddenSize,
+    model_class: d.modelClass ?? info.modelClass,
+    model_name: d.modelName ?? null,
+    model_type: info.modelType,
+    name: d.name,
+    version: ADAPTER_FORMAT_VERSION,
+  };
+  const floats = new Set((d.floatPaths ?? []).map((p) => ['config', ...p].join('/')));
+  return toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path: string[]) => floats.has(path.join('/')) });
+}
+
 /** Bytes of the two files `saveAdapter` writes (exposed for tests and size reports). */
 export async function serializeAdapter(model: AdapterModel, name: string, options: SaveAdapterOptions = {}): Promise<Record<string, Uint8Array | string>> {
   const entry = model.requireAdapter(name);
   const { dict, floatPaths } = adapterConfigToJson(entry.members);
-  const info = model.info;
-  const doc: Record<string, unknown> = {
-    ...(options.meta ?? {}),
-    config: dict,
-    hidden_size: info.hiddenSize,
-    model_class: info.modelClass,
-    model_name: options.modelName ?? null,
-    model_type: info.modelType,
-    name,
-    version: ADAPTER_FORMAT_VERSION,
-  };
-  const floats = new Set(floatPaths.map((p) => ['config', ...p].join('/')));
-  const json = toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path: string[]) => floats.has(path.join('/')) });
+  const json = savedConfigJson(model.info, { config: dict, name, modelName: options.modelName, meta: options.meta, floatPaths });
   const tensors = await paramsToFileTensors(entry.params.list(), options.keyPrefix);
   return { [ADAPTER_CONFIG_FILE]: json, [ADAPTER_WEIGHTS_FILE]: serializeSafetensors(tensors) };
 }

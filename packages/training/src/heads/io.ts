@@ -1,15 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ADAPTER_FORMAT_VERSION,
   assignAdapterWeights,
   FileFormatError,
   findWeightsFile,
   paramsToFileTensors,
   readJsonObject,
   readSafetensors,
+  savedConfigJson,
   serializeSafetensors,
-  toPythonJson,
   WeightsMismatchError,
   writeFilesAtomic,
   type AdapterModel,
@@ -47,17 +46,13 @@ export interface SaveHeadOptions {
 /** Bytes of the two files {@link saveHead} writes. */
 export async function serializeHead(model: AdapterModel, name: string, options: SaveHeadOptions = {}): Promise<Record<string, Uint8Array | string>> {
   const head = getHeads(model).require(name);
-  const info = model.info;
-  const doc = {
+  const json = savedConfigJson(model.info, {
     config: headConfigToJson(head.config),
-    hidden_size: info.hiddenSize,
-    model_class: flexModelClass(info),
-    model_name: options.modelName ?? null,
-    model_type: info.modelType,
     name,
-    version: ADAPTER_FORMAT_VERSION,
-  };
-  const json = toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path) => path.join('/') === 'config/dropout_prob' });
+    modelClass: flexModelClass(model.info),
+    modelName: options.modelName,
+    floatPaths: [['dropout_prob']],
+  });
   const tensors = await paramsToFileTensors(head.list());
   const tied = head.tiedWeight;
   if (tied && (options.tiedWeights ?? true)) tensors[head.tiedWeightKey!] = { shape: [...tied.shape], data: (await tied.data()) as Float32Array };
