@@ -14,21 +14,25 @@
  * Options: `--out DIR` (default `out/spam-pfeiffer`); anything after `--` goes to `adapterkit train` (for example
  * `-- --max-steps 100`).
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { adapterkit, requireBuiltCli } from './lib/adapterkit-cli';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const CLI = resolve(ROOT, 'apps/cli/dist/cli.js');
 
 const { values: argv, positionals } = parseArgs({
   options: { out: { type: 'string', default: resolve(ROOT, 'out/spam-pfeiffer') } },
   allowPositionals: true,
 });
+/** The value of `flag` among the options after `--` (`--flag V` or `--flag=V`), if given there. */
+function passed(flag: string): string | undefined {
+  const i = positionals.indexOf(flag);
+  return i >= 0 ? positionals[i + 1] : positionals.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+}
 /** The output folder: `--out DIR`, or `-- --out DIR` given to `adapterkit train`. */
-const outArg = positionals.includes('--out') ? positionals[positionals.indexOf('--out') + 1] : positionals.find((a) => a.startsWith('--out='))?.slice(6);
-const out = relative(process.cwd(), resolve(outArg ?? argv.out)) || '.';
+const out = relative(process.cwd(), resolve(passed('--out') ?? argv.out)) || '.';
+/** Prediction truncates as training did. */
+const maxLength = passed('--max-length') ?? '64';
 
 /** A few e-mails that are not in the dataset ("Subject\n\nbody", as the dataset's texts). */
 const EMAILS = [
@@ -47,43 +51,18 @@ const DEFAULTS: ReadonlyArray<readonly [string, string]> = [
   ['--max-steps', '400'],
   ['--lr', '3e-3'],
   ['--warmup-ratio', '0.1'],
-  ['--max-length', '64'],
+  ['--max-length', maxLength],
   ['--out', out],
 ];
 const overridden = new Set(positionals.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]));
 const TRAIN = ['train', ...DEFAULTS.filter(([flag]) => !overridden.has(flag)).flat(), ...positionals];
-const PREDICT = ['predict', '--model', 'embedded', '--adapter', out, '--max-length', '64', ...EMAILS];
+const PREDICT = ['predict', '--model', passed('--model') ?? 'embedded', '--adapter', out, '--max-length', maxLength, ...EMAILS];
 
-/** An argument as a shell would need it (long texts shortened for display). */
-const quote = (a: string): string => {
-  if (/^[\w./=-]+$/.test(a)) return a;
-  const shown = a.length > 40 ? `${a.slice(0, 37).replace(/\n/g, '\\n')}…` : a;
-  return `'${shown}'`;
-};
-
-/**
- * Run `adapterkit <args>` (stderr to the terminal). Its stdout goes to the terminal, or is returned when `capture`.
- * Rejects on a non-zero exit.
- */
-function adapterkit(args: readonly string[], capture = false): Promise<string> {
-  console.log(`\n$ adapterkit ${args.map(quote).join(' ')}`);
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] });
-    let stdout = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.on('error', fail);
-    child.on('close', (code, signal) => (code === 0 ? done(stdout) : fail(new Error(`adapterkit ${args[0]} exited with ${signal ?? code}`))));
-  });
-}
-
-if (!existsSync(CLI)) {
-  console.error(`${relative(process.cwd(), CLI)} is missing: build the CLI first (pnpm start does: turbo run build --filter=adapterkit...)`);
-  process.exit(1);
-}
+requireBuiltCli();
 const t0 = performance.now();
 try {
   await adapterkit(TRAIN);
-  const predictions = (await adapterkit(PREDICT, true)).trim().split('\n');
+  const predictions = (await adapterkit(PREDICT, { capture: true })).trim().split('\n');
   console.log('predictions for e-mails that are not in the dataset (label, probability, subject):');
   predictions.forEach((line, i) => {
     const [label = '', probability = ''] = line.split('\t');

@@ -2,7 +2,7 @@
  * Builds the embedded base model `models/adapterkit-bert-mini` with `adapterkit pretrain` (the recipe lives in the CLI:
  * `apps/cli/src/commands/pretrain.ts` and `apps/cli/src/runtime/pretrain-*.ts`). This script only builds the CLI and
  * runs it on the embedded English corpus, so that the commands recorded in the model's `pretraining.json` and card
- * stay valid:
+ * stay valid (`pnpm pretrain:embedded` builds the CLI first):
  *
  *   pnpm pretrain:embedded [--steps 500] [--batch-size 16] [--max-length 128] [--lr 5e-4] [--seed 42] [--out DIR]
  *     [--init DIR] [--checkpoint-dir DIR [--resume]]
@@ -17,9 +17,9 @@
  * script's command line (rather than the `adapterkit pretrain` one) as the phase's command. With `--init DIR` the run
  * is a further phase of a folder written before (its positions are the model's, so `--max-length` is not recorded).
  */
-import { spawnSync } from 'node:child_process';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { adapterkit, requireBuiltCli } from './lib/adapterkit-cli';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODEL_DIR = 'models/adapterkit-bert-mini';
@@ -64,10 +64,10 @@ const cliArgs = [
   ...['--backend', 'wasm', '--embedded-model', '--record-command', command],
 ];
 
-const run = (cmd: string, args: readonly string[]): void => {
-  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit' });
-  if (r.error) throw r.error;
-  if (r.status !== 0) process.exit(r.status ?? 1);
-};
-run('pnpm', ['exec', 'turbo', 'run', 'build', '--filter=adapterkit...', '--output-logs=errors-only']);
-run(process.execPath, [join(ROOT, 'apps/cli/dist/cli.js'), ...cliArgs]);
+requireBuiltCli();
+try {
+  await adapterkit(cliArgs, { cwd: ROOT });
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(1);
+}
