@@ -10,7 +10,6 @@ import {
   savedConfigJson,
   serializeSafetensors,
   writeFilesAtomic,
-  type AdapterEntry,
   type AdapterModel,
   type TensorEntry,
 } from '@adapterkit/core';
@@ -108,7 +107,7 @@ export async function loadAdapterFusion(model: AdapterModel, dir: string, option
   const { tensors } = await readSafetensors(weightsPath);
   const built = buildFusion(model, adapters, config, options.seed);
   try {
-    const entry = { name: built.fusion.name, members: [], params: built.params } as AdapterEntry;
+    const entry = { name: built.fusion.name, params: built.params };
     assignAdapterWeights(entry, normaliseKeys(tensors, model.info.baseModelPrefix, saved.join(','), built.fusion.name), weightsPath, model.warn);
   } catch (err) {
     built.params.dispose();

@@ -107,11 +107,12 @@ function normaliseKeys(tensors: Map<string, TensorEntry>, prefix: string, savedN
 }
 
 /**
- * Match file tensors to an adapter's parameters (by key or alias) and assign them. Everything is checked before
- * any variable is written; on mismatch one WeightsMismatchError lists every problem.
+ * Match file tensors to a set of parameters (by key or alias) and assign them. Everything is checked before any
+ * variable is written; on mismatch one WeightsMismatchError lists every problem, naming the set by `entry.name`.
+ * Takes any named parameter set: an adapter, a head, a fusion's parameter group.
  */
 export function assignAdapterWeights(
-  entry: AdapterEntry,
+  entry: Pick<AdapterEntry, 'name' | 'params'>,
   tensors: Map<string, TensorEntry>,
   source: string,
   warn: (m: string) => void,

@@ -119,7 +119,7 @@ export async function loadHead(model: AdapterModel, dir: string, options: LoadHe
       );
     }
     if (tiedKey) renamed.delete(tiedKey);
-    assignAdapterWeights({ name: `head:${name}`, members: [], params: head.params }, renamed, weightsPath, model.warn);
+    assignAdapterWeights({ name: `head:${name}`, params: head.params }, renamed, weightsPath, model.warn);
   } catch (err) {
     head.dispose();
     throw err;
