@@ -38,9 +38,7 @@ export function collectTrainable(model: AdapterModel): TrainableParam[] {
   }
   for (const id of model.paramGroupIds()) {
     for (const p of model.paramGroup(id)?.list() ?? []) {
-      // the reference excludes AdapterFusion's value matrix from weight decay (it is regularised towards I instead)
-      const decay = decays([p.key]) && !/adapter_fusion_layer\.[^.]+\.value\./.test(p.key);
-      if (p.variable.trainable) out.push({ key: `group.${id}.${p.key}`, variable: p.variable, decay });
+      if (p.variable.trainable) out.push({ key: `group.${id}.${p.key}`, variable: p.variable, decay: decays([p.key]) });
     }
   }
   const heads = getHeads(model);
