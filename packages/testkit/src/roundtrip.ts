@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterModel, LoadAdapterOptions, ModelInputs } from '@adapterkit/core';
+import { disposeOutputs } from './conformance-harness';
 import { maxAbsDiff } from './tensors';
 
 /** What {@link saveReloadDiff} measured. */
@@ -27,9 +27,9 @@ export async function saveReloadDiff(model: AdapterModel, name: string, dir: str
     try {
       return { maxDiff: maxAbsDiff(after.lastHiddenState, before.lastHiddenState), loadedName };
     } finally {
-      tf.dispose(Object.values(after).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+      disposeOutputs(after);
     }
   } finally {
-    tf.dispose(Object.values(before).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+    disposeOutputs(before);
   }
 }
