@@ -49,13 +49,14 @@ export type { ColumnOptions } from './datasets/columns';
 export { readJsonl, streamJsonl, type JsonlOptions } from './datasets/jsonl';
 export { readCsv, streamCsv, parseCsv, CsvParser, type CsvOptions, type CsvRecord } from './datasets/csv';
 export { splitDataset, type SplitOptions, type Splits } from './datasets/split';
+export { permutation } from './datasets/shuffle';
 export { batches, streamBatches, type BatchOptions } from './datasets/batches';
 export { LabelMap, type LabelMapJson } from './datasets/label-map';
 
 export { IGNORE_INDEX, type CollatedBatch, type CollatedTensors } from './collators/batch';
 export type { TextLike, CollatorEncodeOptions } from './collators/inputs';
 export { classificationCollator, type ClassificationCollatorOptions } from './collators/classification';
-export { maskedLmCollator, maskTokens, type MaskedLmCollatorOptions, type MaskingSpec } from './collators/masked-lm';
+export { maskedLmCollator, maskingReplacementIds, maskTokens, type MaskedLmCollatorOptions, type MaskingSpec } from './collators/masked-lm';
 export { causalLmCollator, type CausalLmCollatorOptions } from './collators/causal-lm';
 export { toTrainingExamples, type TrainingExample, type TrainingExampleOptions } from './collators/training';
 

@@ -1,5 +1,5 @@
 import { Rng } from '@adapterkit/core';
-import { maskTokens, toTrainingExamples, type LabelMap, type TextExample, type Tokenizer } from '@adapterkit/data';
+import { maskingReplacementIds, maskTokens, toTrainingExamples, type LabelMap, type TextExample, type Tokenizer } from '@adapterkit/data';
 import { IGNORE_INDEX, type Example } from '@adapterkit/training';
 import { CliError } from '../cli/errors';
 import type { TaggedExample, Task, TaskExample } from './datasets';
@@ -106,9 +106,7 @@ function maskedExamples(
 ): Example[] {
   const maskTokenId = tokenizer.maskTokenId;
   if (maskTokenId === undefined) throw new CliError('masked-lm needs a tokenizer with a mask token ([MASK] / <mask>)');
-  const randomIds: number[] = [];
-  for (let id = 0; id < tokenizer.vocabSize; id++) if (!tokenizer.specialIds.has(id) && tokenizer.idToToken(id) !== undefined) randomIds.push(id);
-  const masked = maskTokens(ids, specialMask, { maskTokenId, randomIds, probability: 0.15, rng: new Rng(seed) });
+  const masked = maskTokens(ids, specialMask, { maskTokenId, randomIds: maskingReplacementIds(tokenizer), probability: 0.15, rng: new Rng(seed) });
   // A row without any prediction adds nothing but a 0/0 loss: mask one of its tokens (short texts).
   const extra = new Rng(seed + 1);
   masked.labels.forEach((labels, i) => {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@adapterkit/core';
-import { maskTokens, type Tokenizer } from '@adapterkit/data';
+import { maskingReplacementIds, maskTokens, permutation, type Tokenizer } from '@adapterkit/data';
 import { crossEntropy, getHeads, type Batch, type Example, type LossFn } from '@adapterkit/training';
 import { CliError } from '../cli/errors';
 
@@ -26,17 +26,6 @@ export const WARMUP_FRACTION = 0.06;
 export const WEIGHT_DECAY = 0.01;
 /** Optimizer steps between two checkpoints (with `--checkpoint-dir`). */
 export const CHECKPOINT_EVERY = 50;
-
-/** Seeded Fisher–Yates permutation of `0..n-1`. */
-export function permutation(n: number, seed: number): number[] {
-  const order = [...Array(n).keys()];
-  const rng = new Rng(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
-}
 
 /** The two parts of a corpus, each in corpus order. */
 export interface HeldOutSplit {
@@ -89,13 +78,13 @@ export function maskingCopies(steps: number, batchSize: number, sequences: numbe
 
 /**
  * `copies` masked versions of the sequences (copy `k` masked with seed `seed + 1000 k`) with BERT's 80/10/10 rule
- * on {@link MLM_PROBABILITY} of the tokens; random replacements are drawn from every non-special id. The examples
+ * on {@link MLM_PROBABILITY} of the tokens; random replacements are drawn from {@link maskingReplacementIds}. The examples
  * carry no token type ids; labels are the original ids where masked, −100 elsewhere.
  */
 export function maskedSequences(tokenizer: Tokenizer, sequences: readonly number[][], copies: number, seed: number): Example[] {
   const maskTokenId = tokenizer.maskTokenId;
   if (maskTokenId === undefined) throw new CliError('pre-training needs a tokenizer with a [MASK] token');
-  const randomIds = [...Array(tokenizer.vocabSize).keys()].filter((id) => !tokenizer.specialIds.has(id));
+  const randomIds = maskingReplacementIds(tokenizer);
   const special = sequences.map((s) => s.map((id) => (tokenizer.specialIds.has(id) ? 1 : 0)));
   const out: Example[] = [];
   for (let k = 0; k < copies; k++) {

@@ -48,6 +48,13 @@ export function maskTokens(
   return { inputIds: ids, labels };
 }
 
+/** The ids BERT's 80/10/10 rule may swap in for a selected token: every id with a token that is not special. */
+export function maskingReplacementIds(tokenizer: Tokenizer): number[] {
+  const ids: number[] = [];
+  for (let id = 0; id < tokenizer.vocabSize; id++) if (!tokenizer.specialIds.has(id) && tokenizer.idToToken(id) !== undefined) ids.push(id);
+  return ids;
+}
+
 /**
  * A collator for masked-LM training (BERT/RoBERTa): tokenizes, pads to the longest example and masks with the
  * 80/10/10 rule ({@link maskTokens}); special tokens and padding are never selected. Labels are int32
@@ -60,9 +67,7 @@ export function maskedLmCollator(tokenizer: Tokenizer, options: MaskedLmCollator
   if (tokenizer.padTokenId === undefined) throw new AdapterKitError('NO_PAD_TOKEN', 'maskedLmCollator needs a tokenizer with a pad token');
   const probability = options.mlmProbability ?? 0.15;
   if (!(probability >= 0 && probability <= 1)) throw new AdapterKitError('BAD_OPTION', `mlmProbability must be in [0, 1], got ${probability}`);
-  const randomIds: number[] = [];
-  for (let id = 0; id < tokenizer.vocabSize; id++) if (!tokenizer.specialIds.has(id) && tokenizer.idToToken(id) !== undefined) randomIds.push(id);
-  const spec: MaskingSpec = { maskTokenId, randomIds, probability, rng: new Rng(options.seed ?? 42) };
+  const spec: MaskingSpec = { maskTokenId, randomIds: maskingReplacementIds(tokenizer), probability, rng: new Rng(options.seed ?? 42) };
   const encodeOptions = collatorEncodeOptions(tokenizer, options);
   return (examples) => {
     checkNonEmpty(examples, 'maskedLmCollator');
