@@ -78,7 +78,7 @@ function taskLabels(task: Task, splits: Splits): LabelMap | undefined {
 function describeTrainable(model: AdapterModel, what: string): string {
   const trained = collectTrainable(model);
   const count = (heads: boolean): number => trained.filter((p) => p.key.startsWith('heads.') === heads).reduce((n, p) => n + p.variable.size, 0);
-  const base = [...model.host.parameters.values()].reduce((n, v) => n + v.size, 0);
+  const base = model.info.numParameters;
   const [method, head] = [count(false), count(true)];
   const fmt = (n: number): string => n.toLocaleString('en-US');
   return `trainable parameters: ${fmt(method + head)} = ${what} ${fmt(method)} + head ${fmt(head)} (${((100 * (method + head)) / base).toFixed(2)} % of the model's ${fmt(base)})`;
