@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { registerTrainingSupport, type AdapterModel } from '@adapterkit/core';
+import { ParamCollector, registerTrainingSupport, type AdapterModel } from '@adapterkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   accuracy,
@@ -281,7 +281,7 @@ describe('train()', () => {
     dispose(model);
   });
 
-  it("mode 'heads' trains the heads alone (base and adapters frozen)", async () => {
+  it("mode 'heads' trains the heads alone (base, adapters and parameter groups frozen)", async () => {
     const model = tinyModel(3);
     model.addAdapter('a', 'pfeiffer');
     addClassificationHead(model, 'cls', { numLabels: 2 });
@@ -293,6 +293,9 @@ describe('train()', () => {
       ];
       return new Map(vars.map(([k, v]) => [k, Float32Array.from(v.dataSync() as Float32Array)]));
     };
+    // a parameter group left trainable by an earlier setup (e.g. trainAdapterFusion) is frozen too
+    model.addParamGroup('fusion:a', new ParamCollector('fusion:a'));
+    model.paramGroup('fusion:a')!.add('value', tf.ones([2, 2])).trainable = true;
     const before = all();
     await train(model, { mode: 'heads', trainData: classificationData(8), batchSize: 4, maxSteps: 2, lr: 1e-3 });
     const changed = [...all()].filter(([k, v]) => v.some((x, i) => x !== before.get(k)![i])).map(([k]) => k);

@@ -69,8 +69,9 @@ export interface TrainOptions {
   readonly labelKind?: LabelKind;
   /**
    * `adapter` (default): train the adapters of `adapter` (or of the last `model.trainAdapter`) plus every head,
-   * base frozen. `full`: every base parameter plus the heads (the full fine-tuning baseline); adapters frozen (active
-   * ones still run). `heads`: the heads alone, base and adapters frozen (active adapters still run) — the
+   * base frozen. `full`: every base parameter plus the heads (the full fine-tuning baseline); adapters and parameter groups
+   * (fusion layers) frozen (active ones still run). `heads`: the heads alone, base, adapters and parameter groups
+   * frozen (active adapters and fusions still run) — the
    * frozen-encoder ("linear probe") baseline. `asIs`: keep the trainability the caller set (e.g. after
    * `trainAdapterFusion`), training every trainable variable plus the heads.
    */
@@ -207,6 +208,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
   if (mode === 'full' || mode === 'heads') {
     model.freezeModel(mode === 'heads');
     for (const a of model.adapterNames()) for (const p of model.adapterParams(a)) p.variable.trainable = false;
+    for (const id of model.paramGroupIds()) for (const p of model.paramGroup(id)!.list()) p.variable.trainable = false;
   } else if (mode !== 'asIs') {
     const setup = o.adapter ?? model.trainingSetup;
     if (!setup) throw new AdapterStateError('NO_TRAINING_SETUP', "mode 'adapter' needs options.adapter or a previous model.trainAdapter(setup)");
