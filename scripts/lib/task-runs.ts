@@ -16,9 +16,8 @@ import { plugins as lora } from '@adapterkit/lora';
 import { plugins as prefixTuning } from '@adapterkit/prefix-tuning';
 import {
   addClassificationHead,
-  collate,
   collectTrainable,
-  forwardWithHeads,
+  evaluate,
   HEAD_WEIGHTS_FILE,
   saveAdapterWithHead,
   saveHead,
@@ -111,30 +110,6 @@ function padId(model: AdapterModel): number {
   return (model.host as ModelHost).config.padTokenId ?? 0;
 }
 
-/** Predicted class ids of examples (forward without dropout, in batches). */
-export function predictIds(model: AdapterModel, head: string, examples: readonly Example[], batchSize = 32): { ids: number[]; probs: number[][] } {
-  const ids: number[] = [];
-  const probs: number[][] = [];
-  for (let i = 0; i < examples.length; i += batchSize) {
-    tf.tidy(() => {
-      const batch = collate(examples.slice(i, i + batchSize), padId(model), 'class');
-      const p = tf.softmax(forwardWithHeads(model, batch.inputs, { head }).logits as tf.Tensor2D);
-      const rows = p.arraySync() as number[][];
-      for (const r of rows) {
-        probs.push(r);
-        ids.push(r.indexOf(Math.max(...r)));
-      }
-    });
-  }
-  return { ids, probs };
-}
-
-/** Accuracy on labelled examples. */
-export function accuracyOn(model: AdapterModel, head: string, examples: readonly Example[]): number {
-  const { ids } = predictIds(model, head, examples);
-  return ids.filter((id, i) => id === examples[i]!.labels).length / examples.length;
-}
-
 /** Serialise named tensors (file layout) as safetensors bytes; disposes them. */
 export async function safetensorsBytes(tensors: ReadonlyMap<string, tf.Tensor>): Promise<Uint8Array> {
   const out: Record<string, SerializableTensor> = {};
@@ -170,7 +145,7 @@ export async function runMethod(modelDir: string, task: Task, method: Method, s:
   const dir = mkdtempSync(join(tmpdir(), 'adapterkit-run-'));
   try {
     const t = await trainRun(model, task, method, s);
-    const accuracy = accuracyOn(model, task.name, task.test);
+    const accuracy = evaluate(model, task.test, { head: task.name, batchSize: 32, metrics: ['accuracy'] })['accuracy']!;
     const files = await saveRun(model, task, method, dir);
     return { accuracy, testExamples: task.test.length, methodParams: t.params, headParams: t.headParams, ...files, trainSeconds: t.seconds, steps: t.steps };
   } finally {

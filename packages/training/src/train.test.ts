@@ -16,6 +16,7 @@ import {
   collectTrainable,
   decays,
   disposeHeads,
+  evaluate,
   forwardWithHeads,
   getHeads,
   learningRate,
@@ -148,6 +149,17 @@ describe('train()', () => {
     expect(steps[0]!.lr).toBe(0);
     expect(steps.every((s) => Number.isFinite(s.loss) && s.gradNorm > 0 && s.tokensPerSecond > 0)).toBe(true);
     for (const [k, v] of model.host.parameters) expect(v.dataSync()).toEqual(base.get(k));
+
+    // evaluate() scores held-out data exactly as the trainer's last evaluation did, batch size aside
+    const before = tf.memory().numTensors;
+    const scored = evaluate(model, data, { head: 'task', batchSize: 5 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Object.keys(scored)).toEqual(['loss', 'accuracy', 'f1', 'mcc']);
+    for (const k of ['accuracy', 'f1', 'mcc']) expect(scored[k], k).toBe(evals[evals.length - 1]![k]);
+    expect(scored['loss']).toBeCloseTo(evals[evals.length - 1]!['loss']!, 5);
+    expect(evaluate(model, data.slice(0, 4), { metrics: ['accuracy'] })).toEqual({ accuracy: expect.any(Number) });
+    expect(() => evaluate(model, [])).toThrow(/at least one example/);
+    expect(() => evaluate(model, data, { head: 'nope' })).toThrow(/nope/);
     dispose(model);
   });
 

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { LabelMap } from '@adapterkit/data';
-import { getHeads, isLmHead } from '@adapterkit/training';
+import { evaluate, getHeads, isLmHead } from '@adapterkit/training';
 import type { CommandSpec } from '../cli/command';
 import { CliError } from '../cli/errors';
 import { COLUMN_OPTIONS, loadSplits, type Task } from '../runtime/datasets';
 import { encodeExamples } from '../runtime/encode';
-import { evaluate, formatMetrics } from '../runtime/evaluate';
+import { formatMetrics } from '../runtime/progress';
 import { loadForPrediction } from '../runtime/head-setup';
 import { headLabels } from '../runtime/heads';
 import { hostOf, maxLengthFor } from '../runtime/limits';
@@ -26,7 +26,7 @@ const SPLITS = ['test', 'dev', 'train'] as const;
 /** `adapterkit eval`: metrics of a trained adapter + head on labelled data. */
 export const evalCommand: CommandSpec = {
   name: 'eval',
-  summary: 'evaluate a trained adapter and head on a dataset (loss, accuracy, macro-F1 or perplexity)',
+  summary: 'evaluate a trained adapter and head on a dataset (loss, accuracy, macro-F1, Matthews correlation or perplexity)',
   usage: ['--model DIR --adapter DIR --dataset NAME [--split test|dev|train]', '--model DIR --adapter DIR --test FILE [--text-column ...]'],
   details: [
     "The task follows the head (classification, tagging, masked or causal LM); labels are mapped with the head's",
@@ -65,7 +65,7 @@ export const evalCommand: CommandSpec = {
     const host = hostOf(model);
     const data = encodeExamples(task, tokenizer, rows, { maxLength, seed, tokenTypes: host.config.typeVocabSize > 0, ...(labels ? { labels } : {}) });
     const padTokenId = tokenizer.padTokenId ?? host.config.padTokenId ?? 0;
-    const m = evaluate(model, head, data, { batchSize, padTokenId });
-    ctx.out(`${head} on ${args.string('dataset') ? `${args.string('dataset')}/${split}` : args.string('test')} (${m.examples} examples): ${formatMetrics(m)}`);
+    const m = evaluate(model, data, { head, batchSize, padTokenId });
+    ctx.out(`${head} on ${args.string('dataset') ? `${args.string('dataset')}/${split}` : args.string('test')} (${data.length} examples): ${formatMetrics(m)}`);
   },
 };

@@ -8,7 +8,6 @@ import { addMaskedLmHead, HEAD_CONFIG_FILE, HEAD_WEIGHTS_FILE, serializeHead, tr
 import type { Args } from '../cli/args';
 import type { CommandSpec, Context } from '../cli/command';
 import { CliError } from '../cli/errors';
-import { formatMetrics } from '../runtime/evaluate';
 import { formatBytes } from '../runtime/files';
 import { cardShapeOf, modelCard, PRETRAINING_FILE, pretrainingJson, specialTokensText, type Phase } from '../runtime/model-card';
 import { loadCorpus, type Corpus } from '../runtime/pretrain-data';
@@ -28,7 +27,7 @@ import {
   warmupStepsFor,
   WEIGHT_DECAY,
 } from '../runtime/pretrain-recipe';
-import { formatDuration, Progress } from '../runtime/progress';
+import { formatDuration, formatMetrics, Progress } from '../runtime/progress';
 
 /** The architecture flags, which a continued phase (`--init`) takes from the model instead. */
 const SHAPE_FLAGS = ['layers', 'hidden', 'heads', 'intermediate', 'vocab-size'] as const;

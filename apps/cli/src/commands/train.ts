@@ -1,20 +1,19 @@
 import { join, resolve } from 'node:path';
 import { ADAPTER_WEIGHTS_FILE, writeFileAtomic, type AdapterModel } from '@adapterkit/core';
 import { LabelMap, saveTokenizer, type TextExample } from '@adapterkit/data';
-import { collectTrainable, HEAD_WEIGHTS_FILE, saveAdapterWithHead, saveHead, train, type Example } from '@adapterkit/training';
+import { collectTrainable, evaluate, HEAD_WEIGHTS_FILE, saveAdapterWithHead, saveHead, train, type Example } from '@adapterkit/training';
 import type { Args } from '../cli/args';
 import type { CommandSpec } from '../cli/command';
 import { CliError } from '../cli/errors';
 import { COLUMN_OPTIONS, ensureDev, isLabelled, loadSplits, stemName, TASKS, type Splits, type TaggedExample, type Task } from '../runtime/datasets';
 import { encodeExamples } from '../runtime/encode';
-import { evaluate, formatMetrics, type EvalMetrics } from '../runtime/evaluate';
 import { fileSize, formatBytes } from '../runtime/files';
 import { addTaskHead } from '../runtime/heads';
 import { hostOf, maxLengthFor } from '../runtime/limits';
 import { loadModel } from '../runtime/load';
 import { writeModelDir } from '../runtime/model-files';
 import { MODEL_OPTIONS, resolveModel } from '../runtime/model-source';
-import { formatDuration, Progress } from '../runtime/progress';
+import { formatDuration, formatMetrics, Progress } from '../runtime/progress';
 import { resolveTokenizer } from '../runtime/tokenizer';
 
 /** Hyper-parameters read (and checked) before anything heavy starts. */
@@ -187,9 +186,10 @@ export const trainCommand: CommandSpec = {
     const seconds = progress.done();
 
     const finalSet = testData ? 'test' : devData ? 'dev' : 'train';
-    const metrics: EvalMetrics = evaluate(model, name, testData ?? devData ?? trainData, { batchSize: h.batchSize, padTokenId });
+    const finalData = testData ?? devData ?? trainData;
+    const metrics = evaluate(model, finalData, { head: name, batchSize: h.batchSize, padTokenId });
     ctx.out(`trained ${result.step} steps in ${formatDuration(seconds)}; final loss ${result.lastLoss.toFixed(4)}`);
-    ctx.out(`${finalSet} (${metrics.examples} examples): ${formatMetrics(metrics)}`);
+    ctx.out(`${finalSet} (${finalData.length} examples): ${formatMetrics(metrics)}`);
     ctx.out(describeTrainable(model, h.full ? 'the whole model' : `adapter '${name}'`));
 
     if (h.full) {

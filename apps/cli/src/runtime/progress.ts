@@ -8,6 +8,14 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
+/** `loss 0.4123  accuracy 0.8750  f1 0.8571  mcc 0.7500` (perplexity with two decimals). */
+export function formatMetrics(m: Readonly<Record<string, number | undefined>>): string {
+  return ['loss', 'accuracy', 'f1', 'mcc', 'perplexity']
+    .filter((k) => m[k] !== undefined)
+    .map((k) => `${k} ${k === 'perplexity' ? m[k]!.toFixed(2) : m[k]!.toFixed(4)}`)
+    .join('  ');
+}
+
 /** One progress update. */
 export interface ProgressUpdate {
   readonly step: number;

@@ -2,12 +2,8 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterKitError, AdapterStateError, adapterNames, Rng, serializeSafetensors, type AdapterModel, type SetupNode } from '@adapterkit/core';
-import { isLmHead } from '../heads/config';
-import { forwardWithHeads, type HeadsForwardResult } from '../heads/forward';
-import type { PredictionHead } from '../heads/head';
 import { saveAdapterWithHead, saveHead } from '../heads/io';
 import { getHeads } from '../heads/registry';
-import { IGNORE_INDEX } from '../losses';
 import { AdamW } from './adamw';
 import {
   CHECKPOINT_FILES,
@@ -20,13 +16,13 @@ import {
   type TrainerState,
 } from './checkpoint';
 import { clipByGlobalNorm } from './clip';
-import { batchAt, collate, epochOrder, isChoiceExample, type Batch, type LabelKind, type TrainExample } from './data';
-import { accuracy, higherIsBetter, macroF1, matthewsCorrelation, perplexity, type MetricName } from './metrics';
+import { batchAt, collate, epochOrder, type TrainExample } from './data';
+import { batchLoss, resolveScoring, scoreExamples, type ScoringOptions } from './evaluate';
+import { higherIsBetter, type MetricName } from './metrics';
 import { collectTrainable, type TrainableParam } from './params';
 import { learningRate, type ScheduleName } from './schedule';
 
-/** A custom loss: called inside the gradient computation; must return a scalar. */
-export type LossFn = (model: AdapterModel, batch: Batch, ctx: { readonly training: boolean }) => tf.Scalar;
+export type { LossFn } from './evaluate';
 
 /** Events sent to {@link TrainOptions.onProgress}. */
 export type TrainEvent =
@@ -48,8 +44,8 @@ export type TrainEvent =
   | { readonly type: 'earlyStop'; readonly step: number; readonly metric: string; readonly best: number }
   | { readonly type: 'done'; readonly step: number; readonly epoch: number };
 
-/** Options of {@link train}. */
-export interface TrainOptions {
+/** Options of {@link train}; the scoring options (head or `lossFn`, label layout, metrics, padding) are those of `evaluate`. */
+export interface TrainOptions extends ScoringOptions {
   /** Examples; a multiple-choice head takes {@link ChoiceExample}s (`{ choices, labels }`). */
   readonly trainData: readonly TrainExample[];
   readonly evalData?: readonly TrainExample[];
@@ -59,14 +55,6 @@ export interface TrainOptions {
   readonly evalBatchSize?: number;
   /** Shuffle the training data every epoch (seeded), default true. */
   readonly shuffle?: boolean;
-  /** Padding id (default: the host config's `pad_token_id`, else 0). */
-  readonly padTokenId?: number;
-  /** Head that computes logits and loss (default: the active head). Ignored with `lossFn`. */
-  readonly head?: string;
-  /** Custom loss instead of a head's loss (metrics are then `loss` only, plus `perplexity` if asked). */
-  readonly lossFn?: LossFn;
-  /** Label layout for `lossFn` (default: inferred from the first example). */
-  readonly labelKind?: LabelKind;
   /**
    * `adapter` (default): train the adapters of `adapter` (or of the last `model.trainAdapter`) plus every head,
    * base frozen. `full`: every base parameter plus the heads (the full fine-tuning baseline); adapters and parameter groups
@@ -99,8 +87,6 @@ export interface TrainOptions {
   readonly maxSteps?: number;
   /** Evaluate every N optimizer steps (default: after every epoch). */
   readonly evalEvery?: number;
-  /** Metrics (default by head type: classification/tagging loss, accuracy, f1, mcc; LM loss, perplexity). */
-  readonly metrics?: readonly MetricName[];
   /** Stop after `patience` evaluations without improvement of `metric` (default `loss`) by more than `minDelta`. */
   readonly earlyStopping?: { readonly patience: number; readonly metric?: MetricName; readonly minDelta?: number };
   /** Restore the weights of the best evaluation at the end (metric: early stopping's, else `loss`). */
@@ -141,30 +127,6 @@ interface Loop {
   best: { metric: string; value: number; step: number } | null;
   badEvals: number;
   history: EvalRecord[];
-}
-
-function labelKindOf(head: PredictionHead | undefined, o: TrainOptions): LabelKind {
-  if (o.labelKind) return o.labelKind;
-  if (head) {
-    const c = head.config;
-    if (c.headType === 'classification') return c.numLabels === 1 ? 'regression' : 'class';
-    if (c.headType === 'multilabel_classification') return 'multi';
-    if (c.headType === 'multiple_choice') return 'choice';
-    return 'token';
-  }
-  const first = o.trainData[0];
-  if (first && isChoiceExample(first)) return 'choice';
-  if (!first || typeof first.labels === 'number') return 'class';
-  return Array.isArray(first.labels) && first.labels.length === first.inputIds.length ? 'token' : 'multi';
-}
-
-function defaultMetrics(head: PredictionHead | undefined, kind: LabelKind): MetricName[] {
-  if (!head) return ['loss'];
-  if (isLmHead(head.config.headType)) return ['loss', 'perplexity'];
-  if (kind === 'regression') return ['loss'];
-  if (kind === 'multi') return ['loss', 'accuracy', 'f1'];
-  if (kind === 'choice') return ['loss', 'accuracy'];
-  return ['loss', 'accuracy', 'f1', 'mcc'];
 }
 
 function positive(v: number | undefined, name: string, dflt: number): number {
@@ -215,18 +177,8 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
     model.trainAdapter(setup as SetupNode);
   }
 
-  let headName: string | undefined;
-  if (!o.lossFn) {
-    const active = heads.activeHead;
-    headName = o.head ?? (active?.kind === 'single' ? active.names[0] : undefined);
-    if (headName === undefined) {
-      throw new AdapterStateError('NO_ACTIVE_HEAD', `train() needs a head (options.head or one active head; have: ${heads.names().join(', ') || 'none'}) or a lossFn`);
-    }
-  }
-  const head = headName !== undefined ? heads.require(headName) : undefined;
-  const labelKind = labelKindOf(head, o);
-  const metrics = o.metrics ?? defaultMetrics(head, labelKind);
-  const padTokenId = o.padTokenId ?? (model.host as { config?: { padTokenId?: number | null } }).config?.padTokenId ?? 0;
+  const scoring = resolveScoring(model, o, o.trainData[0], 'train()');
+  const { labelKind, metrics, padTokenId } = scoring;
 
   const params = collectTrainable(model);
   if (params.length === 0) throw new AdapterStateError('NOTHING_TO_TRAIN', 'No trainable parameters');
@@ -251,14 +203,6 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
   let bestSnapshot: tf.Tensor[] | undefined;
   const emit = (e: TrainEvent): void => o.onProgress?.(e);
 
-  /** The head's forward with labels (loss present). */
-  const headForward = (batch: Batch, train: boolean): HeadsForwardResult & { loss: tf.Scalar } => {
-    const r = forwardWithHeads(model, batch.inputs, { head: headName!, ...(batch.labels ? { labels: batch.labels } : {}), training: train });
-    if (!r.loss) throw new AdapterKitError('BAD_EXAMPLE', 'training and evaluation examples need labels');
-    return r as HeadsForwardResult & { loss: tf.Scalar };
-  };
-  const lossOf = (batch: Batch, train: boolean): tf.Scalar => (o.lossFn ? o.lossFn(model, batch, { training: train }) : headForward(batch, train).loss);
-
   /** One optimizer step over `micro` consecutive micro-batches of the current epoch. */
   const runStep = (order: readonly number[], micro: number, lr: number): { loss: number; norm: number; tokens: number } =>
     withRandom(rng, () =>
@@ -269,7 +213,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
         for (let k = 0; k < micro; k++) {
           const batch = collate(batchAt(o.trainData, order, batchSize, loop.batchInEpoch + k), padTokenId, labelKind);
           tokens += batch.numTokens;
-          const { value, grads } = tf.variableGrads(() => tf.div(lossOf(batch, training), accum) as tf.Scalar, vars);
+          const { value, grads } = tf.variableGrads(() => tf.div(batchLoss(model, scoring, batch, training), accum) as tf.Scalar, vars);
           losses.push(value);
           params.forEach((p, i) => {
             const g = grads[p.variable.name];
@@ -287,45 +231,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
       }),
     );
 
-  const evaluate = (): Record<string, number> => {
-    const data = o.evalData!;
-    let lossSum = 0;
-    let weightSum = 0;
-    const preds: number[] = [];
-    const golds: number[] = [];
-    const order = epochOrder(data.length, 0, 0, false);
-    for (let b = 0; b * evalBatchSize < data.length; b++) {
-      tf.tidy(() => {
-        const batch = collate(batchAt(data, order, evalBatchSize, b), padTokenId, labelKind);
-        const r = o.lossFn ? undefined : headForward(batch, false);
-        const loss = r ? r.loss : lossOf(batch, false);
-        const logits = r?.logits;
-        lossSum += loss.dataSync()[0]! * batch.weight;
-        weightSum += batch.weight;
-        if (!logits || !batch.labels || labelKind === 'regression' || (head && isLmHead(head.config.headType))) return;
-        const p = labelKind === 'multi' ? tf.cast(tf.greater(logits, 0), 'int32') : tf.argMax(logits, -1);
-        const pv = p.dataSync();
-        const lv = batch.labels.dataSync();
-        const mv = labelKind === 'token' ? batch.inputs.attentionMask!.dataSync() : undefined;
-        for (let i = 0; i < lv.length; i++) {
-          if (labelKind === 'token' && (lv[i] === IGNORE_INDEX || mv![i] !== 1)) continue;
-          preds.push(pv[i]!);
-          golds.push(lv[i]!);
-        }
-      });
-    }
-    const meanLoss = lossSum / Math.max(1, weightSum);
-    const out: Record<string, number> = {};
-    for (const m of metrics) {
-      if (m === 'loss') out[m] = meanLoss;
-      else if (m === 'perplexity') out[m] = perplexity(meanLoss);
-      else {
-        if (golds.length === 0) throw new AdapterKitError('BAD_TRAIN_OPTIONS', `metric '${m}' needs a classification or tagging head`);
-        out[m] = m === 'accuracy' ? accuracy(preds, golds) : m === 'f1' ? macroF1(preds, golds) : matthewsCorrelation(preds, golds);
-      }
-    }
-    return out;
-  };
+  const evaluate = (): Record<string, number> => scoreExamples(model, o.evalData!, scoring, evalBatchSize);
 
   const snapshot = (): void => {
     tf.dispose(bestSnapshot ?? []);
