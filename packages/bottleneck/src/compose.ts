@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   adapterNames,
   AdapterStateError,
+  blockRowSizes,
   CapabilityError,
   lastAdapter,
   type BlockCompileArgs,
@@ -161,23 +162,12 @@ function split(block: CompositionBlock, h: tf.Tensor3D, x: tf.Tensor3D, env: Env
   return splitAlong(block, 1, sizes, h, x, env);
 }
 
-/** BatchSplit: rows per child from `batchSizes`, which must add up to the batch. */
-function batchSplit(block: CompositionBlock, h: tf.Tensor3D, x: tf.Tensor3D, env: Env): tf.Tensor3D {
-  const sizes = block.batchSizes ?? [];
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (total !== h.shape[0]) {
-    throw new AdapterStateError('BAD_BATCH_SPLIT', `BatchSplit batch_sizes [${sizes.join(', ')}] add up to ${total}, but the batch at '${env.point}' (layer ${env.layer}) has ${h.shape[0]} rows`);
-  }
-  return splitAlong(block, 0, sizes, h, x, env);
-}
-
-/** Parallel: the batch is already replicated (core does it at the embeddings output); channel i is rows block i. */
-function parallel(block: CompositionBlock, h: tf.Tensor3D, x: tf.Tensor3D, env: Env): tf.Tensor3D {
-  const n = block.children.length;
-  if (h.shape[0] % n !== 0) {
-    throw new AdapterStateError('BAD_PARALLEL_BATCH', `Parallel of ${n} channels at '${env.point}' (layer ${env.layer}) got ${h.shape[0]} rows, not a multiple of ${n}`);
-  }
-  return splitAlong(block, 0, block.children.map(() => h.shape[0] / n), h, x, env);
+/**
+ * BatchSplit (rows per child from `batchSizes`) and Parallel (channel i = row block i; core replicated the batch at
+ * the embeddings output): each child runs on its rows.
+ */
+function routeRows(block: CompositionBlock, h: tf.Tensor3D, x: tf.Tensor3D, env: Env): tf.Tensor3D {
+  return splitAlong(block, 0, blockRowSizes(block, h.shape[0], env), h, x, env);
 }
 
 /**
@@ -209,9 +199,8 @@ function compose(block: CompositionBlock, h: tf.Tensor3D, x: tf.Tensor3D, env: E
     case 'Split':
       return { hidden: split(block, h, x, env) };
     case 'BatchSplit':
-      return { hidden: batchSplit(block, h, x, env) };
     case 'Parallel':
-      return { hidden: parallel(block, h, x, env) };
+      return { hidden: routeRows(block, h, x, env) };
     case 'Average':
       return { hidden: average(block, h, x, env) };
   }

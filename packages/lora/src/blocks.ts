@@ -1,16 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterStateError, type BlockCompileArgs, type BlockCompiler, type BlockImplementations, type ProjectionPayload } from '@adapterkit/core';
+import { AdapterStateError, blockRowSizes, type BlockCompiler, type BlockImplementations, type ProjectionPayload } from '@adapterkit/core';
 import { LoRAInstance } from './instance';
 import type { LoRAPoint } from './sites';
-
-type Sizes = (batch: number, args: BlockCompileArgs<LoRAPoint>, point: LoRAPoint) => readonly number[];
 
 /**
  * A block that routes consecutive batch rows to its children: each child's chain computes its rows of the
  * projection output from its rows of the input and the frozen output; the parts are concatenated along the batch.
  * A merged child would act on every row through the base weights, so a merged LoRA adapter in the block throws.
  */
-function routeRows<P extends LoRAPoint>(point: P, sizes: Sizes): BlockCompiler<P> {
+function routeRows<P extends LoRAPoint>(point: P): BlockCompiler<P> {
   return (args) => (payload, next) => {
     const merged = args.children.flatMap((c) => c.instances).find((i): i is LoRAInstance => i instanceof LoRAInstance && i.isMerged);
     if (merged) {
@@ -19,7 +17,7 @@ function routeRows<P extends LoRAPoint>(point: P, sizes: Sizes): BlockCompiler<P
         `LoRA adapter '${merged.name}' is merged into the base weights, which would apply it to every row of the ${args.block.type} block; call resetAdapter(model) first`,
       );
     }
-    const sz = sizes(payload.x.shape[0], args as unknown as BlockCompileArgs<LoRAPoint>, point);
+    const sz = blockRowSizes(args.block, payload.x.shape[0], { point, layer: args.layer });
     const p = payload as ProjectionPayload;
     let start = 0;
     const parts: tf.Tensor3D[] = [];
@@ -35,28 +33,12 @@ function routeRows<P extends LoRAPoint>(point: P, sizes: Sizes): BlockCompiler<P
   };
 }
 
-const batchSplitSizes: Sizes = (batch, { block, layer }, point) => {
-  const sizes = block.batchSizes ?? [];
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (total !== batch) {
-    throw new AdapterStateError('BAD_BATCH_SPLIT', `BatchSplit batch_sizes [${sizes.join(', ')}] add up to ${total}, but the batch at '${point}' (layer ${layer}) has ${batch} rows`);
-  }
-  return sizes;
+/** BatchSplit and Parallel route rows the same way (core's `blockRowSizes`), at every LoRA point. */
+const ROW_ROUTING: { [P in LoRAPoint]: BlockCompiler<P> } = {
+  'attention.projection': routeRows('attention.projection'),
+  'ffn.intermediate': routeRows('ffn.intermediate'),
+  'ffn.outputProjection': routeRows('ffn.outputProjection'),
 };
-
-const parallelSizes: Sizes = (batch, { block, layer }, point) => {
-  const n = block.children.length;
-  if (batch % n !== 0) throw new AdapterStateError('BAD_PARALLEL_BATCH', `Parallel of ${n} channels at '${point}' (layer ${layer}) got ${batch} rows, not a multiple of ${n}`);
-  return block.children.map(() => batch / n);
-};
-
-function at(sizes: Sizes): { [P in LoRAPoint]: BlockCompiler<P> } {
-  return {
-    'attention.projection': routeRows('attention.projection', sizes),
-    'ffn.intermediate': routeRows('ffn.intermediate', sizes),
-    'ffn.outputProjection': routeRows('ffn.outputProjection', sizes),
-  };
-}
 
 /**
  * Composition blocks of LoRA / (IA)³ (`adapters` supports BatchSplit and Parallel; adapter-transformers 3.2.1 none):
@@ -64,6 +46,6 @@ function at(sizes: Sizes): { [P in LoRAPoint]: BlockCompiler<P> } {
  * (GPT-2); here they work like any projection. Fuse, Split and Average are refused at `setActiveAdapters`.
  */
 export const LORA_BLOCKS: BlockImplementations = {
-  BatchSplit: at(batchSplitSizes),
-  Parallel: at(parallelSizes),
+  BatchSplit: ROW_ROUTING,
+  Parallel: ROW_ROUTING,
 };

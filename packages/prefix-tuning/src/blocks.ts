@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterStateError, MASK_NEGATIVE, type BlockCompiler, type BlockImplementations, type KeyValuePayload } from '@adapterkit/core';
+import { blockRowSizes, MASK_NEGATIVE, type BlockCompiler, type BlockImplementations, type KeyValuePayload } from '@adapterkit/core';
 
 /** Rows `[start, start + size)` of every tensor of an `attention.kv` payload (the mask is tiled to the batch first). */
 function rows(p: KeyValuePayload, start: number, size: number): KeyValuePayload {
@@ -33,42 +33,23 @@ function padAndConcat(parts: readonly KeyValuePayload[], whole: KeyValuePayload)
 }
 
 /**
- * A block that routes consecutive batch rows to its children (`sizes(batch)` rows each): every child's chain runs
- * on its rows of keys, values, mask and attention input — so each slice gets its child's prefixes — and the results
+ * BatchSplit and Parallel route consecutive batch rows to the children (core's `blockRowSizes`): every child's
+ * chain runs on its rows of keys, values, mask and attention input — so each slice gets its child's prefixes — and the results
  * are padded to a common key length and concatenated.
  */
-function routeRows(sizes: (batch: number, block: Parameters<BlockCompiler<'attention.kv'>>[0]) => readonly number[]): BlockCompiler<'attention.kv'> {
-  return (args) => (payload, next) => {
-    const sz = sizes(payload.key.shape[0], args);
-    let start = 0;
-    const parts: KeyValuePayload[] = [];
-    args.children.forEach((child, i) => {
-      const size = sz[i]!;
-      if (size === 0) return;
-      const sub = rows(payload, start, size);
-      start += size;
-      parts.push(child.step ? child.step(sub, (p) => p) : sub);
-    });
-    return next(padAndConcat(parts, payload));
-  };
-}
-
-/** BatchSplit: rows per child from the block's `batchSizes`, which must add up to the batch. */
-const batchSplit = routeRows((batch, { block, layer }) => {
-  const sizes = block.batchSizes ?? [];
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (total !== batch) {
-    throw new AdapterStateError('BAD_BATCH_SPLIT', `BatchSplit batch_sizes [${sizes.join(', ')}] add up to ${total}, but the batch at 'attention.kv' (layer ${layer}) has ${batch} rows`);
-  }
-  return sizes;
-});
-
-/** Parallel: the batch is already replicated per channel (core does it at the embeddings output); channel i = row block i. */
-const parallel = routeRows((batch, { block, layer }) => {
-  const n = block.children.length;
-  if (batch % n !== 0) throw new AdapterStateError('BAD_PARALLEL_BATCH', `Parallel of ${n} channels at 'attention.kv' (layer ${layer}) got ${batch} rows, not a multiple of ${n}`);
-  return block.children.map(() => batch / n);
-});
+const routeRows: BlockCompiler<'attention.kv'> = (args) => (payload, next) => {
+  const sz = blockRowSizes(args.block, payload.key.shape[0], { point: 'attention.kv', layer: args.layer });
+  let start = 0;
+  const parts: KeyValuePayload[] = [];
+  args.children.forEach((child, i) => {
+    const size = sz[i]!;
+    if (size === 0) return;
+    const sub = rows(payload, start, size);
+    start += size;
+    parts.push(child.step ? child.step(sub, (p) => p) : sub);
+  });
+  return next(padAndConcat(parts, payload));
+};
 
 /**
  * Composition blocks of prefix tuning (the reference supports BatchSplit and Parallel, not Fuse/Split/Average): each
@@ -76,6 +57,6 @@ const parallel = routeRows((batch, { block, layer }) => {
  * positions, so every slice computes exactly what its child alone would.
  */
 export const PREFIX_BLOCKS: BlockImplementations = {
-  BatchSplit: { 'attention.kv': batchSplit },
-  Parallel: { 'attention.kv': parallel },
+  BatchSplit: { 'attention.kv': routeRows },
+  Parallel: { 'attention.kv': routeRows },
 };

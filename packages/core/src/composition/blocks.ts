@@ -1,4 +1,4 @@
-import { AdapterConfigError } from '../errors';
+import { AdapterConfigError, AdapterStateError } from '../errors';
 
 /** Kinds of composition block, as in the reference (`adapters` adds Average). */
 export type BlockType = 'Stack' | 'Fuse' | 'Split' | 'BatchSplit' | 'Parallel' | 'Average';
@@ -163,6 +163,29 @@ export function parallelChannels(node: SetupNode): number {
   };
   walk(node);
   return channels;
+}
+
+/**
+ * How many consecutive batch rows each child of a row-routing block gets at a hook point: BatchSplit's
+ * `batchSizes` (which must add up to `batch`), or for Parallel `batch / children` per channel (the batch is
+ * replicated per channel at the embeddings output). Throws AdapterStateError naming the point and layer when the
+ * rows do not fit. Shared by every method that implements BatchSplit/Parallel, so they agree on routing and errors.
+ */
+export function blockRowSizes(block: CompositionBlock, batch: number, at: { readonly point: string; readonly layer: number }): readonly number[] {
+  if (block.type === 'BatchSplit') {
+    const sizes = block.batchSizes ?? [];
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total !== batch) {
+      throw new AdapterStateError('BAD_BATCH_SPLIT', `BatchSplit batch_sizes [${sizes.join(', ')}] add up to ${total}, but the batch at '${at.point}' (layer ${at.layer}) has ${batch} rows`);
+    }
+    return sizes;
+  }
+  if (block.type === 'Parallel') {
+    const n = block.children.length;
+    if (batch % n !== 0) throw new AdapterStateError('BAD_PARALLEL_BATCH', `Parallel of ${n} channels at '${at.point}' (layer ${at.layer}) got ${batch} rows, not a multiple of ${n}`);
+    return block.children.map(() => batch / n);
+  }
+  throw new AdapterStateError('NOT_A_ROW_BLOCK', `blockRowSizes: a ${block.type} block does not route batch rows (only BatchSplit and Parallel do)`);
 }
 
 /** Check the nesting rules; throws AdapterConfigError naming the offending child. */

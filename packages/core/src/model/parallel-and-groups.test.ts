@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Parallel, Stack, parallelChannels } from '../composition/blocks';
+import { BatchSplit, blockRowSizes, Fuse, Parallel, Stack, parallelChannels } from '../composition/blocks';
 import type { BlockImplementations } from '../method/blocks';
 import { defineAdapterMethod } from '../method/define';
 import { createToyHost } from '../testing/toy';
@@ -48,6 +48,15 @@ describe('Parallel setups: the batch is replicated at embeddings.output', () => 
     expect(parallelChannels(Stack('a'))).toBe(1);
     expect(parallelChannels(Stack('x', Parallel('a', 'b', 'c')))).toBe(3);
     expect(() => parallelChannels(Stack(Parallel('a', 'b'), Parallel('c', 'd', 'e')))).toThrow(/different widths \(2 and 3/);
+  });
+
+  it('blockRowSizes: rows per child of BatchSplit and Parallel, with errors naming point and layer', () => {
+    const at = { point: 'ffn.output', layer: 2 };
+    expect(blockRowSizes(BatchSplit('a', 'b', [1, 3]), 4, at)).toEqual([1, 3]);
+    expect(() => blockRowSizes(BatchSplit('a', 'b', [1, 2]), 4, at)).toThrow(/add up to 3, but the batch at 'ffn\.output' \(layer 2\) has 4 rows/);
+    expect(blockRowSizes(Parallel('a', 'b', 'c'), 6, at)).toEqual([2, 2, 2]);
+    expect(() => blockRowSizes(Parallel('a', 'b'), 3, at)).toThrow(/Parallel of 2 channels at 'ffn\.output' \(layer 2\) got 3 rows/);
+    expect(() => blockRowSizes(Fuse('a', 'b'), 2, at)).toThrow(/Fuse block does not route batch rows/);
   });
 
   it('every point after the embeddings sees channels × batch rows; channel i equals the single-adapter run', () => {
