@@ -11,7 +11,7 @@ import {
   splitHeads,
   type ModelHostInfo,
 } from './base';
-import type { ModelConfig } from './config';
+import { positionOffset, type ModelConfig } from './config';
 import {
   AdapterKitError,
   addAndNorm,
@@ -184,7 +184,7 @@ export class BertHost extends BaseHost {
     if (inputs.positionIds) {
       posEmb = tf.gather(this.posEmb, asInt(inputs.positionIds));
     } else if (this.isRoberta) {
-      checkLength(S, cfg.maxPositionEmbeddings, cfg.modelType, cfg.padTokenId! + 1);
+      checkLength(S, cfg.maxPositionEmbeddings, cfg.modelType, positionOffset(cfg));
       posEmb = tf.gather(this.posEmb, this.robertaPositions(ids));
     } else {
       checkLength(S, cfg.maxPositionEmbeddings, cfg.modelType);

@@ -253,6 +253,19 @@ export function parseConfig(json: unknown, source = 'config.json'): ModelConfig 
 }
 
 /**
+ * The first position id of a sequence: RoBERTa-style models (`roberta`, `xlm-roberta`) number positions from
+ * `pad_token_id + 1`, as HF's `create_position_ids_from_input_ids`; BERT and GPT-2 from 0.
+ */
+export function positionOffset(config: ModelConfig): number {
+  return config.modelType === 'bert' || config.modelType === 'gpt2' ? 0 : config.padTokenId! + 1;
+}
+
+/** The longest sequence (in tokens) the position table takes: `max_position_embeddings` less {@link positionOffset}. */
+export function maxSequenceLength(config: ModelConfig): number {
+  return config.maxPositionEmbeddings - positionOffset(config);
+}
+
+/**
  * Read and parse `config.json` (see {@link parseConfig}).
  *
  * @throws FileFormatError when the file cannot be read, is not JSON, or is not a supported config.

@@ -17,7 +17,7 @@
 export type { ModelHost, ModelHostInfo } from './base';
 export { BertHost, BERT_HOOK_POINTS, bertModulePath } from './bert';
 export { Gpt2Host, GPT2_HOOK_POINTS, gpt2ModulePath } from './gpt2';
-export { parseConfig, readConfig, SUPPORTED_MODEL_TYPES, type ModelConfig, type ModelType } from './config';
+export { maxSequenceLength, parseConfig, positionOffset, readConfig, SUPPORTED_MODEL_TYPES, type ModelConfig, type ModelType } from './config';
 export { createHost, initHost, loadHost } from './load';
 export { baseModelPrefixOf, expectedWeights, type WeightInit, type WeightSpec } from './weights';
 export {

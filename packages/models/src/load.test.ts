@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_HOOKS, WeightsMismatchError, FileFormatError } from './core';
 import { writeSafetensors } from '@adapterkit/core';
-import { createHost, expectedWeights, initHost, loadHost, parseConfig, readConfig, type WeightsMismatchDetails } from './index';
+import { createHost, expectedWeights, initHost, loadHost, maxSequenceLength, parseConfig, positionOffset, readConfig, type WeightsMismatchDetails } from './index';
 import { disposeInputs, disposeOutputs, tidyForward, goldenInputs, maxAbsDiff, modelDir, readTensors } from './test-helpers';
 
 let tmp: string;
@@ -231,6 +231,9 @@ describe('xlm-roberta and input checks', () => {
     expect(out.poolerOutput!.shape).toEqual([1, 16]);
     disposeOutputs(out);
     // positions start at pad + 1 = 2, so 18 tokens fit a table of 20 rows and 19 do not
+    expect(positionOffset(host.config)).toBe(2);
+    expect(maxSequenceLength(host.config)).toBe(18);
+    expect(maxSequenceLength(parseConfig({ model_type: 'bert', max_position_embeddings: 20 }))).toBe(20);
     const long = tf.zeros([1, 18], 'int32') as tf.Tensor2D;
     const tooLong = tf.zeros([1, 19], 'int32') as tf.Tensor2D;
     disposeOutputs(tidyForward(host, { inputIds: long }, NO_HOOKS, { training: false }));

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelInputs } from '@adapterkit/core';
-import type { ModelConfig } from '@adapterkit/models';
+import { maxSequenceLength, type ModelConfig } from '@adapterkit/models';
 import { CliError } from '../cli/errors';
-import { positionLimit } from './limits';
 
 const FIELDS = [
   ['input_ids', 'inputIds'],
@@ -76,7 +75,7 @@ export function readInputs(doc: unknown, config: ModelConfig, where: string): In
   check(out.attentionMask, 'attention_mask', 2, 'a 0/1 mask');
   if (out.tokenTypeIds && config.typeVocabSize === 0) throw new CliError(`${where}: token_type_ids given, but ${config.modelType} has no token types`);
   check(out.tokenTypeIds, 'token_type_ids', Math.max(1, config.typeVocabSize), `type_vocab_size ${config.typeVocabSize}`);
-  const maxLen = positionLimit(config);
+  const maxLen = maxSequenceLength(config);
   if (ids[0]!.length > maxLen) throw new CliError(`${where}: sequences of ${ids[0]!.length} tokens exceed the model's limit of ${maxLen} positions`);
   check(out.positionIds, 'position_ids', config.maxPositionEmbeddings, `max_position_embeddings ${config.maxPositionEmbeddings}`);
   return out as InputArrays;

@@ -1,5 +1,5 @@
 import type { AdapterModel } from '@adapterkit/core';
-import type { ModelConfig, ModelHost } from '@adapterkit/models';
+import { maxSequenceLength, type ModelHost } from '@adapterkit/models';
 import type { Args } from '../cli/args';
 import { CliError } from '../cli/errors';
 
@@ -8,15 +8,9 @@ export function hostOf(model: AdapterModel): ModelHost {
   return model.host as ModelHost;
 }
 
-/** Longest input a model takes: its position table (RoBERTa positions start after the padding index). */
-export function positionLimit(c: ModelConfig): number {
-  const roberta = c.modelType === 'roberta' || c.modelType === 'xlm-roberta';
-  return roberta ? c.maxPositionEmbeddings - (c.padTokenId ?? 1) - 1 : c.maxPositionEmbeddings;
-}
-
 /** `--max-length`: default `min(128, model limit)`; a larger explicit value than the model takes is an error. */
 export function maxLengthFor(args: Args, model: AdapterModel): number {
-  const limit = positionLimit(hostOf(model).config);
+  const limit = maxSequenceLength(hostOf(model).config);
   const n = args.int('max-length', Math.min(128, limit), 2);
   if (n > limit) throw new CliError(`--max-length ${n} exceeds the model's ${limit} positions`);
   return n;

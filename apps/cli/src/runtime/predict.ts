@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterModel, ModelInputs } from '@adapterkit/core';
 import type { Tokenizer } from '@adapterkit/data';
+import { maxSequenceLength } from '@adapterkit/models';
 import { forwardWithHeads, getHeads } from '@adapterkit/training';
 import { CliError } from '../cli/errors';
 import { encodeWords } from './encode';
 import { headLabels } from './heads';
-import { hostOf, positionLimit } from './limits';
+import { hostOf } from './limits';
 
 /** Settings shared by the predictors. */
 export interface PredictOptions {
@@ -104,7 +105,7 @@ function fillMasks(model: AdapterModel, tokenizer: Tokenizer, texts: readonly st
  */
 function generate(model: AdapterModel, tokenizer: Tokenizer, texts: readonly string[], o: PredictOptions): string[] {
   const eos = tokenizer.eosTokenId;
-  const limit = positionLimit(hostOf(model).config);
+  const limit = maxSequenceLength(hostOf(model).config);
   return texts.map((prompt) => {
     const ids = tokenizer.encode(prompt, null, { maxLength: o.maxLength, truncation: true }).ids;
     if (ids.length === 0 && tokenizer.bosTokenId !== undefined) ids.push(tokenizer.bosTokenId);
