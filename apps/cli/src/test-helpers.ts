@@ -49,8 +49,17 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Run the built binary with `args` (stdin: `input`, or closed). */
-export function cli(args: readonly string[], options: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<RunResult> {
+/** Options of {@link cli}. */
+export interface CliOptions {
+  readonly env?: Record<string, string>;
+  readonly input?: string;
+  readonly cwd?: string;
+  /** Polled every 10 ms while the process runs; once it returns true the process is killed with SIGKILL. */
+  readonly killWhen?: () => boolean;
+}
+
+/** Run the built binary with `args` (stdin: `input`, or closed). `signal` is the signal that ended it, if any. */
+export function cli(args: readonly string[], options: CliOptions = {}): Promise<RunResult & { signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     if (!built) throw new Error('call buildCli() first');
     const child = spawn(process.execPath, ['--import', TSX, '--conditions=source', built, ...args], {
@@ -60,10 +69,18 @@ export function cli(args: readonly string[], options: { env?: Record<string, str
     });
     let stdout = '';
     let stderr = '';
+    const poll = options.killWhen
+      ? setInterval(() => {
+          if (options.killWhen!()) child.kill('SIGKILL');
+        }, 10)
+      : undefined;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      clearInterval(poll);
+      resolve({ code: code ?? -1, signal, stdout, stderr });
+    });
     child.stdin.end(options.input ?? '');
   });
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors } from '@adapterkit/core';
@@ -153,6 +153,8 @@ describe('bad input', () => {
       [[...base, '--train', csv, '--warmup-ratio', '1.5'], /--warmup-ratio must be below 1 \(a fraction of the training steps\), got 1\.5/, 1],
       [[...base, '--train', csv, '--warmup-ratio=-0.1'], /--warmup-ratio must be non-negative, got -0\.1/, 2],
       [['predict', '--model', model, '--adapter', join(tmp, 'nowhere'), 'x'], /--adapter .*nowhere: no such directory/, 1],
+      [[...base, '--train', csv, '--resume'], /--resume needs --checkpoint-dir DIR/, 1],
+      [[...base, '--train', csv, '--checkpoint-dir', join(tmp, 'no-checkpoints'), '--resume'], /--resume: no checkpoint-<step> folder in .*no-checkpoints to resume from/, 1],
     ];
     const runs: Awaited<ReturnType<typeof runMain>>[] = [];
     for (const [a] of cases) runs.push(await runMain(a));
@@ -161,6 +163,38 @@ describe('bad input', () => {
       expect(errorLine(r.stderr)).toMatch(cases[i]![1]);
     });
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('checkpoints', () => {
+  it('a run killed (SIGKILL) after a checkpoint and re-run with --resume ends with the weights of an uninterrupted run', async () => {
+    const run = ['train', '--model', model, '--train', csv, '--dev', csv, '--config', 'pfeiffer', '--name', 'reviews', '--max-steps', '150', '--batch-size', '4'];
+    const hyper = ['--lr', '5e-3', '--warmup-steps', '10', '--weight-decay', '0.01', '--seed', '3'];
+    const whole = join(tmp, 'ck-whole');
+    const uninterrupted = await cli([...run, ...hyper, '--out', whole]);
+    expect(uninterrupted.code, uninterrupted.stderr).toBe(0);
+
+    const out = join(tmp, 'ck-out');
+    const ck = join(tmp, 'ck');
+    const checkpointed = [...run, ...hyper, '--out', out, '--checkpoint-dir', ck, '--checkpoint-every', '10'];
+    const checkpoints = (): string[] => (existsSync(ck) ? readdirSync(ck).filter((n) => /^checkpoint-\d+$/.test(n)) : []);
+    const killed = await cli(checkpointed, { killWhen: () => checkpoints().length > 0 });
+    expect(killed.signal, `the run ended before it was killed:\n${killed.stderr}`).toBe('SIGKILL');
+    expect(existsSync(join(out, 'adapter.safetensors'))).toBe(false);
+    const [at] = checkpoints();
+    expect(Number(at!.slice('checkpoint-'.length))).toBeLessThan(150);
+
+    const resumed = await cli([...checkpointed, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`resuming from ${join(ck, at!)}`);
+    expect(resumed.stderr).not.toMatch(/train step +1\/150/); // it continued, not started over
+    expect(resumed.stdout).toMatch(/trained 150 steps/);
+    for (const f of ['adapter.safetensors', 'model_head.safetensors']) {
+      expect(readFileSync(join(out, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
+    }
+    const results = (dir: string): { eval_history: unknown; final: unknown } => JSON.parse(readFileSync(join(dir, 'train_results.json'), 'utf8'));
+    expect(results(out).eval_history).toEqual(results(whole).eval_history);
+    expect(results(out).final).toEqual(results(whole).final);
   });
 });
 

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { ADAPTER_WEIGHTS_FILE, writeFileAtomic, type AdapterModel } from '@adapterkit/core';
 import { LabelMap, saveTokenizer, type TextExample } from '@adapterkit/data';
-import { collectTrainable, evaluate, HEAD_WEIGHTS_FILE, saveAdapterWithHead, saveHead, train, type Example } from '@adapterkit/training';
+import { collectTrainable, evaluate, HEAD_WEIGHTS_FILE, listCheckpoints, saveAdapterWithHead, saveHead, train, type Example } from '@adapterkit/training';
 import type { Args } from '../cli/args';
 import type { CommandSpec } from '../cli/command';
 import { CliError } from '../cli/errors';
@@ -29,9 +29,11 @@ interface Hyper {
   /** Warm-up: a number of steps, or a fraction of the total steps. */
   readonly warmup: { readonly steps: number } | { readonly ratio: number };
   readonly weightDecay: number;
+  /** `--checkpoint-dir`: where checkpoints go, how often, and whether to resume from the newest one. */
+  readonly checkpoint: { readonly dir: string; readonly every: number; readonly resume: boolean } | undefined;
 }
 
-function readHyper(args: Args): Hyper {
+function readHyper(args: Args, cwd: string): Hyper {
   const full = args.flag('full');
   if (full && args.has('config')) throw new CliError('--full trains the whole model: it takes no --config');
   return {
@@ -45,7 +47,18 @@ function readHyper(args: Args): Hyper {
     seed: args.int('seed', 42, 0),
     warmup: readWarmup(args),
     weightDecay: args.number('weight-decay', 0, true),
+    checkpoint: readCheckpointing(args, cwd),
   };
+}
+
+function readCheckpointing(args: Args, cwd: string): Hyper['checkpoint'] {
+  const dir = args.string('checkpoint-dir');
+  if (dir === undefined) {
+    const given = ['checkpoint-every', 'resume'].find((f) => args.has(f));
+    if (given) throw new CliError(`--${given} needs --checkpoint-dir DIR`);
+    return undefined;
+  }
+  return { dir: resolve(cwd, dir), every: args.int('checkpoint-every', DEFAULT_CHECKPOINT_EVERY), resume: args.flag('resume') };
 }
 
 function readWarmup(args: Args): Hyper['warmup'] {
@@ -85,6 +98,9 @@ function describeTrainable(model: AdapterModel, what: string): string {
 
 const SAFE_NAME = (s: string): string => s.replace(/[^\w+-]+/g, '_');
 
+/** Optimizer steps between two checkpoints when `--checkpoint-dir` is given without `--checkpoint-every`. */
+const DEFAULT_CHECKPOINT_EVERY = 100;
+
 /** `adapterkit train`: train an adapter (or the whole model) and a head on a dataset. */
 export const trainCommand: CommandSpec = {
   name: 'train',
@@ -103,6 +119,10 @@ export const trainCommand: CommandSpec = {
     'head_config.json, model_head.safetensors), the tokenizer files and train_results.json; with --full a whole model',
     'folder (config.json, model.safetensors) plus the head. Progress goes to stderr; the final evaluation (on --test,',
     'else the dev data) and the file sizes to stdout.',
+    '',
+    'With --checkpoint-dir, a checkpoint (trainable weights, optimizer state, step, data position, random state) is',
+    'written there atomically every --checkpoint-every steps; the newest is kept. If the run is killed, the same',
+    'command with --resume continues from it and ends with the same weights as an uninterrupted run.',
   ],
   options: {
     ...MODEL_OPTIONS,
@@ -126,6 +146,9 @@ export const trainCommand: CommandSpec = {
     'weight-decay': { type: 'string', value: 'W', description: 'AdamW weight decay', default: '0' },
     seed: { type: 'string', value: 'N', description: 'seed of initialisation, data order, dropout and splits', default: '42' },
     full: { type: 'boolean', description: 'full fine-tuning (every weight; the baseline adapters are compared with)' },
+    'checkpoint-dir': { type: 'string', value: 'DIR', description: 'write checkpoints there (the newest one kept)' },
+    'checkpoint-every': { type: 'string', value: 'N', description: 'optimizer steps between checkpoints', default: String(DEFAULT_CHECKPOINT_EVERY) },
+    resume: { type: 'boolean', description: 'continue from the newest checkpoint in --checkpoint-dir (same command otherwise)' },
   },
   examples: [
     'adapterkit train --model embedded --dataset spam --out out/spam',
@@ -133,11 +156,14 @@ export const trainCommand: CommandSpec = {
     'adapterkit train --model models/bert --task tagging --train ner.jsonl --text-column tokens --label-column tags --out out/ner',
     'adapterkit train --model gpt2-dir --task causal-lm --train corpus.txt --out out/lm --max-length 64',
     'adapterkit train --model embedded --dataset langid --full --out out/langid-full',
+    'adapterkit train --model embedded --dataset spam --out out/spam --checkpoint-dir out/spam-ck --resume',
   ],
   async run(args, ctx) {
-    const h = readHyper(args);
+    const h = readHyper(args, ctx.io.cwd);
     const out = resolve(ctx.io.cwd, args.required('out', 'DIR'));
     if (!args.has('dataset') && !args.has('train')) throw new CliError("missing --dataset NAME or --train FILE (see 'adapterkit train --help')");
+    const resumeFrom = h.checkpoint?.resume ? (await listCheckpoints(h.checkpoint.dir)).at(-1) : undefined;
+    if (h.checkpoint?.resume && !resumeFrom) throw new CliError(`--resume: no checkpoint-<step> folder in ${h.checkpoint.dir} to resume from`);
     const source = await resolveModel(args, ctx);
     const model = await loadModel(source.dir, ctx, { seed: h.seed });
     const host = hostOf(model);
@@ -163,6 +189,7 @@ export const trainCommand: CommandSpec = {
       `training ${h.full ? 'the whole model' : `adapter '${name}' (${h.config})`} on ${trainData.length} examples` +
         `${devData ? ` (dev ${devData.length})` : ''}: ${steps} steps of ${h.batchSize}, lr ${h.lr} (${warmupSteps} warm-up steps, then linear decay)`,
     );
+    if (resumeFrom) ctx.note(`resuming from ${resumeFrom}`);
     const progress = new Progress(ctx.io.stderr, 'train', steps);
     const result = await train(model, {
       mode: h.full ? 'full' : 'adapter',
@@ -178,6 +205,8 @@ export const trainCommand: CommandSpec = {
       weightDecay: h.weightDecay,
       seed: h.seed,
       padTokenId,
+      ...(h.checkpoint ? { checkpointDir: h.checkpoint.dir, checkpointEvery: h.checkpoint.every, keepCheckpoints: 1 } : {}),
+      ...(resumeFrom ? { resumeFrom } : {}),
       onProgress: (e) => {
         if (e.type === 'step') progress.update(e);
         else if (e.type === 'eval') progress.log(`eval  step ${e.step} (epoch ${e.epoch}): ${formatMetrics(e.metrics)}`);
@@ -213,7 +242,7 @@ export const trainCommand: CommandSpec = {
           seconds: Number(seconds.toFixed(1)),
           hyperparameters: { lr: h.lr, batch_size: h.batchSize, max_length: maxLength, seed: h.seed, warmup_steps: warmupSteps, weight_decay: h.weightDecay },
           eval_history: result.history,
-          final: { split: finalSet, ...metrics },
+          final: { split: finalSet, examples: finalData.length, ...metrics },
           ...(labels ? { labels: labels.names } : {}),
         },
         null,

@@ -32,6 +32,8 @@ export class Progress {
   private tokensPerSecond = 0;
   private lastLength = 0;
   private readonly every: number;
+  /** The step before the first update (non-zero when a run resumes from a checkpoint), for the ETA. */
+  private startStep: number | undefined;
 
   constructor(
     private readonly stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
@@ -48,7 +50,8 @@ export class Progress {
   update(u: ProgressUpdate): void {
     this.tokensPerSecond = this.tokensPerSecond === 0 ? u.tokensPerSecond : 0.8 * this.tokensPerSecond + 0.2 * u.tokensPerSecond;
     const elapsed = (performance.now() - this.start) / 1000;
-    const eta = (elapsed / u.step) * (this.total - u.step);
+    this.startStep ??= u.step - 1;
+    const eta = (elapsed / (u.step - this.startStep)) * (this.total - u.step);
     const width = String(this.total).length;
     const stats = `${String(u.step).padStart(width)}/${this.total}  loss ${u.loss.toFixed(4)}  ${Math.round(this.tokensPerSecond)} tok/s  ETA ${formatDuration(eta)}`;
     if (this.tty) {
