@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, copyFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, copyFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -211,6 +211,47 @@ describe('save / load', () => {
     tf.dispose([ra, rb, inputs] as never);
     dispose(a);
     dispose(b);
+  });
+
+  it("model.saveAdapter/loadAdapter with { withHead: true } (the reference's with_head) save and restore the head", async () => {
+    const a = tinyModel(4);
+    a.addAdapter('task', 'pfeiffer');
+    a.addAdapter('bare', 'pfeiffer');
+    addClassificationHead(a, 'task', { numLabels: 3 });
+    const dir = join(tmp, 'with-head');
+    await a.saveAdapter(dir, 'task', { withHead: true });
+    expect(readdirSync(dir).sort()).toEqual(['adapter.safetensors', 'adapter_config.json', 'head_config.json', 'model_head.safetensors']);
+    await a.saveAdapter(join(tmp, 'no-head'), 'bare', { withHead: true }); // no head of that name: the adapter alone
+    await a.saveAdapter(join(tmp, 'not-asked'), 'task');
+    for (const d of ['no-head', 'not-asked']) expect(readdirSync(join(tmp, d)).sort(), d).toEqual(['adapter.safetensors', 'adapter_config.json']);
+
+    const b = tinyModel(4);
+    const before = tf.memory().numTensors;
+    expect(await b.loadAdapter(dir, { withHead: true, setActive: true })).toBe('task');
+    expect(getHeads(b).names()).toEqual(['task']);
+    a.setActiveAdapters('task');
+    const inputs = tokenBatch(2, 5);
+    const ra = forwardWithHeads(a, inputs);
+    const rb = forwardWithHeads(b, inputs);
+    expect(ra.logits.shape).toEqual([2, 3]);
+    expect(maxAbsDiff(ra.logits, rb.logits)).toBe(0);
+    tf.dispose([ra, rb, inputs] as never);
+
+    // a head that cannot load leaves neither the head nor the adapter behind
+    const broken = join(tmp, 'broken-head');
+    mkdirSync(broken, { recursive: true });
+    for (const f of ['adapter_config.json', 'adapter.safetensors', 'head_config.json']) copyFileSync(join(dir, f), join(broken, f));
+    copyFileSync(join(dir, 'adapter.safetensors'), join(broken, 'model_head.safetensors'));
+    const c = tinyModel(4);
+    const empty = tf.memory().numTensors;
+    await expect(c.loadAdapter(broken, { withHead: true })).rejects.toThrow(/model_head\.safetensors/);
+    expect(c.adapterNames()).toEqual([]);
+    expect(getHeads(c).names()).toEqual([]);
+    expect(tf.memory().numTensors).toBe(empty);
+    expect(tf.memory().numTensors - before).toBeGreaterThan(0); // b's adapter and head are still there
+    dispose(a);
+    dispose(b);
+    dispose(c);
   });
 
   it('loads an LM head ignoring the tied weight it carries', async () => {

@@ -6,6 +6,7 @@ import { writeFilesAtomic } from '../io/atomic';
 import { readJsonObject } from '../io/json';
 import { findWeightsFile } from '../io/weights-file';
 import { readSafetensors, serializeSafetensors, tensorEntryToTf, type TensorEntry } from '../io/safetensors';
+import { requireHeadCompanion } from './adapter-companion';
 import { disposeEntry, type AdapterEntry, type AdapterModel, type AddAdapterOptions } from './adapter-model';
 import type { HostInfo } from './host';
 import { fileShape, fromFileLayout, paramsToFileTensors, type NamedParam } from './params';
@@ -25,6 +26,12 @@ export interface SaveAdapterOptions {
   readonly modelName?: string | null;
   /** Extra top-level keys of adapter_config.json. */
   readonly meta?: Record<string, unknown>;
+  /**
+   * Also save the prediction head named like the adapter (`head_config.json`, `model_head.safetensors`), in the same
+   * atomic write: the reference's `with_head=True` (its default; opt-in here). Without such a head the adapter is
+   * saved alone. Needs `@adapterkit/training` (imported anywhere in the program).
+   */
+  readonly withHead?: boolean;
 }
 
 /** Options of {@link loadAdapter}. */
@@ -33,6 +40,11 @@ export interface LoadAdapterOptions extends AddAdapterOptions {
   readonly loadAs?: string;
   /** Weights file to read instead of the directory's `adapter.safetensors` / `adapter_model.safetensors`. */
   readonly weightsPath?: string;
+  /**
+   * Also load the prediction head the folder holds (`head_config.json`), under the adapter's name: the reference's
+   * `with_head=True`. If the head fails to load, the adapter is removed again. Needs `@adapterkit/training`.
+   */
+  readonly withHead?: boolean;
 }
 
 /** The parts of a saved module's config file (`adapter_config.json`, `head_config.json`, `adapter_fusion_config.json`). */
@@ -81,10 +93,14 @@ export async function serializeAdapter(model: AdapterModel, name: string, option
 
 /**
  * Save an adapter in AdapterHub's layout: `adapter_config.json` (snake_case keys, floats keep `.0`) and
- * `adapter.safetensors` under the reference's state-dict keys. Files are written atomically.
+ * `adapter.safetensors` under the reference's state-dict keys, plus with `withHead` its head's files. Files are
+ * written atomically, all of them in one step.
  */
 export async function saveAdapter(model: AdapterModel, dir: string, name: string, options: SaveAdapterOptions = {}): Promise<void> {
-  await writeFilesAtomic(dir, await serializeAdapter(model, name, options));
+  const head = options.withHead ? requireHeadCompanion() : undefined;
+  const files = await serializeAdapter(model, name, options);
+  const headFiles = head ? await head.serialize(model, name, options) : undefined;
+  await writeFilesAtomic(dir, { ...files, ...headFiles });
 }
 
 /** Locate the weights file of an adapter directory. */
@@ -154,6 +170,7 @@ export function assignAdapterWeights(
  * registers it. Returns the adapter's name.
  */
 export async function loadAdapter(model: AdapterModel, dir: string, options: LoadAdapterOptions = {}): Promise<string> {
+  const head = options.withHead ? requireHeadCompanion() : undefined;
   const configPath = join(dir, ADAPTER_CONFIG_FILE);
   const doc = await readJsonObject(configPath);
   const savedName = typeof doc['name'] === 'string' ? doc['name'] : undefined;
@@ -175,6 +192,14 @@ export async function loadAdapter(model: AdapterModel, dir: string, options: Loa
     throw err;
   }
   model.registerEntry(entry, options);
+  if (head) {
+    try {
+      await head.load(model, dir, name, options);
+    } catch (err) {
+      model.deleteAdapter(name);
+      throw err;
+    }
+  }
   return name;
 }
 

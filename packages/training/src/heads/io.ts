@@ -11,6 +11,7 @@ import {
   serializeSafetensors,
   WeightsMismatchError,
   writeFilesAtomic,
+  type AdapterCompanion,
   type AdapterModel,
   type HostInfo,
   type LoadAdapterOptions,
@@ -129,8 +130,24 @@ export async function loadHead(model: AdapterModel, dir: string, options: LoadHe
 }
 
 /**
- * Save an adapter and, if a head of the same name exists, that head into the same directory (the reference's
- * `save_adapter(..., with_head=True)`).
+ * What `@adapterkit/core`'s `saveAdapter`/`loadAdapter` call for `{ withHead: true }`: the head named like the
+ * adapter, in the reference's layout (`head_config.json`, `model_head.safetensors`). Registered when this package is
+ * imported.
+ */
+export const HEAD_COMPANION: AdapterCompanion = {
+  async serialize(model, name, options) {
+    return getHeads(model).has(name) ? serializeHead(model, name, options as SaveHeadOptions) : undefined;
+  },
+  async load(model, dir, name, options) {
+    if (!existsSync(join(dir, HEAD_CONFIG_FILE))) return false;
+    await loadHead(model, dir, { loadAs: name, ...(options.overwriteOk !== undefined ? { overwriteOk: options.overwriteOk } : {}) });
+    return true;
+  },
+};
+
+/**
+ * Save an adapter and, if a head of the same name exists, that head into the same directory, in one atomic write
+ * (the reference's `save_adapter(..., with_head=True)`; the same as `model.saveAdapter(dir, name, { withHead: true })`).
  */
 export async function saveAdapterWithHead(
   model: AdapterModel,
@@ -138,23 +155,14 @@ export async function saveAdapterWithHead(
   name: string,
   options: SaveAdapterOptions & SaveHeadOptions = {},
 ): Promise<void> {
-  await model.saveAdapter(dir, name, options);
-  if (getHeads(model).has(name)) await saveHead(model, dir, name, options);
+  await model.saveAdapter(dir, name, { ...options, withHead: true });
 }
 
 /**
  * Load an adapter and, if the directory holds a `head_config.json`, its head under the adapter's name (the
- * reference's `load_adapter(..., with_head=True)`). Returns the adapter's name.
+ * reference's `load_adapter(..., with_head=True)`; the same as `model.loadAdapter(dir, { withHead: true })`). If the
+ * head fails to load, the adapter is removed again. Returns the adapter's name.
  */
 export async function loadAdapterWithHead(model: AdapterModel, dir: string, options: LoadAdapterOptions = {}): Promise<string> {
-  const name = await model.loadAdapter(dir, options);
-  if (existsSync(join(dir, HEAD_CONFIG_FILE))) {
-    try {
-      await loadHead(model, dir, { loadAs: name, ...(options.overwriteOk !== undefined ? { overwriteOk: options.overwriteOk } : {}) });
-    } catch (err) {
-      model.deleteAdapter(name);
-      throw err;
-    }
-  }
-  return name;
+  return model.loadAdapter(dir, { ...options, withHead: true });
 }
