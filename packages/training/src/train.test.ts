@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -235,6 +235,17 @@ describe('train()', () => {
     expect(rRes.history).toEqual(rFull.history);
     expect(rRes.best).toEqual(rFull.best);
     dispose(resumed);
+  });
+
+  it('removes the temporary folders of checkpoint writes whose process died, keeps those of live ones', async () => {
+    const dir = join(tmp, 'abandoned');
+    const dead = '.checkpoint-4.tmp-999999999-0badc0de'; // no such pid
+    const live = `.checkpoint-4.tmp-${process.pid}-00c0ffee`;
+    for (const d of [dead, live]) mkdirSync(join(dir, d, 'task'), { recursive: true });
+    const model = setup();
+    await train(model, { adapter: 'task', trainData: classificationData(4), batchSize: 4, maxSteps: 1, checkpointDir: dir, checkpointEvery: 1 });
+    expect(readdirSync(dir).sort()).toEqual([live, 'checkpoint-1']);
+    dispose(model);
   });
 
   it('refuses a checkpoint whose parameters differ from the trainable ones', async () => {

@@ -81,6 +81,33 @@ export async function writeCheckpoint(
   }
 }
 
+/**
+ * Remove the temporary folders that checkpoint writes of dead processes left in `dir` (a run killed while writing
+ * leaves `.checkpoint-<step>.tmp-<pid>-<hex>`). Folders of live processes, this one included, are kept. Returns the
+ * names removed.
+ */
+export async function removeAbandonedCheckpointWrites(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const name of await readdir(dir)) {
+    const m = /^\.checkpoint-\d+\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
+  }
+}
+
 /** Step of a checkpoint folder name (`checkpoint-12` → 12), or undefined. */
 export function checkpointStep(name: string): number | undefined {
   const m = /^checkpoint-(\d+)$/.exec(name);

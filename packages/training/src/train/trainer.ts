@@ -8,6 +8,7 @@ import { AdamW } from './adamw';
 import {
   CHECKPOINT_FILES,
   listCheckpoints,
+  removeAbandonedCheckpointWrites,
   paramsFile,
   readCheckpoint,
   restoreParams,
@@ -299,6 +300,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
   let stoppedEarly = false;
   let lastLoss = NaN;
   try {
+    if (o.checkpointDir) await removeAbandonedCheckpointWrites(o.checkpointDir);
     if (o.resumeFrom) await resume(o.resumeFrom);
     let order: number[] | undefined;
     let orderEpoch = -1;
