@@ -325,11 +325,11 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     const block = toSetup(setup as SetupNode);
     this.setActiveAdapters(block);
     this.freezeModel(true);
+    this.freezeAdapters();
     const names = new Set(adapterNames(block));
     for (const entry of this.adapters.values()) {
-      for (const p of entry.params.list()) p.variable.trainable = names.has(entry.name) && !p.frozen;
+      if (names.has(entry.name)) for (const p of entry.params.list()) p.variable.trainable = !p.frozen;
     }
-    for (const group of this.paramGroups.values()) for (const p of group.list()) p.variable.trainable = false;
     this.trainSetup = block;
   }
 
@@ -366,6 +366,12 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
   /** Ids of all parameter groups, in insertion order. */
   paramGroupIds(): string[] {
     return [...this.paramGroups.keys()];
+  }
+
+  /** Freeze every adapter parameter and every parameter group (e.g. fusion layers); the base is left as it is. */
+  freezeAdapters(): void {
+    for (const entry of this.adapters.values()) for (const p of entry.params.list()) p.variable.trainable = false;
+    for (const group of this.paramGroups.values()) for (const p of group.list()) p.variable.trainable = false;
   }
 
   /** Freeze (or unfreeze) every base-model parameter. */

@@ -99,7 +99,7 @@ describe('parameter groups (parameters outside adapters, e.g. fusion layers)', (
     await tf.setBackend('cpu');
   });
 
-  it('start frozen, are listed by trainableVariables when trainable, frozen by trainAdapter, freed on delete/dispose', () => {
+  it('start frozen, are listed by trainableVariables when trainable, frozen by trainAdapter and freezeAdapters, freed on delete/dispose', () => {
     const model = new AdapterModel(createToyHost(), { methods: [addK] });
     model.addAdapter('a', { method: 'add-k' });
     const start = tf.memory().numTensors;
@@ -115,6 +115,9 @@ describe('parameter groups (parameters outside adapters, e.g. fusion layers)', (
     model.trainAdapter('a');
     expect(w.trainable).toBe(false);
     expect(model.trainableVariables()).not.toContain(w);
+    w.trainable = true; // as trainAdapterFusion leaves it
+    model.freezeAdapters();
+    expect(model.trainableVariables()).toEqual([]); // neither the adapter trainAdapter unfroze nor the group
     model.deleteParamGroup('fusion:a');
     expect(tf.memory().numTensors).toBe(start);
     expect(() => model.deleteParamGroup('fusion:a')).toThrow(/No parameter group 'fusion:a'/);

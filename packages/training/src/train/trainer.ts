@@ -170,8 +170,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
   // Set trainability first: trainAdapter changes the setup, which may switch the active head.
   if (mode === 'full' || mode === 'heads') {
     model.freezeModel(mode === 'heads');
-    for (const a of model.adapterNames()) for (const p of model.adapterParams(a)) p.variable.trainable = false;
-    for (const id of model.paramGroupIds()) for (const p of model.paramGroup(id)!.list()) p.variable.trainable = false;
+    model.freezeAdapters();
   } else if (mode !== 'asIs') {
     const setup = o.adapter ?? model.trainingSetup;
     if (!setup) throw new AdapterStateError('NO_TRAINING_SETUP', "mode 'adapter' needs options.adapter or a previous model.trainAdapter(setup)");
