@@ -7,6 +7,7 @@ import { getHeads } from '../heads/registry';
 import { IGNORE_INDEX } from '../losses';
 import { collate, isChoiceExample, type Batch, type LabelKind, type TrainExample } from './data';
 import { accuracy, macroF1, matthewsCorrelation, perplexity, type MetricName } from './metrics';
+import { positiveInt } from './options';
 
 /** A custom loss: called inside the gradient computation; must return a scalar. */
 export type LossFn = (model: AdapterModel, batch: Batch, ctx: { readonly training: boolean }) => tf.Scalar;
@@ -133,8 +134,7 @@ export function scoreExamples(model: AdapterModel, data: readonly TrainExample[]
  */
 export function evaluate(model: AdapterModel, data: readonly TrainExample[], options: EvaluateOptions = {}): Record<string, number> {
   if (data.length === 0) throw new AdapterKitError('BAD_TRAIN_OPTIONS', 'evaluate() needs at least one example');
-  const batchSize = options.batchSize ?? 8;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new AdapterKitError('BAD_TRAIN_OPTIONS', `batchSize must be a positive integer, got ${batchSize}`);
+  const batchSize = positiveInt(options.batchSize, 'batchSize', 8);
   return scoreExamples(model, data, resolveScoring(model, options, data[0], 'evaluate()'), batchSize);
 }
 

@@ -20,6 +20,7 @@ import { clipByGlobalNorm } from './clip';
 import { batchAt, collate, epochOrder, type TrainExample } from './data';
 import { batchLoss, resolveScoring, scoreExamples, type ScoringOptions } from './evaluate';
 import { higherIsBetter, type MetricName } from './metrics';
+import { positiveInt } from './options';
 import { collectTrainable, type TrainableParam } from './params';
 import { learningRate, type ScheduleName } from './schedule';
 
@@ -130,12 +131,6 @@ interface Loop {
   history: EvalRecord[];
 }
 
-function positive(v: number | undefined, name: string, dflt: number): number {
-  const x = v ?? dflt;
-  if (!Number.isInteger(x) || x < 1) throw new AdapterKitError('BAD_TRAIN_OPTIONS', `${name} must be a positive integer, got ${x}`);
-  return x;
-}
-
 /** Run `fn` with `Math.random` drawing from `rng` (tfjs seeds its dropout masks from Math.random). */
 function withRandom<T>(rng: Rng, fn: () => T): T {
   const original = Math.random;
@@ -161,9 +156,9 @@ function withRandom<T>(rng: Rng, fn: () => T): T {
 export async function train(model: AdapterModel, options: TrainOptions): Promise<TrainResult> {
   const o = options;
   if (o.trainData.length === 0) throw new AdapterKitError('BAD_TRAIN_OPTIONS', 'trainData is empty');
-  const batchSize = positive(o.batchSize, 'batchSize', 8);
-  const evalBatchSize = positive(o.evalBatchSize, 'evalBatchSize', batchSize);
-  const accum = positive(o.gradientAccumulationSteps, 'gradientAccumulationSteps', 1);
+  const batchSize = positiveInt(o.batchSize, 'batchSize', 8);
+  const evalBatchSize = positiveInt(o.evalBatchSize, 'evalBatchSize', batchSize);
+  const accum = positiveInt(o.gradientAccumulationSteps, 'gradientAccumulationSteps', 1);
   const training = o.dropout ?? true;
   const mode = o.mode ?? 'adapter';
   const heads = getHeads(model);
@@ -186,7 +181,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
 
   const numBatches = Math.ceil(o.trainData.length / batchSize);
   const stepsPerEpoch = Math.ceil(numBatches / accum);
-  const totalSteps = o.maxSteps ?? positive(o.epochs, 'epochs', 3) * stepsPerEpoch;
+  const totalSteps = o.maxSteps ?? positiveInt(o.epochs, 'epochs', 3) * stepsPerEpoch;
   const schedule = { schedule: o.schedule ?? 'linear', baseLr: o.lr ?? 1e-4, warmupSteps: o.warmupSteps ?? 0, totalSteps } as const;
   const maxGradNorm = o.maxGradNorm ?? 1.0;
   const bestMetric = o.earlyStopping?.metric ?? (typeof o.keepBest === 'object' ? o.keepBest.metric : 'loss');
