@@ -18,6 +18,10 @@
 import { registerHeadCompanion } from '@adapterkit/core';
 import { HEAD_COMPANION } from './heads/io';
 
+// Core knows no heads: `model.saveAdapter(dir, name, { withHead: true })` and `model.loadAdapter(dir, { withHead:
+// true })` reach them through this registration, made when the package is imported (hence `sideEffects`).
+registerHeadCompanion(HEAD_COMPANION);
+
 export { HEAD_TYPES, isLmHead, defaultLabel2id, headConfigFromJson, headConfigToJson, validateHeadConfig, type HeadConfig, type HeadType } from './heads/config';
 export { headModules, hostHyper, type HeadModule, type HostHyper } from './heads/layout';
 export { PredictionHead, type HeadForwardOptions } from './heads/head';
@@ -52,10 +56,6 @@ export {
   type LoadHeadOptions,
 } from './heads/io';
 export { crossEntropy, bceWithLogits, meanSquaredError, IGNORE_INDEX } from './losses';
-
-// Core knows no heads: `model.saveAdapter(dir, name, { withHead: true })` and `model.loadAdapter(dir, { withHead:
-// true })` reach them through this registration, made when the package is imported (hence `sideEffects`).
-registerHeadCompanion(HEAD_COMPANION);
 export { AdamW, type AdamWOptions } from './train/adamw';
 export { learningRate, type ScheduleName, type ScheduleOptions } from './train/schedule';
 export { clipByGlobalNorm } from './train/clip';

@@ -14,10 +14,10 @@ export interface AdapterCompanion {
    */
   serialize(model: AdapterModel, name: string, options: SaveAdapterOptions): Promise<Record<string, Uint8Array | string> | undefined>;
   /**
-   * Load the module `dir` holds under `name` (the adapter just loaded); false when `dir` holds none. Validates before
-   * it allocates: on error the model has no new module.
+   * Load the module `dir` holds, if any, under `name` (the adapter just loaded). Validates before it allocates: on
+   * error the model has no new module.
    */
-  load(model: AdapterModel, dir: string, name: string, options: LoadAdapterOptions): Promise<boolean>;
+  load(model: AdapterModel, dir: string, name: string, options: LoadAdapterOptions): Promise<void>;
 }
 
 let headCompanion: AdapterCompanion | undefined;

@@ -139,9 +139,9 @@ export const HEAD_COMPANION: AdapterCompanion = {
     return getHeads(model).has(name) ? serializeHead(model, name, options as SaveHeadOptions) : undefined;
   },
   async load(model, dir, name, options) {
-    if (!existsSync(join(dir, HEAD_CONFIG_FILE))) return false;
-    await loadHead(model, dir, { loadAs: name, ...(options.overwriteOk !== undefined ? { overwriteOk: options.overwriteOk } : {}) });
-    return true;
+    if (existsSync(join(dir, HEAD_CONFIG_FILE))) {
+      await loadHead(model, dir, { loadAs: name, ...(options.overwriteOk !== undefined ? { overwriteOk: options.overwriteOk } : {}) });
+    }
   },
 };
 
