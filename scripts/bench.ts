@@ -104,7 +104,6 @@ interface MatMulProfile {
   readonly msBatched: number;
   /** Every kernel's time per step (registered kernels only, so none is counted twice). */
   readonly msAll: number;
-  readonly kernels: number;
 }
 
 /** FLOP of a matMul kernel call from its shapes: output `[..., m, n]`, `a` `[..., m, k]` or `[..., k, m]` (transposed). */
@@ -137,7 +136,7 @@ async function profileStep(model: AdapterModel, mode: 'adapter' | 'full'): Promi
     }
   }
   const per = (x: number): number => x / PROFILED_STEPS;
-  return { flops2d: per(flops2d), flopsBatched: per(flopsBatched), ms2d: per(ms2d), msBatched: per(msBatched), msAll: per(msAll), kernels: per(info.kernels.length) };
+  return { flops2d: per(flops2d), flopsBatched: per(flopsBatched), ms2d: per(ms2d), msBatched: per(msBatched), msAll: per(msAll) };
 }
 
 /** Forwards timed per setup; base and adapter forwards alternate, so drift in the machine's speed hits both alike. */
