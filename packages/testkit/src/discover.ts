@@ -25,7 +25,7 @@ export interface DiscoveredPlugins {
  * packages are only visible to packages that depend on them.
  *
  * Import every first-party method package that is installed and collect its `plugins` export plus the optional
- * functions parity needs (`ejectPrefixTuning`, `loadAdapterFusion`, `parityTrainStep`).
+ * functions parity needs (`ejectPrefixTuning`, `loadAdapterFusion`, `parityTrainStep`, `importPeftAdapter`).
  */
 export async function discoverPlugins(
   importer: (pkg: string) => Promise<unknown>,
@@ -51,6 +51,7 @@ export async function discoverPlugins(
     if (typeof mod['ejectPrefixTuning'] === 'function') extras['ejectPrefixTuning'] = mod['ejectPrefixTuning'];
     if (typeof mod['loadAdapterFusion'] === 'function') extras['loadAdapterFusion'] = mod['loadAdapterFusion'];
     if (typeof mod['parityTrainStep'] === 'function') extras['trainStep'] = mod['parityTrainStep'];
+    if (typeof mod['importPeftAdapter'] === 'function') extras['importPeftAdapter'] = mod['importPeftAdapter'];
   }
   return { plugins, extras: extras as ParityExtras, packages: found, missing };
 }

@@ -11,6 +11,7 @@ import {
   Stack,
   type AnyAdapterMethod,
   type MethodExtension,
+  type ModelInputs,
   type ModelOutputs,
   type SetupNode,
 } from '@adapterkit/core';
@@ -26,6 +27,8 @@ export interface ParityExtras {
   readonly loadAdapterFusion?: (model: AdapterModel, dir: string) => Promise<unknown>;
   /** Run a training-step case; returns the max normalised deviation per checked tensor group. */
   readonly trainStep?: (model: AdapterModel, caseDir: string, meta: Record<string, unknown>, goldenDir: string) => Promise<TrainStepCheck>;
+  /** `@adapterkit/lora`'s PEFT import, for the `peft_*` cases (a PEFT adapter folder → an active adapter). */
+  readonly importPeftAdapter?: (model: AdapterModel, dir: string, options: { name?: string; setActive?: boolean }) => Promise<string>;
 }
 
 /** Result of a training-step check: `ok` plus the worst deviations found. */
@@ -62,6 +65,14 @@ const OUTPUT_NAMES: Record<string, keyof ModelOutputs> = {
 };
 
 class Skip extends Error {}
+
+/** Error codes meaning "this repository cannot run the case" (reported as SKIP with the reason, never a crash). */
+const SKIP_CODES: ReadonlySet<string> = new Set(['METHOD_NOT_INSTALLED', 'UNSUPPORTED_BLOCK', 'UNSUPPORTED_MODEL_TYPE', 'PEFT_UNSUPPORTED']);
+
+/** The first line of an error's message, or its string form for a non-Error throw. */
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}
 
 /** Parse the setup strings of composition cases: `Stack[lang, task]`, `BatchSplit[a, b] batch_sizes=[1,1]`. */
 export function parseGoldenSetup(text: string): SetupNode {
@@ -117,13 +128,16 @@ function checkParamCount(model: AdapterModel, names: string[], expected: unknown
 async function runCase(opts: ParityOptions, c: GoldenCase, atol: number): Promise<ParityResult> {
   const id = `${c.model}/${c.case}`;
   const caseDir = join(opts.goldenDir, c.path);
-  const meta = readMeta(opts.goldenDir, c);
-  const host = await loadHost(join(opts.goldenDir, 'models', c.model));
-  const model = new AdapterModel(host, { methods: opts.plugins, warn: () => undefined });
-  const inputs = goldenInputs(opts.goldenDir, c.model);
-  const lmLogits = Boolean(c.outputs && 'logits' in c.outputs && c.kind !== 'train_step');
-  const forward = (): ModelOutputs => model.forward(inputs, { lmLogits });
+  let model: AdapterModel | undefined;
+  let inputs: ModelInputs | undefined;
   try {
+    const meta = readMeta(opts.goldenDir, c);
+    model = new AdapterModel(await loadHost(join(opts.goldenDir, 'models', c.model)), { methods: opts.plugins, warn: () => undefined });
+    inputs = goldenInputs(opts.goldenDir, c.model);
+    const lmLogits = Boolean(c.outputs && 'logits' in c.outputs && c.kind !== 'train_step');
+    const m = model;
+    const batch = inputs;
+    const forward = (): ModelOutputs => m.forward(batch, { lmLogits });
     if (c.status === 'error') {
       if (meta['error_stage'] !== 'add_adapter') throw new Skip(`the reference library fails (${String(c.error ?? meta['error']).slice(0, 80)}); nothing to compare`);
       try {
@@ -162,6 +176,12 @@ async function runCase(opts: ParityOptions, c: GoldenCase, atol: number): Promis
       const d = await compareOutputs(opts.goldenDir, c, forward());
       return { id, status: d <= atol ? 'PASS' : 'FAIL', maxAbsDiff: d };
     }
+    if (c.kind.startsWith('peft_')) {
+      if (!opts.extras?.importPeftAdapter) throw new Skip('needs importPeftAdapter (@adapterkit/lora)');
+      await opts.extras.importPeftAdapter(model, caseDir, { name: 'default', setActive: true });
+      const d = await compareOutputs(opts.goldenDir, c, forward());
+      return { id, status: d <= atol ? 'PASS' : 'FAIL', maxAbsDiff: d };
+    }
     if (c.kind === 'train_step') {
       if (!opts.extras?.trainStep) throw new Skip('needs the training harness');
       const r = await opts.extras.trainStep(model, caseDir, meta, opts.goldenDir);
@@ -170,13 +190,12 @@ async function runCase(opts: ParityOptions, c: GoldenCase, atol: number): Promis
     throw new Skip(`unknown case kind '${c.kind}'`);
   } catch (err) {
     if (err instanceof Skip) return { id, status: 'SKIP', reason: err.message };
-    if (err instanceof AdapterKitError && (err.code === 'METHOD_NOT_INSTALLED' || err.code === 'UNSUPPORTED_BLOCK')) {
-      return { id, status: 'SKIP', reason: err.message.split('\n')[0]! };
-    }
-    return { id, status: 'FAIL', reason: (err as Error).message.split('\n').slice(0, 4).join(' | ') };
+    if (err instanceof AdapterKitError && SKIP_CODES.has(err.code)) return { id, status: 'SKIP', reason: firstLine(err) };
+    const text = err instanceof Error ? err.message : String(err);
+    return { id, status: 'FAIL', reason: text.split('\n').slice(0, 4).join(' | ') };
   } finally {
-    tf.dispose(collectTensors(inputs));
-    model.dispose();
+    if (inputs) tf.dispose(collectTensors(inputs));
+    model?.dispose();
   }
 }
 
