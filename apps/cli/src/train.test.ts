@@ -145,7 +145,7 @@ describe('bad input', () => {
       [[...base, '--dataset', 'spem'], /unknown embedded dataset \(did you mean 'spam'\?\)/, 1],
       [[...base, '--train', csv, '--tokenizer', big], /has \d+ ids but the model's vocabulary has 512/, 1],
       [['train', '--model', GOLDEN_BERT, '--train', csv, '--out', out], /no tokenizer: .* has no tokenizer\.json or vocab\.txt \(pass --tokenizer FILE\)/, 1],
-      [[...base, '--train', csv, '--task', 'causal-lm'], /causal-lm needs a decoder model \(gpt2\)/, 1],
+      [[...base, '--train', csv, '--task', 'causal-lm'], /causal-lm needs a decoder model \(gpt2, llama, qwen2\)/, 1],
       [[...base, '--train', csv, '--epochs', 'many'], /--epochs expects an integer, got 'many'/, 2],
       [[...base, '--train', csv, '--task', 'clasification'], /--task must be one of .*did you mean 'classification'/, 2],
       [[...base, '--train', csv, '--max-length', '100'], /--max-length 100 exceeds the model's 64 positions/, 1],

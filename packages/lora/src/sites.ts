@@ -52,8 +52,13 @@ function hasFusedQkv(host: HostInfo): boolean {
 /** Module sites LoRA can wrap. */
 export const LORA_MODULE_SITES: readonly ModuleSite[] = ['attention.query', 'attention.key', 'attention.value', 'attention.qkv', 'ffn.intermediate', 'ffn.outputProjection'];
 
-/** `[in, out]` of a wrappable dense layer of the host. */
-export function moduleDims(host: HostInfo, site: ModuleSite): { inDim: number; outDim: number } {
+/** `[in, out]` of a wrappable dense layer of the host (its `moduleShape`, else the BERT shapes). */
+export function moduleDims(host: HostInfo, site: ModuleSite, layer = 0): { inDim: number; outDim: number } {
+  if (host.moduleShape) {
+    const shape = host.moduleShape(site, layer);
+    if (!shape) throw new CapabilityError('MISSING_MODULE', `LoRA needs module site '${site}' in layer ${layer}, which the ${host.modelType} host does not have`);
+    return { inDim: shape.inDim, outDim: shape.outDim };
+  }
   const H = host.hiddenSize;
   switch (site) {
     case 'attention.qkv':
@@ -79,7 +84,7 @@ export function loraSites(host: HostInfo, config: LoRAConfig, layer: number): Lo
     moduleSite,
     layer,
     modulePath: pathOf(host, moduleSite, layer),
-    ...moduleDims(host, moduleSite),
+    ...moduleDims(host, moduleSite, layer),
     slots,
   });
   if (config.selfattnLora && config.attnMatrices.length > 0) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from './config';
+import type { ModelConfig } from './config-reader';
 import {
   AdapterKitError,
   dropoutOp,
@@ -39,7 +39,7 @@ export interface ModelHost extends TransformerHost {
 export interface ModelHostInfo extends HostInfo {
   /** Whether the host computes `poolerOutput` (BERT family with pooler weights). */
   readonly hasPooler: boolean;
-  /** Whether the host has a tied LM head (`lmLogits` option). */
+  /** Whether the host computes LM logits (`lmLogits` option; tied or untied LM head). */
   readonly hasLmHead: boolean;
   readonly maxPositionEmbeddings: number;
 }
@@ -115,28 +115,61 @@ export function makeInfo(
     modelClass: string;
     baseModelPrefix: string;
     hookPoints: readonly HookPoint[];
+    /** Module path of a site in a layer (relative to the base model). */
     modulePath: (site: ModuleSite, layer: number) => string | undefined;
+    /** `[in, out]` of a site's dense layer; default: the BERT shapes from the config. */
+    moduleShape?: (site: ModuleSite, layer: number) => { inDim: number; outDim: number } | undefined;
     hasPooler: boolean;
     hasLmHead: boolean;
+    isDecoder: boolean;
+    weightLayout?: 'linear' | 'conv1d';
+    selfPrefixKey?: string;
   },
 ): ModelHostInfo {
   let numParameters = 0;
   for (const v of store.variables.values()) numParameters += v.size;
   const { modulePath } = fields;
+  const H = config.hiddenSize;
+  const I = config.intermediateSize;
+  const kv = config.numKeyValueHeads * config.headDim;
+  const defaultShape = (site: ModuleSite): { inDim: number; outDim: number } | undefined => {
+    switch (site) {
+      case 'attention.query':
+        return { inDim: H, outDim: config.numHeads * config.headDim };
+      case 'attention.key':
+      case 'attention.value':
+        return { inDim: H, outDim: kv };
+      case 'attention.qkv':
+        return { inDim: H, outDim: 3 * H };
+      case 'ffn.intermediate':
+        return { inDim: H, outDim: I };
+      case 'ffn.outputProjection':
+        return { inDim: I, outDim: H };
+      default:
+        return undefined;
+    }
+  };
+  const shapeOf = fields.moduleShape ?? defaultShape;
+  const inRange = (layer: number): boolean => Number.isInteger(layer) && layer >= 0 && layer < config.numLayers;
   return Object.freeze({
     modelType: config.modelType,
     modelClass: fields.modelClass,
-    hiddenSize: config.hiddenSize,
+    hiddenSize: H,
     numLayers: config.numLayers,
     numHeads: config.numHeads,
-    headDim: config.hiddenSize / config.numHeads,
-    intermediateSize: config.intermediateSize,
+    numKeyValueHeads: config.numKeyValueHeads,
+    headDim: config.headDim,
+    intermediateSize: I,
     vocabSize: config.vocabSize,
     baseModelPrefix: fields.baseModelPrefix,
     hookPoints: new Set(fields.hookPoints),
-    modulePath: (site: ModuleSite, layer: number): string | undefined =>
-      Number.isInteger(layer) && layer >= 0 && layer < config.numLayers ? modulePath(site, layer) : undefined,
+    modulePath: (site: ModuleSite, layer: number): string | undefined => (inRange(layer) ? modulePath(site, layer) : undefined),
+    moduleShape: (site: ModuleSite, layer: number) =>
+      inRange(layer) && modulePath(site, layer) !== undefined ? shapeOf(site, layer) : undefined,
     numParameters,
+    isDecoder: fields.isDecoder,
+    weightLayout: fields.weightLayout ?? 'linear',
+    selfPrefixKey: fields.selfPrefixKey ?? 'self_prefix',
     hasPooler: fields.hasPooler,
     hasLmHead: fields.hasLmHead,
     maxPositionEmbeddings: config.maxPositionEmbeddings,

@@ -11,7 +11,8 @@ import {
   splitHeads,
   type ModelHostInfo,
 } from './base';
-import { positionOffset, type ModelConfig } from './config';
+import type { Architecture } from './architecture';
+import type { ConfigReader, ModelConfig } from './config-reader';
 import {
   AdapterKitError,
   addAndNorm,
@@ -27,7 +28,7 @@ import {
   type ModelOutputs,
   type ModuleSite,
 } from './core';
-import type { ParameterStore } from './weights';
+import { WeightList, type ParameterStore } from './weights';
 
 /** Hook points a BERT-family host calls (all but `head.input`: the bare encoder has no LM head). */
 export const BERT_HOOK_POINTS: readonly HookPoint[] = [
@@ -117,7 +118,7 @@ export class BertHost extends BaseHost {
   /** Use {@link loadHost}, {@link createHost} or {@link initHost}. @internal */
   constructor(config: ModelConfig, store: ParameterStore, notes: readonly string[]) {
     super(config, store, notes);
-    if (config.modelType === 'gpt2') throw new AdapterKitError('BAD_CONFIG', 'BertHost needs a bert/roberta/xlm-roberta config');
+    if (!BERT_ARCHITECTURE.modelTypes.includes(config.modelType)) throw new AdapterKitError('BAD_CONFIG', 'BertHost needs a bert/roberta/xlm-roberta config');
     this.isRoberta = config.modelType !== 'bert';
     const g2 = (n: string): V2 => store.get(n) as unknown as V2;
     const g1 = (n: string): V1 => store.get(n) as unknown as V1;
@@ -159,6 +160,7 @@ export class BertHost extends BaseHost {
       modulePath: bertModulePath,
       hasPooler: this.pooler !== undefined,
       hasLmHead: false,
+      isDecoder: false,
     });
   }
 
@@ -184,7 +186,7 @@ export class BertHost extends BaseHost {
     if (inputs.positionIds) {
       posEmb = tf.gather(this.posEmb, asInt(inputs.positionIds));
     } else if (this.isRoberta) {
-      checkLength(S, cfg.maxPositionEmbeddings, cfg.modelType, positionOffset(cfg));
+      checkLength(S, cfg.maxPositionEmbeddings, cfg.modelType, BERT_ARCHITECTURE.positionOffset(cfg));
       posEmb = tf.gather(this.posEmb, this.robertaPositions(ids));
     } else {
       checkLength(S, cfg.maxPositionEmbeddings, cfg.modelType);
@@ -239,3 +241,125 @@ export class BertHost extends BaseHost {
     return { lastHiddenState: x, poolerOutput };
   }
 }
+
+interface Defaults {
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_act: string;
+  hidden_dropout_prob: number;
+  attention_probs_dropout_prob: number;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+  initializer_range: number;
+  layer_norm_eps: number;
+  pad_token_id: number;
+}
+
+// transformers 4.26 BertConfig / RobertaConfig / XLMRobertaConfig defaults
+const BERT_DEFAULTS: Defaults = {
+  vocab_size: 30522,
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+  max_position_embeddings: 512,
+  type_vocab_size: 2,
+  initializer_range: 0.02,
+  layer_norm_eps: 1e-12,
+  pad_token_id: 0,
+};
+const ENCODER_DEFAULTS: Record<string, Defaults> = {
+  bert: BERT_DEFAULTS,
+  roberta: { ...BERT_DEFAULTS, vocab_size: 50265, pad_token_id: 1 },
+  'xlm-roberta': { ...BERT_DEFAULTS, pad_token_id: 1 },
+};
+
+const isRobertaLike = (config: ModelConfig): boolean => config.modelType !== 'bert';
+
+/** BERT, RoBERTa and XLM-RoBERTa (`BertModel`, `RobertaModel`, `XLMRobertaModel`; post-LN encoders). */
+export const BERT_ARCHITECTURE: Architecture = {
+  modelTypes: ['bert', 'roberta', 'xlm-roberta'],
+  parseConfig(r: ConfigReader, modelType: string): ModelConfig {
+    const d = ENCODER_DEFAULTS[modelType]!;
+    r.unsupported('position_embedding_type', (v) => v === 'absolute', 'only "absolute" position embeddings');
+    r.unsupported('is_decoder', (v) => v === false, 'decoder (causal) BERT');
+    r.unsupported('add_cross_attention', (v) => v === false, 'BERT with cross-attention');
+    const hidden = r.rate('hidden_dropout_prob', d.hidden_dropout_prob);
+    const hiddenSize = r.posInt('hidden_size', d.hidden_size);
+    const numHeads = r.posInt('num_attention_heads', d.num_attention_heads);
+    const layerNormEps = r.positive('layer_norm_eps', d.layer_norm_eps);
+    const config: ModelConfig = {
+      modelType,
+      hiddenSize,
+      numLayers: r.posInt('num_hidden_layers', d.num_hidden_layers),
+      numHeads,
+      numKeyValueHeads: numHeads,
+      headDim: hiddenSize / numHeads,
+      intermediateSize: r.posInt('intermediate_size', d.intermediate_size),
+      hiddenAct: r.activation('hidden_act', d.hidden_act),
+      layerNormEps,
+      headLayerNormEps: layerNormEps,
+      maxPositionEmbeddings: r.posInt('max_position_embeddings', d.max_position_embeddings),
+      typeVocabSize: r.posInt('type_vocab_size', d.type_vocab_size),
+      vocabSize: r.posInt('vocab_size', d.vocab_size),
+      padTokenId: r.optInt('pad_token_id', d.pad_token_id),
+      hiddenDropout: hidden,
+      attentionDropout: r.rate('attention_probs_dropout_prob', d.attention_probs_dropout_prob),
+      embeddingDropout: hidden,
+      initializerRange: r.positive('initializer_range', d.initializer_range),
+      scaleAttnWeights: true,
+      scaleAttnByInverseLayerIdx: false,
+      ropeTheta: 0,
+      ropeScaling: null,
+      tieWordEmbeddings: true,
+      attentionBias: true,
+      raw: r.json,
+    };
+    if (isRobertaLike(config)) {
+      const pad = config.padTokenId;
+      if (pad === null || pad < 0 || pad >= config.maxPositionEmbeddings) {
+        r.fail('pad_token_id', `an integer in [0, ${config.maxPositionEmbeddings}) (${modelType} uses it as the position padding_idx)`);
+      }
+    }
+    return config;
+  },
+  baseModelPrefix: (config) => (config.modelType === 'bert' ? 'bert' : 'roberta'),
+  positionOffset: (config) => (isRobertaLike(config) ? config.padTokenId! + 1 : 0),
+  expectedWeights(config) {
+    const H = config.hiddenSize;
+    const I = config.intermediateSize;
+    const w = new WeightList()
+      .embedding('embeddings.word_embeddings.weight', config.vocabSize, H)
+      .embedding('embeddings.position_embeddings.weight', config.maxPositionEmbeddings, H)
+      .embedding('embeddings.token_type_embeddings.weight', config.typeVocabSize, H)
+      .norm('embeddings.LayerNorm', H);
+    for (let i = 0; i < config.numLayers; i++) {
+      const p = `encoder.layer.${i}`;
+      w.linear(`${p}.attention.self.query`, H, H)
+        .linear(`${p}.attention.self.key`, H, H)
+        .linear(`${p}.attention.self.value`, H, H)
+        .linear(`${p}.attention.output.dense`, H, H)
+        .norm(`${p}.attention.output.LayerNorm`, H)
+        .linear(`${p}.intermediate.dense`, I, H)
+        .linear(`${p}.output.dense`, H, I)
+        .norm(`${p}.output.LayerNorm`, H);
+    }
+    w.linear('pooler.dense', H, H, { pooler: true });
+    return w.specs;
+  },
+  isBuffer: (_config, name) => name === 'embeddings.position_ids' || name === 'embeddings.token_type_ids',
+  zeroRow(config, name) {
+    const pad = config.padTokenId;
+    if (pad === null) return undefined;
+    if (name === 'embeddings.word_embeddings.weight' && pad >= 0 && pad < config.vocabSize) return pad;
+    if (isRobertaLike(config) && name === 'embeddings.position_embeddings.weight') return pad;
+    return undefined;
+  },
+  create: (config, store, notes) => new BertHost(config, store, notes),
+};

@@ -29,6 +29,7 @@ export type {
   HookRunner,
   HostForwardOptions,
   HostInfo,
+  KeyValueCache,
   KeyValuePayload,
   LayerNormFn,
   ModelInputs,

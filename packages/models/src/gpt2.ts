@@ -11,7 +11,8 @@ import {
   splitHeads,
   type ModelHostInfo,
 } from './base';
-import type { ModelConfig } from './config';
+import type { Architecture } from './architecture';
+import type { ConfigReader, ModelConfig } from './config-reader';
 import {
   AdapterKitError,
   addAndNorm,
@@ -28,7 +29,7 @@ import {
   type ModelOutputs,
   type ModuleSite,
 } from './core';
-import type { ParameterStore } from './weights';
+import { WeightList, type ParameterStore } from './weights';
 
 /** Hook points the GPT-2 host calls (`head.input` only when LM logits are requested). */
 export const GPT2_HOOK_POINTS: readonly HookPoint[] = [
@@ -152,6 +153,8 @@ export class Gpt2Host extends BaseHost {
       modulePath: gpt2ModulePath,
       hasPooler: false,
       hasLmHead: true,
+      isDecoder: true,
+      weightLayout: 'conv1d',
     });
   }
 
@@ -221,3 +224,63 @@ export class Gpt2Host extends BaseHost {
     return { lastHiddenState, logits };
   }
 }
+
+/** GPT-2 (`GPT2Model`; pre-LN decoder with HF Conv1D projections and a tied LM head). */
+export const GPT2_ARCHITECTURE: Architecture = {
+  modelTypes: ['gpt2'],
+  parseConfig(r: ConfigReader, modelType: string): ModelConfig {
+    const hiddenSize = r.posInt('n_embd', 768);
+    const inner = r.optInt('n_inner', null);
+    if (inner !== null && inner <= 0) r.posInt('n_inner', 1);
+    const resid = r.rate('resid_pdrop', 0.1);
+    r.unsupported('add_cross_attention', (v) => v === false, 'GPT-2 with cross-attention');
+    const numHeads = r.posInt('n_head', 12);
+    return {
+      modelType,
+      hiddenSize,
+      numLayers: r.posInt('n_layer', 12),
+      numHeads,
+      numKeyValueHeads: numHeads,
+      headDim: hiddenSize / numHeads,
+      intermediateSize: inner ?? 4 * hiddenSize,
+      hiddenAct: r.activation('activation_function', 'gelu_new'),
+      layerNormEps: r.positive('layer_norm_epsilon', 1e-5),
+      // GPT2Config has no `layer_norm_eps` attribute: heads use the reference's getattr default.
+      headLayerNormEps: 1e-12,
+      maxPositionEmbeddings: r.posInt('n_positions', 1024),
+      typeVocabSize: 0,
+      vocabSize: r.posInt('vocab_size', 50257),
+      padTokenId: r.optInt('pad_token_id', null),
+      hiddenDropout: resid,
+      attentionDropout: r.rate('attn_pdrop', 0.1),
+      embeddingDropout: r.rate('embd_pdrop', 0.1),
+      initializerRange: r.positive('initializer_range', 0.02),
+      scaleAttnWeights: r.bool('scale_attn_weights', true),
+      scaleAttnByInverseLayerIdx: r.bool('scale_attn_by_inverse_layer_idx', false),
+      ropeTheta: 0,
+      ropeScaling: null,
+      tieWordEmbeddings: true,
+      attentionBias: true,
+      raw: r.json,
+    };
+  },
+  baseModelPrefix: () => 'transformer',
+  positionOffset: () => 0,
+  expectedWeights(config) {
+    const H = config.hiddenSize;
+    const I = config.intermediateSize;
+    const w = new WeightList().embedding('wte.weight', config.vocabSize, H).embedding('wpe.weight', config.maxPositionEmbeddings, H);
+    for (let i = 0; i < config.numLayers; i++) {
+      const p = `h.${i}`;
+      w.norm(`${p}.ln_1`, H)
+        .conv1d(`${p}.attn.c_attn`, H, 3 * H)
+        .conv1d(`${p}.attn.c_proj`, H, H)
+        .norm(`${p}.ln_2`, H)
+        .conv1d(`${p}.mlp.c_fc`, H, I)
+        .conv1d(`${p}.mlp.c_proj`, I, H);
+    }
+    return w.norm('ln_f', H).specs;
+  },
+  isBuffer: (_config, name) => /^h\.\d+\.attn\.(bias|masked_bias)$/.test(name),
+  create: (config, store, notes) => new Gpt2Host(config, store, notes),
+};

@@ -1,5 +1,5 @@
 /**
- * `@adapterkit/models`: Transformer hosts (BERT, RoBERTa, XLM-RoBERTa, GPT-2) built from tfjs-core ops, loading
+ * `@adapterkit/models`: Transformer hosts (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, GPT-2, Llama, Qwen2) built from tfjs-core ops, loading
  * Hugging Face checkpoints (`config.json` + `model.safetensors`) and reproducing transformers 4.26 numerics.
  *
  * Shapes: inputs are int32 `[batch, seq]`; `lastHiddenState` is `[batch, seq, hidden]`, `poolerOutput`
@@ -15,11 +15,22 @@
  * @packageDocumentation
  */
 export type { ModelHost, ModelHostInfo } from './base';
-export { BertHost, BERT_HOOK_POINTS, bertModulePath } from './bert';
-export { Gpt2Host, GPT2_HOOK_POINTS, gpt2ModulePath } from './gpt2';
-export { maxSequenceLength, parseConfig, positionOffset, readConfig, SUPPORTED_MODEL_TYPES, type ModelConfig, type ModelType } from './config';
+export type { Architecture } from './architecture';
+export { ARCHITECTURES, architectureOf } from './registry';
+export { BertHost, BERT_ARCHITECTURE, BERT_HOOK_POINTS, bertModulePath } from './bert';
+export { Gpt2Host, GPT2_ARCHITECTURE, GPT2_HOOK_POINTS, gpt2ModulePath } from './gpt2';
+export {
+  maxSequenceLength,
+  parseConfig,
+  positionOffset,
+  readConfig,
+  SUPPORTED_MODEL_TYPES,
+  type ModelConfig,
+  type ModelType,
+  type RopeScaling,
+} from './config';
 export { createHost, initHost, loadHost } from './load';
-export { baseModelPrefixOf, expectedWeights, type WeightInit, type WeightSpec } from './weights';
+export { baseModelPrefixOf, expectedWeights, ParameterStore, WeightList, type WeightInit, type WeightSpec } from './weights';
 export {
   FileFormatError,
   WeightsMismatchError,

@@ -2,15 +2,14 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelHost } from './base';
-import { BertHost } from './bert';
 import { readConfig, toModelConfig, type ModelConfig } from './config';
 import { FileFormatError, readSafetensors, Rng, tensorEntryToTf } from './core';
-import { Gpt2Host } from './gpt2';
+import { architectureOf } from './registry';
 import { expectedWeights, matchWeights, ParameterStore, type SuppliedWeight, type WeightSpec } from './weights';
 
 function construct(config: ModelConfig, store: ParameterStore, notes: readonly string[]): ModelHost {
   try {
-    return config.modelType === 'gpt2' ? new Gpt2Host(config, store, notes) : new BertHost(config, store, notes);
+    return architectureOf(config.modelType)!.create(config, store, notes);
   } catch (err) {
     store.dispose();
     throw err;
@@ -97,13 +96,8 @@ export function initHost(config: ModelConfig | Record<string, unknown>, seed = 0
   const cfg = toModelConfig(config);
   const rng = new Rng(seed);
   const std = cfg.initializerRange;
-  const pad = cfg.padTokenId;
-  const zeroRowOf = (name: string): number | undefined => {
-    if (cfg.modelType === 'gpt2' || pad === null) return undefined;
-    if (name === 'embeddings.word_embeddings.weight' && pad >= 0 && pad < cfg.vocabSize) return pad;
-    if (cfg.modelType !== 'bert' && name === 'embeddings.position_embeddings.weight') return pad;
-    return undefined;
-  };
+  const arch = architectureOf(cfg.modelType)!;
+  const zeroRowOf = (name: string): number | undefined => arch.zeroRow?.(cfg, name);
   const make = (spec: WeightSpec): tf.Tensor => {
     const shape = [...spec.shape];
     if (spec.init === 'zeros') return tf.zeros(shape);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from './config';
+import type { ModelConfig } from './config-reader';
+import { architectureOf } from './registry';
 import { WeightsMismatchError, type ParamLayout, type WeightMismatch, type WeightsMismatchDetails } from './core';
 
 /** How {@link initHost} fills a parameter. */
@@ -20,73 +21,50 @@ export interface WeightSpec {
 
 /** Base-model attribute name of the HF `*For*` classes (prefix of their state-dict keys). */
 export function baseModelPrefixOf(config: ModelConfig): string {
-  return config.modelType === 'gpt2' ? 'transformer' : config.modelType === 'bert' ? 'bert' : 'roberta';
+  return architectureOf(config.modelType)!.baseModelPrefix(config);
 }
 
-/** Every parameter a host of `config` has, in a fixed order (embeddings, layers, pooler / final LayerNorm). */
+/** Every parameter a host of `config` has, in a fixed order (its architecture's list). */
 export function expectedWeights(config: ModelConfig): WeightSpec[] {
-  const H = config.hiddenSize;
-  const I = config.intermediateSize;
-  const out: WeightSpec[] = [];
-  const lin = (name: string, outDim: number, inDim: number, pooler?: boolean): void => {
-    out.push({ name: `${name}.weight`, shape: [outDim, inDim], layout: 'linear', init: 'normal', ...(pooler ? { pooler } : {}) });
-    out.push({ name: `${name}.bias`, shape: [outDim], layout: 'plain', init: 'zeros', ...(pooler ? { pooler } : {}) });
-  };
-  const conv1d = (name: string, inDim: number, outDim: number): void => {
-    out.push({ name: `${name}.weight`, shape: [inDim, outDim], layout: 'plain', init: 'normal' });
-    out.push({ name: `${name}.bias`, shape: [outDim], layout: 'plain', init: 'zeros' });
-  };
-  const ln = (name: string): void => {
-    out.push({ name: `${name}.weight`, shape: [H], layout: 'plain', init: 'ones' });
-    out.push({ name: `${name}.bias`, shape: [H], layout: 'plain', init: 'zeros' });
-  };
-  const emb = (name: string, rows: number): void => {
-    out.push({ name, shape: [rows, H], layout: 'plain', init: 'normal' });
-  };
+  return architectureOf(config.modelType)!.expectedWeights(config);
+}
 
-  if (config.modelType === 'gpt2') {
-    emb('wte.weight', config.vocabSize);
-    emb('wpe.weight', config.maxPositionEmbeddings);
-    for (let i = 0; i < config.numLayers; i++) {
-      const p = `h.${i}`;
-      ln(`${p}.ln_1`);
-      conv1d(`${p}.attn.c_attn`, H, 3 * H);
-      conv1d(`${p}.attn.c_proj`, H, H);
-      ln(`${p}.ln_2`);
-      conv1d(`${p}.mlp.c_fc`, H, I);
-      conv1d(`${p}.mlp.c_proj`, I, H);
-    }
-    ln('ln_f');
-    return out;
+/** Builds a parameter list in file layout (helpers for architecture descriptors). @internal */
+export class WeightList {
+  readonly specs: WeightSpec[] = [];
+
+  /** nn.Linear `[out, in]` (memory `[in, out]`) with an optional bias `[out]`. */
+  linear(name: string, outDim: number, inDim: number, options: { bias?: boolean; pooler?: boolean } = {}): this {
+    const extra = options.pooler ? { pooler: true } : {};
+    this.specs.push({ name: `${name}.weight`, shape: [outDim, inDim], layout: 'linear', init: 'normal', ...extra });
+    if (options.bias !== false) this.specs.push({ name: `${name}.bias`, shape: [outDim], layout: 'plain', init: 'zeros', ...extra });
+    return this;
   }
 
-  emb('embeddings.word_embeddings.weight', config.vocabSize);
-  emb('embeddings.position_embeddings.weight', config.maxPositionEmbeddings);
-  emb('embeddings.token_type_embeddings.weight', config.typeVocabSize);
-  ln('embeddings.LayerNorm');
-  for (let i = 0; i < config.numLayers; i++) {
-    const p = `encoder.layer.${i}`;
-    lin(`${p}.attention.self.query`, H, H);
-    lin(`${p}.attention.self.key`, H, H);
-    lin(`${p}.attention.self.value`, H, H);
-    lin(`${p}.attention.output.dense`, H, H);
-    ln(`${p}.attention.output.LayerNorm`);
-    lin(`${p}.intermediate.dense`, I, H);
-    lin(`${p}.output.dense`, H, I);
-    ln(`${p}.output.LayerNorm`);
+  /** HF Conv1D (GPT-2): weight `[in, out]` in file and memory, bias `[out]`. */
+  conv1d(name: string, inDim: number, outDim: number): this {
+    this.specs.push({ name: `${name}.weight`, shape: [inDim, outDim], layout: 'plain', init: 'normal' });
+    this.specs.push({ name: `${name}.bias`, shape: [outDim], layout: 'plain', init: 'zeros' });
+    return this;
   }
-  lin('pooler.dense', H, H, true);
-  return out;
+
+  /** LayerNorm `weight` (ones) and `bias` (zeros) `[dim]`; RMSNorm has no bias. */
+  norm(name: string, dim: number, bias = true): this {
+    this.specs.push({ name: `${name}.weight`, shape: [dim], layout: 'plain', init: 'ones' });
+    if (bias) this.specs.push({ name: `${name}.bias`, shape: [dim], layout: 'plain', init: 'zeros' });
+    return this;
+  }
+
+  /** An embedding table `[rows, dim]`. */
+  embedding(name: string, rows: number, dim: number): this {
+    this.specs.push({ name, shape: [rows, dim], layout: 'plain', init: 'normal' });
+    return this;
+  }
 }
 
 /** Key prefixes of task heads in HF `*For*` checkpoints; such keys are ignored (with a note). */
 const HEAD_PREFIXES = ['cls.', 'lm_head.', 'classifier.', 'qa_outputs.'];
 
-/** Non-parameter buffers of a 4.26 `state_dict()` that hosts recreate as constants. */
-function isKnownBuffer(config: ModelConfig, name: string): boolean {
-  if (config.modelType === 'gpt2') return /^h\.\d+\.attn\.(bias|masked_bias)$/.test(name);
-  return name === 'embeddings.position_ids' || name === 'embeddings.token_type_ids';
-}
 
 /** What {@link matchWeights} needs to know about a supplied tensor. */
 export interface SuppliedWeight {
@@ -119,8 +97,9 @@ const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
  * @throws WeightsMismatchError listing every missing name, unexpected name and shape/dtype mismatch.
  */
 export function matchWeights(config: ModelConfig, supplied: ReadonlyMap<string, SuppliedWeight>, source: string): WeightMatch {
-  const prefix = `${baseModelPrefixOf(config)}.`;
-  const all = expectedWeights(config);
+  const arch = architectureOf(config.modelType)!;
+  const prefix = `${arch.baseModelPrefix(config)}.`;
+  const all = arch.expectedWeights(config);
   const expectedByName = new Map(all.map((s) => [s.name, s]));
   const keys = new Map<string, string>();
   const notes: string[] = [];
@@ -131,11 +110,11 @@ export function matchWeights(config: ModelConfig, supplied: ReadonlyMap<string, 
 
   for (const key of supplied.keys()) {
     const name = key.startsWith(prefix) ? key.slice(prefix.length) : key;
-    if (HEAD_PREFIXES.some((p) => name.startsWith(p))) {
+    if (!expectedByName.has(name) && HEAD_PREFIXES.some((p) => name.startsWith(p))) {
       ignoredHeads.push(key);
       continue;
     }
-    if (isKnownBuffer(config, name)) {
+    if (arch.isBuffer(config, name)) {
       ignoredBuffers.push(key);
       continue;
     }
@@ -151,7 +130,8 @@ export function matchWeights(config: ModelConfig, supplied: ReadonlyMap<string, 
     keys.set(name, key);
   }
 
-  const hasPooler = config.modelType !== 'gpt2' && all.some((s) => s.pooler && keys.has(s.name));
+  const poolerSpecs = all.filter((s) => s.pooler);
+  const hasPooler = poolerSpecs.some((s) => keys.has(s.name));
   const specs = all.filter((s) => !s.pooler || hasPooler);
   const missing = specs.filter((s) => !keys.has(s.name)).map((s) => s.name);
   for (const s of specs) {
@@ -187,7 +167,7 @@ export function matchWeights(config: ModelConfig, supplied: ReadonlyMap<string, 
 
   if (ignoredHeads.length > 0) notes.push(`ignored task-head weights: ${ignoredHeads.join(', ')}`);
   if (ignoredBuffers.length > 0) notes.push(`ignored non-parameter buffers: ${ignoredBuffers.join(', ')}`);
-  if (config.modelType !== 'gpt2' && !hasPooler) notes.push('no pooler.dense.* weights: the host has no pooler (poolerOutput is undefined)');
+  if (poolerSpecs.length > 0 && !hasPooler) notes.push('no pooler.dense.* weights: the host has no pooler (poolerOutput is undefined)');
   return { specs, keys, notes, hasPooler };
 }
 

@@ -3,8 +3,9 @@ import { getActivation, init, linear, type CreateContext } from '@adapterkit/cor
 import type { PrefixTuningConfig } from './config';
 
 /**
- * Location key of self-attention prefixes in the reference's pool (`PrefixTuningShim("self_prefix")` on BERT,
- * RoBERTa and GPT-2; encoder-decoder models also have `encoder_prefix` / `cross_prefix`).
+ * Default location key of self-attention prefixes in the reference's pool (`PrefixTuningShim("self_prefix")` on BERT,
+ * RoBERTa, GPT-2 and Llama; encoder-decoder models also have `encoder_prefix` / `cross_prefix`). A host names its
+ * own in `HostInfo.selfPrefixKey` (DistilBERT: `self`).
  */
 export const SELF_PREFIX = 'self_prefix';
 
@@ -44,11 +45,12 @@ export function createPrefixPool(ctx: CreateContext<PrefixTuningConfig>, numLaye
   const H = host.hiddenSize;
   const P = config.prefixLength;
   const width = numLayers * 2 * H;
-  const root = `prefix_tuning.prefix_tunings.${name}.${SELF_PREFIX}`;
+  const location = host.selfPrefixKey ?? SELF_PREFIX;
+  const root = `prefix_tuning.prefix_tunings.${name}.${location}`;
   const layerRoots: string[] = [];
   for (let i = 0; i < host.numLayers; i++) {
     const path = host.modulePath('attention.self', i);
-    if (path !== undefined) layerRoots.push(`${path}.prefix_tuning.pool.prefix_tunings.${name}.${SELF_PREFIX}`);
+    if (path !== undefined) layerRoots.push(`${path}.prefix_tuning.pool.prefix_tunings.${name}.${location}`);
   }
   const add = (suffix: string, initial: tf.Tensor, layout: 'linear' | 'plain' = 'plain'): tf.Variable =>
     params.add(`${root}.${suffix}`, initial, { layout, aliases: layerRoots.map((r) => `${r}.${suffix}`) });

@@ -17,8 +17,8 @@ export function addTaskHead(model: AdapterModel, name: string, task: Task, label
       addMaskedLmHead(model, name, { seed });
       return;
     case 'causal-lm':
-      if (model.info.modelType !== 'gpt2') {
-        throw new CliError(`--task causal-lm needs a decoder model (gpt2); this ${model.info.modelType} model attends in both directions (use masked-lm)`);
+      if (model.info.isDecoder !== true) {
+        throw new CliError(`--task causal-lm needs a decoder model (gpt2, llama, qwen2); this ${model.info.modelType} model attends in both directions (use masked-lm)`);
       }
       addCausalLmHead(model, name, { seed });
       return;

@@ -8,7 +8,7 @@ import { HOOK_POINTS, MODEL_LEVEL_POINTS, type HookPayload, type HookPoint, type
 import type { AnyAdapterMethod, ConfigInput, MethodInstance } from '../method/define';
 import type { MethodExtension } from '../method/extension';
 import { Rng } from '../nn/init';
-import type { HostInfo, ModelInputs, ModelOutputs, TransformerHost } from './host';
+import type { HostInfo, KeyValueCache, ModelInputs, ModelOutputs, TransformerHost } from './host';
 import { loadAdapter, saveAdapter, type LoadAdapterOptions, type SaveAdapterOptions } from './adapter-io';
 import { ParamCollector, type NamedParam } from './params';
 import { adapterSummary, formatAdapterSummary, type AdapterSummaryRow } from './summary';
@@ -51,8 +51,10 @@ export interface ActivateOptions {
 export interface ForwardOptions {
   /** Dropout on (default false). */
   readonly training?: boolean;
-  /** Also compute LM logits where the host has a tied LM head. */
+  /** Also compute LM logits where the host has an LM head. */
   readonly lmLogits?: boolean;
+  /** Incremental decoding with a key/value cache (decoder hosts; see {@link KeyValueCache}). */
+  readonly cache?: KeyValueCache;
 }
 
 const NAME_RE = /^[^.|,\s[\]]+$/;
@@ -300,7 +302,8 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
       const info = { batchSize, seqLength, training, ...(inputs.attentionMask ? { attentionMask: inputs.attentionMask } : {}) };
       this.dispatcher.beginForward(info);
       try {
-        return fn(this.host.forward(inputs, this.dispatcher, { training, lmLogits: options.lmLogits ?? false }));
+        const cache = options.cache ? { cache: options.cache } : {};
+        return fn(this.host.forward(inputs, this.dispatcher, { training, lmLogits: options.lmLogits ?? false, ...cache }));
       } finally {
         this.dispatcher.endForward();
       }

@@ -37,6 +37,30 @@ export interface HostInfo {
   modulePath(site: ModuleSite, layer: number): string | undefined;
   /** Total number of base-model parameters (the denominator of `%Param`). */
   readonly numParameters: number;
+  /**
+   * Causal (decoder-only) self-attention: the host can generate text and takes causal-LM heads in the
+   * reference's decoder layout. Undefined = false (an encoder).
+   */
+  readonly isDecoder?: boolean;
+  /** Key/value heads (grouped-query attention when below `numHeads`). Undefined = `numHeads`. */
+  readonly numKeyValueHeads?: number;
+  /**
+   * `[in, out]` of the dense layer at a module site (e.g. Llama `attention.key` with 2 of 4 KV heads is
+   * `[hidden, hidden / 2]`, and `ffn.intermediate` is `down_proj`), or undefined where the host has none.
+   * Undefined method = the BERT shapes (`hidden → hidden` attention, `hidden → intermediate`, `intermediate → hidden`;
+   * fused qkv `hidden → 3·hidden`).
+   */
+  moduleShape?(site: ModuleSite, layer: number): { readonly inDim: number; readonly outDim: number } | undefined;
+  /**
+   * How the host's projection weights are stored in HF files: `linear` (nn.Linear `[out, in]`) or `conv1d`
+   * (HF `Conv1D` `[in, out]`, GPT-2; PEFT's `fan_in_fan_out`). Undefined = `linear`.
+   */
+  readonly weightLayout?: 'linear' | 'conv1d';
+  /**
+   * Location key of self-attention prefixes in the reference's prefix-tuning pool (`self_prefix` on BERT, GPT-2
+   * and Llama; DistilBERT's adapter-transformers code names it `self`). Undefined = `self_prefix`.
+   */
+  readonly selfPrefixKey?: string;
 }
 
 /** Model inputs (int32 tensors, `[batch, seq]`). */
@@ -57,11 +81,30 @@ export interface ModelOutputs {
   readonly logits?: tf.Tensor3D;
 }
 
+/**
+ * Keys and values of earlier positions, per layer, for incremental decoding (decoder hosts). The host appends
+ * the new positions' keys/values (after RoPE, before any adapter at `attention.kv`, `[batch, kvHeads, len, headDim]`)
+ * and stores the result; adapters see the full key/value sequence at `attention.kv` on every step.
+ */
+export interface KeyValueCache {
+  /** Number of positions cached (the same in every layer once a step is complete). */
+  readonly length: number;
+  /** The cached keys/values of a layer, or undefined before the first step. */
+  get(layer: number): { readonly key: tf.Tensor4D; readonly value: tf.Tensor4D } | undefined;
+  /** Replace a layer's keys/values (the cache keeps them alive across `tf.tidy` scopes and frees the old ones). */
+  set(layer: number, key: tf.Tensor4D, value: tf.Tensor4D): void;
+}
+
 /** Options of a host forward pass. */
 export interface HostForwardOptions {
   readonly training: boolean;
-  /** Compute LM logits where the host has a tied LM head. */
+  /** Compute LM logits where the host has an LM head (tied or untied). */
   readonly lmLogits?: boolean;
+  /**
+   * Incremental decoding (decoder hosts only): the inputs are the positions after the cached ones; their
+   * `attentionMask`, if given, covers cached and new positions (`[batch, cache.length + seq]`).
+   */
+  readonly cache?: KeyValueCache;
 }
 
 /**

@@ -83,7 +83,7 @@ export function convertLora(peft: Record<string, unknown>, modules: readonly Pef
   const problems: string[] = [];
   for (const m of modules) {
     const { A, B } = m.tensors;
-    const { inDim, outDim } = moduleDims(host, m.site);
+    const { inDim, outDim } = moduleDims(host, m.site, m.layer);
     if (!A || !B) problems.push(`${m.peftName}: needs both lora_A and lora_B`);
     else if (A.cols !== inDim || B.rows !== outDim || A.rows !== B.cols) {
       problems.push(`${m.peftName}: lora_A [${A.rows}, ${A.cols}] / lora_B [${B.rows}, ${B.cols}] do not fit a [${outDim}, ${inDim}] layer`);
@@ -162,7 +162,7 @@ export function convertIa3(modules: readonly PeftModule[], host: HostInfo, sourc
   const problems: string[] = [];
   for (const m of modules) {
     const l = m.tensors.l!;
-    const { inDim, outDim } = moduleDims(host, m.site);
+    const { inDim, outDim } = moduleDims(host, m.site, m.layer);
     if (l.rows === 1 && l.cols === inDim && !(outDim === 1 && inDim === 1)) {
       throw new CapabilityError(
         'PEFT_UNSUPPORTED',

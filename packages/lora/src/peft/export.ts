@@ -24,9 +24,6 @@ export interface ExportPeftOptions {
   readonly baseModelNameOrPath?: string | null;
 }
 
-/** Model types whose projections are HF `Conv1D` (weights `[in, out]`), for which PEFT sets `fan_in_fan_out`. */
-const CONV1D_MODEL_TYPES: ReadonlySet<string> = new Set(['gpt2']);
-
 async function entry(t: tf.Tensor): Promise<SerializableTensor> {
   try {
     return { shape: [...t.shape], data: (await t.data()) as Float32Array };
@@ -54,7 +51,8 @@ export async function serializePeftAdapter(model: AdapterModel, name: string, op
   for (const m of modules) groups.set(m.site.moduleSite, [...(groups.get(m.site.moduleSite) ?? []), m.site.modulePath]);
   const allModules = new Set([...model.host.parameters.keys()].map((k) => k.slice(0, k.lastIndexOf('.'))));
   const targets = peftTargets(groups, allModules);
-  const fanInFanOut = CONV1D_MODEL_TYPES.has(model.info.modelType);
+  // Hosts whose projections are HF `Conv1D` (weights `[in, out]`, GPT-2): PEFT sets `fan_in_fan_out`.
+  const fanInFanOut = model.info.weightLayout === 'conv1d';
   const baseModelNameOrPath = options.baseModelNameOrPath ?? null;
   const key = (m: LoRAModule, suffix: string): string => `${PEFT_KEY_PREFIX}${options.keyPrefix ?? ''}${m.site.modulePath}${suffix}`;
 

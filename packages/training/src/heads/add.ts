@@ -148,11 +148,12 @@ export interface CausalLmHeadOptions extends AddHeadOptions {
 }
 
 /**
- * Add a causal-LM head (labels shifted by one): on GPT-2 the tied projection `h·Eᵀ` (`GPT2AdapterModel`), on
- * BERT-family hosts `Linear, act, LayerNorm, tied Linear` (`BertAdapterModel.add_causal_lm_head`).
+ * Add a causal-LM head (labels shifted by one): on decoder hosts (`info.isDecoder`: GPT-2, Llama) the tied
+ * projection `h·Eᵀ` (`GPT2AdapterModel`), on BERT-family hosts `Linear, act, LayerNorm, tied Linear` (`BertAdapterModel.add_causal_lm_head`).
  */
 export function addCausalLmHead(model: AdapterModel, name: string, options: CausalLmHeadOptions = {}): PredictionHead {
-  const gpt2 = model.info.modelType === 'gpt2';
+  // Decoder hosts take the reference's decoder layout (GPT2AdapterModel / LlamaAdapterModel: the tied projection).
+  const gpt2 = model.info.isDecoder === true;
   return getHeads(model).create(
     name,
     {

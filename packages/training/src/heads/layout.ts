@@ -26,15 +26,15 @@ export interface HostHyper {
 /**
  * Read the hyper-parameters heads need from a host. Core's `HostInfo` does not carry them; hosts of
  * `@adapterkit/models` expose their parsed config as `host.config`, other hosts get transformers' BERT defaults.
- * As in the reference (`getattr(config, "layer_norm_eps", 1e-12)`), GPT-2 (whose config names it
- * `layer_norm_epsilon`) gets 1e-12 for head LayerNorms.
+ * Head LayerNorms use the config's `headLayerNormEps` (the reference's `getattr(config, "layer_norm_eps", 1e-12)`:
+ * 1e-12 on GPT-2, whose config names it `layer_norm_epsilon`), else `layerNormEps`.
  */
 export function hostHyper(host: TransformerHost): HostHyper {
-  const cfg = (host as { config?: Partial<{ hiddenDropout: number; initializerRange: number; layerNormEps: number }> }).config ?? {};
+  const cfg = (host as { config?: Partial<{ hiddenDropout: number; initializerRange: number; layerNormEps: number; headLayerNormEps: number }> }).config ?? {};
   return {
     hiddenDropout: cfg.hiddenDropout ?? 0.1,
     initializerRange: cfg.initializerRange ?? 0.02,
-    layerNormEps: host.info.modelType === 'gpt2' ? 1e-12 : (cfg.layerNormEps ?? 1e-12),
+    layerNormEps: cfg.headLayerNormEps ?? cfg.layerNormEps ?? 1e-12,
   };
 }
 
