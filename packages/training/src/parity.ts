@@ -28,7 +28,7 @@ async function readTensors(path: string): Promise<Map<string, tf.Tensor>> {
   return new Map([...tensors].map(([k, e]) => [k, tensorEntryToTf(e)]));
 }
 
-function goldenBatch(goldenDir: string, model: string): { inputs: ModelInputs; labels: tf.Tensor1D } {
+function goldenBatch(goldenDir: string, model: string): { inputs: ModelInputs; labels: tf.Tensor1D; labelsLm: tf.Tensor2D | undefined } {
   const all = JSON.parse(readFileSync(join(goldenDir, 'inputs.json'), 'utf8')) as Record<string, unknown>;
   const m = all[model] as Record<string, number[][]>;
   const t = (x: number[][]): tf.Tensor2D => tf.tensor2d(x, [x.length, x[0]!.length], 'int32');
@@ -39,7 +39,16 @@ function goldenBatch(goldenDir: string, model: string): { inputs: ModelInputs; l
       ...(m['token_type_ids'] ? { tokenTypeIds: t(m['token_type_ids']) } : {}),
     },
     labels: tf.tensor1d((all['labels'] as number[] | undefined) ?? [1, 2], 'int32'),
+    labelsLm: m['labels_lm'] ? t(m['labels_lm']) : undefined,
   };
+}
+
+/** The reference's causal-LM loss: logits of positions 0..S−2 against labels 1..S−1, mean over labels ≠ −100. */
+function shiftedLmLoss(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scalar {
+  const [B, S, V] = logits.shape;
+  const shifted = tf.reshape(tf.slice(logits, [0, 0, 0], [B, S - 1, V]), [B * (S - 1), V]) as tf.Tensor2D;
+  const targets = tf.reshape(tf.slice(labels, [0, 1], [B, S - 1]), [B * (S - 1)]) as tf.Tensor1D;
+  return crossEntropy(shifted, targets);
 }
 
 function gradTolerance(goldenDir: string): { atol: number; rtol: number } {
@@ -68,6 +77,8 @@ interface Checked {
  * - `train_<method>` cases: the adapter of `meta.adapter_weights_from` is loaded through `model.loadAdapter`
  *   (a config whose method is not installed throws AdapterConfigError `METHOD_NOT_INSTALLED`, which the runner
  *   reports as SKIP); the head is a plain `Linear(32, 3)` from `head.safetensors` on `last_hidden_state[:, 0]`.
+ * - LM cases (a decoder's `train_<method>` without `head.safetensors`, inputs with `labels_lm`): the loss is the
+ *   reference's shifted causal-LM cross-entropy on the host's LM logits (mean over labels ≠ −100).
  * - `*_flexhead` cases: `saved_adapter/` and `saved_head/` are loaded with `loadAdapter` and {@link loadHead}, and the
  *   loss is the flex classification head's (`model(..., labels).loss`).
  *
@@ -80,10 +91,12 @@ export async function parityTrainStep(model: AdapterModel, caseDir: string, meta
   const name = flex
     ? await model.loadAdapter(join(caseDir, 'saved_adapter'))
     : await model.loadAdapter(join(goldenDir, String(meta['adapter_weights_from'])));
-  const headRef = await readTensors(join(caseDir, 'head.safetensors'));
+  const { inputs, labels, labelsLm } = goldenBatch(goldenDir, String(meta['model'] ?? 'bert'));
+  // LM cases (decoders: `model(..., labels=labels_lm).loss`) have no head file: the loss is on the host's LM logits.
+  const lm = !flex && !existsSync(join(caseDir, 'head.safetensors')) && labelsLm !== undefined;
+  const headRef = lm ? new Map<string, tf.Tensor>() : await readTensors(join(caseDir, 'head.safetensors'));
   const gradRef = await readTensors(join(caseDir, 'grads.safetensors'));
   const outRef = await readTensors(join(caseDir, 'output.safetensors'));
-  const { inputs, labels } = goldenBatch(goldenDir, String(meta['model'] ?? 'bert'));
   const own: tf.Tensor[] = [];
   try {
     if (flex) await loadHead(model, join(caseDir, 'saved_head'));
@@ -112,7 +125,7 @@ export async function parityTrainStep(model: AdapterModel, caseDir: string, meta
     // The plain head of the non-flex cases: Linear(32, 3), weight [3, 32] in the file.
     let plainW: tf.Variable | undefined;
     let plainB: tf.Variable | undefined;
-    if (!flex) {
+    if (!flex && !lm) {
       plainW = tf.tidy(() => tf.variable(tf.transpose(headRef.get('weight')!), true));
       plainB = tf.tidy(() => tf.variable(tf.clone(headRef.get('bias')!), true));
       own.push(plainW, plainB);
@@ -121,6 +134,10 @@ export async function parityTrainStep(model: AdapterModel, caseDir: string, meta
       if (flex) {
         const r = forwardWithHeads(model, inputs, { labels });
         return { hidden: r.outputs.lastHiddenState, logits: r.logits, loss: r.loss! };
+      }
+      if (lm) {
+        const out = model.forward(inputs, { lmLogits: true });
+        return { hidden: out.lastHiddenState, logits: out.logits!, loss: shiftedLmLoss(out.logits!, labelsLm!) };
       }
       const out = model.forward(inputs);
       const h = out.lastHiddenState;
@@ -179,7 +196,7 @@ export async function parityTrainStep(model: AdapterModel, caseDir: string, meta
         : `${checked.length + (plainW ? 2 : 0)} grads, ${numTrainable} trainable params; worst tolerance use ${(100 * worstRatio).toFixed(1)}% at ${worstAt}`;
     return { ok: problems.length === 0, maxAbsDiff: worst, detail };
   } finally {
-    tf.dispose([...headRef.values(), ...gradRef.values(), ...outRef.values(), ...own, inputs.inputIds, labels]);
+    tf.dispose([...headRef.values(), ...gradRef.values(), ...outRef.values(), ...own, inputs.inputIds, labels, ...(labelsLm ? [labelsLm] : [])]);
     tf.dispose([inputs.attentionMask, inputs.tokenTypeIds].filter((t): t is tf.Tensor2D => t !== undefined));
     disposeHeads(model);
   }
