@@ -107,6 +107,7 @@ function causalMask(sq: number, sk: number): tf.Tensor4D {
  *   (`hidden + residual`); `m = ln_2(x)`, `c_fc` (`ffn.intermediate`), `gelu_new`, `mlp.c_proj`
  *   (`ffn.outputProjection`), dropout, `ffn.output`.
  * - `ln_f` → `lastHiddenState [B, S, H]`; with `lmLogits`: `head.input` hook, then `logits = h · wteᵀ [B, S, V]`.
+ * - with a key/value cache: positions continue at `cache.length`, keys/values are appended before `attention.kv`.
  */
 export class Gpt2Host extends BaseHost {
   readonly info: ModelHostInfo;
@@ -166,13 +167,18 @@ export class Gpt2Host extends BaseHost {
     const H = cfg.hiddenSize;
     const nh = cfg.numHeads;
     const eps = cfg.layerNormEps;
+    const cache = options.cache;
+    const past = cache?.length ?? 0;
+    if (inputs.attentionMask && inputs.attentionMask.shape[1] !== past + S) {
+      throw new AdapterKitError('BAD_INPUT', `attentionMask covers ${inputs.attentionMask.shape[1]} positions; with ${past} cached and ${S} new it must cover ${past + S}`);
+    }
 
     let pos: tf.Tensor;
     if (inputs.positionIds) {
       pos = tf.gather(this.wpe, asInt(inputs.positionIds));
     } else {
-      checkLength(S, cfg.maxPositionEmbeddings, 'gpt2');
-      pos = tf.slice(this.wpe, [0, 0], [S, H]);
+      checkLength(past + S, cfg.maxPositionEmbeddings, 'gpt2');
+      pos = tf.slice(this.wpe, [past, 0], [S, H]);
     }
     let sum = tf.add(tf.gather(this.wordEmbeddings, ids), pos);
     if (inputs.tokenTypeIds) sum = tf.add(sum, tf.gather(this.wordEmbeddings, asInt(inputs.tokenTypeIds)));
@@ -182,7 +188,10 @@ export class Gpt2Host extends BaseHost {
       throw new AdapterKitError('BAD_HOOK_RESULT', `embeddings.output returned ${x.shape[1]} positions, fewer than the input's ${S}`);
     }
 
-    let mask = inputs.attentionMask ? additiveMask(inputs.attentionMask) : (tf.zeros([B, 1, 1, S]) as tf.Tensor4D);
+    let mask = inputs.attentionMask ? additiveMask(inputs.attentionMask) : (tf.zeros([B, 1, 1, past + S]) as tf.Tensor4D);
+    if (cache && x.shape[1] !== S) {
+      throw new AdapterKitError('BAD_HOOK_RESULT', 'embeddings.output changed the sequence length, which a key/value cache cannot follow');
+    }
     mask = alignMask(mask, x.shape[0], x.shape[1] - S);
     const headDim = H / nh;
 
@@ -197,7 +206,17 @@ export class Gpt2Host extends BaseHost {
       const a = layerNorm(x, w.ln1G, w.ln1B, eps);
       const qkv = hooks.run('attention.projection', i, { site: 'qkv', x: a, y: linear(a, w.attnW, w.attnB) }, (p) => p.y);
       const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-      const kv = hooks.run('attention.kv', i, { key: splitHeads(k, nh), value: splitHeads(v, nh), mask, input: a }, (p) => p);
+      let kh = splitHeads(k, nh);
+      let vh = splitHeads(v, nh);
+      if (cache) {
+        const prev = cache.get(i);
+        if (prev) {
+          kh = tf.concat([prev.key, kh], 2);
+          vh = tf.concat([prev.value, vh], 2);
+        }
+        cache.set(i, kh, vh);
+      }
+      const kv = hooks.run('attention.kv', i, { key: kh, value: vh, mask, input: a }, (p) => p);
       const sq = q.shape[1];
       const sk = kv.key.shape[2];
       let scores: tf.Tensor = batchMatMul(splitHeads(q, nh), tf.transpose(kv.key, [0, 1, 3, 2]));
