@@ -82,13 +82,22 @@ export abstract class BaseHost implements ModelHost {
     this.assertLive();
     const { inputIds } = inputs;
     if (inputIds.rank !== 2) throw new AdapterKitError('BAD_INPUT', `inputIds must be [batch, seq], got shape [${inputIds.shape.join(', ')}]`);
+    if (options.cache && !this.info.isDecoder) {
+      throw new AdapterKitError('BAD_INPUT', `a key/value cache needs a decoder host; ${this.info.modelClass} attends in both directions`);
+    }
+    const past = options.cache?.length ?? 0;
     for (const [key, t] of [
       ['attentionMask', inputs.attentionMask],
       ['tokenTypeIds', inputs.tokenTypeIds],
       ['positionIds', inputs.positionIds],
     ] as const) {
-      if (t && (t.rank !== 2 || t.shape[0] !== inputIds.shape[0] || t.shape[1] !== inputIds.shape[1])) {
-        throw new AdapterKitError('BAD_INPUT', `${key} shape [${t.shape.join(', ')}] does not match inputIds [${inputIds.shape.join(', ')}]`);
+      // With a cache the attention mask also covers the cached positions.
+      const len = key === 'attentionMask' ? past + inputIds.shape[1] : inputIds.shape[1];
+      if (t && (t.rank !== 2 || t.shape[0] !== inputIds.shape[0] || t.shape[1] !== len)) {
+        throw new AdapterKitError(
+          'BAD_INPUT',
+          `${key} shape [${t.shape.join(', ')}] does not match inputIds [${inputIds.shape.join(', ')}]${past ? ` after ${past} cached positions` : ''}`,
+        );
       }
     }
     return tf.tidy(() => this.run(inputs, hooks, options) as unknown as tf.TensorContainer) as unknown as ModelOutputs;
