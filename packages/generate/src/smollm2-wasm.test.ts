@@ -51,7 +51,7 @@ describe('SmolLM2-135M shape on wasm (random weights)', () => {
       const V = logits.shape[2];
       const pred = tf.reshape(tf.slice(logits, [0, 0, 0], [1, S - 1, V]), [S - 1, V]);
       const target = tf.oneHot(tf.tensor1d(ids[0]!.slice(1), 'int32'), V);
-      return tf.neg(tf.mean(tf.sum(tf.mul(target, tf.logSoftmax(pred)), 1)));
+      return tf.neg(tf.mean(tf.sum(tf.mul(target, tf.logSoftmax(pred)), 1))) as tf.Scalar;
     };
     const vars = model.trainableVariables();
     expect(vars.reduce((n, v) => n + v.size, 0)).toBe(30 * 2 * (8 * 576 + 576 * 8) - 30 * (576 * 8 - 192 * 8));
