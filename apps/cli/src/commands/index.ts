@@ -2,6 +2,7 @@ import type { CommandSpec } from '../cli/command';
 import { ejectPrefixCommand } from './eject-prefix';
 import { evalCommand } from './eval';
 import { forwardCommand } from './forward';
+import { generateCommand } from './generate';
 import { mergeCommand } from './merge';
 import { predictCommand } from './predict';
 import { pretrainCommand } from './pretrain';
@@ -9,4 +10,4 @@ import { summaryCommand } from './summary';
 import { trainCommand } from './train';
 
 /** Every sub-command, in the order of the help. */
-export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, ejectPrefixCommand, mergeCommand, pretrainCommand];
+export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, generateCommand, ejectPrefixCommand, mergeCommand, pretrainCommand];
