@@ -133,6 +133,7 @@ export function makeInfo(
     isDecoder: boolean;
     weightLayout?: 'linear' | 'conv1d';
     selfPrefixKey?: string;
+    stateDictPrefix?: string;
   },
 ): ModelHostInfo {
   let numParameters = 0;
@@ -179,6 +180,7 @@ export function makeInfo(
     isDecoder: fields.isDecoder,
     weightLayout: fields.weightLayout ?? 'linear',
     selfPrefixKey: fields.selfPrefixKey ?? 'self_prefix',
+    ...(fields.stateDictPrefix ? { stateDictPrefix: fields.stateDictPrefix } : {}),
     hasPooler: fields.hasPooler,
     hasLmHead: fields.hasLmHead,
     maxPositionEmbeddings: config.maxPositionEmbeddings,

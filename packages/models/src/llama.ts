@@ -251,6 +251,8 @@ export class LlamaHost extends BaseHost {
       hasPooler: false,
       hasLmHead: true,
       isDecoder: true,
+      // The reference class is the *ForCausalLM, whose base model sits under `model`.
+      stateDictPrefix: 'model.',
     });
   }
 

@@ -20,7 +20,10 @@ export const ADAPTER_WEIGHTS_CANDIDATES = ['adapter.safetensors', 'adapter_model
 
 /** Options of {@link saveAdapter}. */
 export interface SaveAdapterOptions {
-  /** Prefix for every weight key (e.g. `bert.` as a `BertAdapterModel` writes). Default: none (bare model). */
+  /**
+   * Prefix for every weight key (e.g. `bert.` as a `BertAdapterModel` writes). Default: the host's
+   * `stateDictPrefix` (`model.` on Llama, whose reference class is `LlamaForCausalLM`), else none (bare model).
+   */
   readonly keyPrefix?: string;
   /** Written as `model_name` (the HF id of the base model), default null. */
   readonly modelName?: string | null;
@@ -87,7 +90,7 @@ export async function serializeAdapter(model: AdapterModel, name: string, option
   const entry = model.requireAdapter(name);
   const { dict, floatPaths } = adapterConfigToJson(entry.members);
   const json = savedConfigJson(model.info, { config: dict, name, modelName: options.modelName, meta: options.meta, floatPaths });
-  const tensors = await paramsToFileTensors(entry.params.list(), options.keyPrefix);
+  const tensors = await paramsToFileTensors(entry.params.list(), options.keyPrefix ?? model.info.stateDictPrefix);
   return { [ADAPTER_CONFIG_FILE]: json, [ADAPTER_WEIGHTS_FILE]: serializeSafetensors(tensors) };
 }
 

@@ -61,6 +61,12 @@ export interface HostInfo {
    * and Llama; DistilBERT's adapter-transformers code names it `self`). Undefined = `self_prefix`.
    */
   readonly selfPrefixKey?: string;
+  /**
+   * Prefix of every state-dict key of the reference's model class (`model.` for `LlamaForCausalLM`, whose base model
+   * is its `model` attribute). Saved adapters and PEFT exports write it, as the reference does. Undefined = none
+   * (bare `BertModel`, `GPT2Model`).
+   */
+  readonly stateDictPrefix?: string;
 }
 
 /** Model inputs (int32 tensors, `[batch, seq]`). */

@@ -17,7 +17,8 @@ import { PEFT_CONFIG_FILE, PEFT_KEY_PREFIX, PEFT_SUFFIX, PEFT_WEIGHTS_FILE, peft
 export interface ExportPeftOptions {
   /**
    * Inserted after `base_model.model.` in every key, for PEFT models wrapping a class with a base-model attribute:
-   * `'transformer.'` (GPT2LMHeadModel), `'bert.'` (BertForSequenceClassification). Default `''` (BertModel, GPT2Model).
+   * `'transformer.'` (GPT2LMHeadModel), `'bert.'` (BertForSequenceClassification). Default: the host's
+   * `stateDictPrefix` (`'model.'` on Llama/Qwen2, whose reference class is the `*ForCausalLM`), else `''` (BertModel, GPT2Model).
    */
   readonly keyPrefix?: string;
   /** Written as `base_model_name_or_path` (the HF id of the base model). Default null. */
@@ -54,7 +55,7 @@ export async function serializePeftAdapter(model: AdapterModel, name: string, op
   // Hosts whose projections are HF `Conv1D` (weights `[in, out]`, GPT-2): PEFT sets `fan_in_fan_out`.
   const fanInFanOut = model.info.weightLayout === 'conv1d';
   const baseModelNameOrPath = options.baseModelNameOrPath ?? null;
-  const key = (m: LoRAModule, suffix: string): string => `${PEFT_KEY_PREFIX}${options.keyPrefix ?? ''}${m.site.modulePath}${suffix}`;
+  const key = (m: LoRAModule, suffix: string): string => `${PEFT_KEY_PREFIX}${options.keyPrefix ?? model.info.stateDictPrefix ?? ''}${m.site.modulePath}${suffix}`;
 
   const tensors: Record<string, SerializableTensor> = {};
   let json: Record<string, unknown>;
