@@ -56,6 +56,8 @@ export interface CreateContext<C extends AdapterConfigBase> {
   readonly rng: Rng;
   /** Installed extensions of this method, by extension point (e.g. `projection` → the PHM extension). */
   readonly extensions: ReadonlyMap<string, MethodExtension>;
+  /** The model's warning sink (e.g. for a config the host accepts but cannot act on). */
+  readonly warn?: (message: string) => void;
 }
 
 /** A live adapter of one method: its handlers, and optional per-forward state. */

@@ -123,6 +123,7 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
           params,
           rng,
           extensions: this.hostCheckedExtensions(member.method),
+          warn: this.warn,
         });
         built.push({ ...member, instance });
       }

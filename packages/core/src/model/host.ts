@@ -37,6 +37,11 @@ export interface HostInfo {
   modulePath(site: ModuleSite, layer: number): string | undefined;
   /** Total number of base-model parameters (the denominator of `%Param`). */
   readonly numParameters: number;
+  /**
+   * Whether the host takes extra leading positions returned by `embeddings.output` (a soft prompt) and extends its
+   * attention mask for them: the reference's `support_prompt_tuning`. Absent = false (prompt tuning adds nothing).
+   */
+  readonly supportsPromptTuning?: boolean;
 }
 
 /** Model inputs (int32 tensors, `[batch, seq]`). */
