@@ -118,6 +118,8 @@ export function makeInfo(
     modulePath: (site: ModuleSite, layer: number) => string | undefined;
     hasPooler: boolean;
     hasLmHead: boolean;
+    /** The reference's `support_prompt_tuning` (see HostInfo.supportsPromptTuning). Default false. */
+    supportsPromptTuning?: boolean;
   },
 ): ModelHostInfo {
   let numParameters = 0;
@@ -139,6 +141,7 @@ export function makeInfo(
     numParameters,
     hasPooler: fields.hasPooler,
     hasLmHead: fields.hasLmHead,
+    supportsPromptTuning: fields.supportsPromptTuning ?? false,
     maxPositionEmbeddings: config.maxPositionEmbeddings,
   });
 }

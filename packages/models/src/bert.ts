@@ -38,6 +38,7 @@ export const BERT_HOOK_POINTS: readonly HookPoint[] = [
   'ffn.intermediate',
   'ffn.outputProjection',
   'ffn.output',
+  'layer.output',
 ];
 
 /** Reference module path of a site in layer `i` of a BERT/RoBERTa/XLM-R encoder (relative to the base model). */
@@ -159,6 +160,7 @@ export class BertHost extends BaseHost {
       modulePath: bertModulePath,
       hasPooler: this.pooler !== undefined,
       hasLmHead: false,
+      supportsPromptTuning: true,
     });
   }
 
@@ -231,6 +233,7 @@ export class BertHost extends BaseHost {
         { hidden: dropout(out, cfg.hiddenDropout, training), residual: x1, layerNorm: (t) => layerNorm(t, w.oLnG, w.oLnB, eps) },
         addAndNorm,
       );
+      x = hooks.run('layer.output', i, x, (h) => h);
     }
 
     if (!this.pooler) return { lastHiddenState: x };

@@ -39,6 +39,7 @@ export const GPT2_HOOK_POINTS: readonly HookPoint[] = [
   'ffn.intermediate',
   'ffn.outputProjection',
   'ffn.output',
+  'layer.output',
   'head.input',
 ];
 
@@ -212,6 +213,7 @@ export class Gpt2Host extends BaseHost {
       const u = this.act(f) as tf.Tensor3D;
       const g = hooks.run('ffn.outputProjection', i, { site: 'output', x: u, y: linear(u, w.mprojW, w.mprojB) }, (p) => p.y);
       x = hooks.run('ffn.output', i, { hidden: dropout(g, cfg.hiddenDropout, training), residual: residual2, layerNorm: undefined }, addAndNorm);
+      x = hooks.run('layer.output', i, x, (h) => h);
     }
 
     const lastHiddenState = layerNorm(x, this.lnFG, this.lnFB, eps);
