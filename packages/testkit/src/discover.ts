@@ -7,6 +7,8 @@ export const FIRST_PARTY_PACKAGES = [
   '@adapterkit/invertible',
   '@adapterkit/compacter',
   '@adapterkit/prefix-tuning',
+  '@adapterkit/prompt-tuning',
+  '@adapterkit/reft',
   '@adapterkit/lora',
   '@adapterkit/union',
   '@adapterkit/training',
