@@ -15,7 +15,9 @@ export type ModuleSite =
   | 'attention.output'
   | 'ffn.intermediate'
   | 'ffn.outputProjection'
-  | 'ffn.output';
+  | 'ffn.output'
+  /** The whole Transformer layer module (BERT `encoder.layer.3`, GPT-2 `h.3`): where ReFT keeps its `reft_layer`. */
+  | 'layer';
 
 /** Static description of a host model that methods build against. */
 export interface HostInfo {
