@@ -45,6 +45,8 @@ export const BERT_HOOK_POINTS: readonly HookPoint[] = [
 export function bertModulePath(site: ModuleSite, i: number): string | undefined {
   const p = `encoder.layer.${i}`;
   switch (site) {
+    case 'layer':
+      return p;
     case 'attention.self':
       return `${p}.attention.self`;
     case 'attention.query':

@@ -47,6 +47,8 @@ export const GPT2_HOOK_POINTS: readonly HookPoint[] = [
 export function gpt2ModulePath(site: ModuleSite, i: number): string | undefined {
   const p = `h.${i}`;
   switch (site) {
+    case 'layer':
+      return p;
     case 'attention.self':
       return `${p}.attn`;
     case 'attention.qkv':
