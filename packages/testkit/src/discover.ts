@@ -53,6 +53,12 @@ export async function discoverPlugins(
     if (typeof mod['ejectPrefixTuning'] === 'function') extras['ejectPrefixTuning'] = mod['ejectPrefixTuning'];
     if (typeof mod['loadAdapterFusion'] === 'function') extras['loadAdapterFusion'] = mod['loadAdapterFusion'];
     if (typeof mod['parityTrainStep'] === 'function') extras['trainStep'] = mod['parityTrainStep'];
+    if (typeof mod['parityAdapterConfig'] === 'function') {
+      extras['adapterConfigFixes'] = [...((extras['adapterConfigFixes'] as unknown[] | undefined) ?? []), mod['parityAdapterConfig']];
+    }
+    if (typeof mod['parityCaseLoaders'] === 'object' && mod['parityCaseLoaders'] !== null) {
+      extras['caseLoaders'] = { ...((extras['caseLoaders'] as object | undefined) ?? {}), ...(mod['parityCaseLoaders'] as object) };
+    }
   }
   return { plugins, extras: extras as ParityExtras, packages: found, missing };
 }
