@@ -124,6 +124,7 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
           rng,
           extensions: this.hostCheckedExtensions(member.method),
           warn: this.warn,
+          baseParameters: this.host.parameters,
         });
         built.push({ ...member, instance });
       }
