@@ -23,6 +23,7 @@ export { averageLoRAAdapter, type AverageLoRAOptions, type LoRACombineStrategy }
 export { LORA_BLOCKS } from './blocks';
 export { exportPeftAdapter, serializePeftAdapter, type ExportPeftOptions } from './peft/export';
 export { importPeftAdapter, type ImportPeftOptions } from './peft/import';
+export { parityCaseLoaders } from './parity';
 
 /** What this package installs into a model: `new AdapterModel(host, { methods: [...plugins] })`. */
 export const plugins = [lora] as const;

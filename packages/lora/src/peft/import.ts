@@ -45,7 +45,10 @@ function collectModules(model: AdapterModel, peft: Record<string, unknown>, tens
       if (p !== undefined) where.set(p, { site, layer });
     }
   }
-  const kinds = peft['peft_type'] === 'IA3' ? ([['l', PEFT_SUFFIX.ia3]] as const) : ([['A', PEFT_SUFFIX.A], ['B', PEFT_SUFFIX.B]] as const);
+  const kinds =
+    peft['peft_type'] === 'IA3'
+      ? ([['l', PEFT_SUFFIX.ia3]] as const)
+      : ([['A', PEFT_SUFFIX.A], ['B', PEFT_SUFFIX.B], ['m', PEFT_SUFFIX.magnitude]] as const);
   const basePrefix = `${info.baseModelPrefix}.`;
   const modules = new Map<string, PeftModule>();
   const problems: string[] = [];
@@ -65,12 +68,13 @@ function collectModules(model: AdapterModel, peft: Record<string, unknown>, tens
         `${source}: '${key}' targets module '${path}', which AdapterHub LoRA cannot wrap on ${info.modelType} (it wraps attention q/k/v, the FFN intermediate and FFN output dense layers)`,
       );
     }
-    if (t.shape.length !== 2 || !(t.data instanceof Float32Array)) {
-      problems.push(`${key}: expected a 2-D float tensor, got ${t.dtype} [${t.shape.join(', ')}]`);
+    const rank = kind[0] === 'm' ? 1 : 2;
+    if (t.shape.length !== rank || !(t.data instanceof Float32Array)) {
+      problems.push(`${key}: expected a ${rank}-D float tensor, got ${t.dtype} [${t.shape.join(', ')}]`);
       continue;
     }
     const m = modules.get(path) ?? { path, peftName, ...loc, tensors: {} };
-    (m.tensors as Record<string, Mat>)[kind[0]] = mat(t.shape, t.data);
+    (m.tensors as Record<string, Mat>)[kind[0]] = rank === 1 ? mat([1, t.shape[0]!], t.data) : mat(t.shape, t.data);
     modules.set(path, m);
   }
   if (problems.length > 0) throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}:\n  ${problems.join('\n  ')}`);
@@ -89,7 +93,9 @@ const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols
  *
  * Nothing is registered if anything fails. Returns the adapter's name.
  *
- * @throws FileFormatError for unsupported PEFT features (DoRA, trained biases, feed-forward (IA)³, other
+ * DoRA files (`use_dora`) become a LoRA with `useDora` and the `lora_magnitude_vector`s.
+ *
+ * @throws FileFormatError for unsupported PEFT features (trained biases, feed-forward (IA)³, other
  *   `peft_type`s); CapabilityError for modules AdapterHub LoRA cannot wrap; WeightsMismatchError for bad shapes.
  */
 export async function importPeftAdapter(model: AdapterModel, dir: string, options: ImportPeftOptions = {}): Promise<string> {
@@ -120,6 +126,7 @@ export async function importPeftAdapter(model: AdapterModel, dir: string, option
       const key = `${site.modulePath}.loras.${name}`;
       if (w.A) files.set(`${key}.lora_A`, toEntry(w.A));
       files.set(`${key}.lora_B`, toEntry(w.B));
+      if (w.m) files.set(`${key}.lora_magnitude_vector`, { dtype: 'F32', shape: [w.m.cols], data: w.m.data });
     }
   }
   if (missing.length > 0) model.warn(`${weightsPath}: no PEFT weights for ${missing.join(', ')}; these get a no-op update`);
