@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterModel, AdapterConfigError, Rng, init, type ModelInputs } from '@adapterkit/core';
+import { AdapterModel, AdapterConfigError, Rng, init, serializeSafetensors, writeFilesAtomic, type ModelInputs } from '@adapterkit/core';
 import { initHost, loadHost } from '@adapterkit/models';
 import { goldenInputs, maxAbsDiff, readTensors } from '@adapterkit/testkit';
 import { describe, expect, it } from 'vitest';
@@ -148,5 +148,85 @@ describe('rsLoRA (use_rslora)', () => {
   it('is written to adapter_config.json only when set', () => {
     expect(LoRAConfig({ useRslora: true }).useRslora).toBe(true);
     expect(LoRAConfig().useRslora).toBe(false);
+  });
+});
+
+describe('VeRA (PEFT 0.14 files)', () => {
+  const vec = (rng: Rng, n: number): { shape: number[]; data: Float32Array } => ({ shape: [n], data: new Float32Array(n).map(() => 0.1 * rng.normal()) });
+  const matrix = (rng: Rng, rows: number, cols: number): { shape: number[]; data: Float32Array } => ({ shape: [rows, cols], data: new Float32Array(rows * cols).map(() => rng.normal()) });
+  const write = async (config: Record<string, unknown>, tensors: Record<string, { shape: number[]; data: Float32Array }>): Promise<string> => {
+    const dir = mkdtempSync(join(tmpdir(), 'vera-'));
+    await writeFilesAtomic(dir, { 'adapter_config.json': JSON.stringify(config), 'adapter_model.safetensors': serializeSafetensors(tensors) });
+    return dir;
+  };
+  const veraConfig = { peft_type: 'VERA', r: 4, target_modules: ['query', 'intermediate.dense'], projection_prng_key: 0, save_projection: true, vera_dropout: 0.0, d_initial: 0.1 };
+
+  it('imports as the exact rank-r LoRA: ΔW = (λ_b ⊙ B[:out]) · (λ_d ⊙ A[:, :in]), no scaling', async () => {
+    const rng = new Rng(5);
+    // tiny BERT: query [16 → 16], intermediate.dense [16 → 32]; shared A [4, 16], B [32, 4]
+    const A = matrix(rng, 4, 16);
+    const B = matrix(rng, 32, 4);
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> = { 'base_model.vera_A': A, 'base_model.vera_B': B };
+    const lambdas = new Map<string, { b: { shape: number[]; data: Float32Array }; d: { shape: number[]; data: Float32Array }; out: number }>();
+    for (const layer of [0, 1]) {
+      for (const [path, out] of [[`encoder.layer.${layer}.attention.self.query`, 16], [`encoder.layer.${layer}.intermediate.dense`, 32]] as const) {
+        const l = { b: vec(rng, out), d: vec(rng, 4), out };
+        lambdas.set(path, l);
+        tensors[`base_model.model.${path}.vera_lambda_b`] = l.b;
+        tensors[`base_model.model.${path}.vera_lambda_d`] = l.d;
+      }
+    }
+    const dir = await write(veraConfig, tensors);
+    const model = new AdapterModel(initHost(tiny), { methods: [...plugins], warn: () => undefined });
+    try {
+      const inputs = batch();
+      await importPeftAdapter(model, dir, { name: 'v', setActive: true });
+      const ours = model.forward(inputs).lastHiddenState;
+      // by hand: fold ΔW into the base weights (memory [in, out]: W[i][o] += ΔW[o][i])
+      model.setActiveAdapters(null);
+      const originals: Array<[tf.Variable, tf.Tensor]> = [];
+      for (const [path, l] of lambdas) {
+        const v = model.host.parameters.get(`${path}.weight`)!;
+        const W = v.arraySync() as number[][];
+        for (let i = 0; i < 16; i++) {
+          for (let o = 0; o < l.out; o++) {
+            let d = 0;
+            for (let k = 0; k < 4; k++) d += l.b.data[o]! * B.data[o * 4 + k]! * l.d.data[k]! * A.data[k * 16 + i]!;
+            W[i]![o]! += d;
+          }
+        }
+        originals.push([v, tf.clone(v)]);
+        const t = tf.tensor2d(W);
+        v.assign(t);
+        t.dispose();
+      }
+      const byHand = model.forward(inputs).lastHiddenState;
+      for (const [v, t] of originals) {
+        v.assign(t);
+        t.dispose();
+      }
+      expect(maxAbsDiff(ours, byHand)).toBeLessThan(1e-5);
+      tf.dispose([ours, byHand]);
+      disposeInputs(inputs);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      model.dispose();
+    }
+  });
+
+  it('refuses a file without the shared projections (save_projection=False: torch-PRNG regenerated)', async () => {
+    const rng = new Rng(1);
+    const dir = await write({ ...veraConfig, save_projection: false }, {
+      'base_model.model.encoder.layer.0.attention.self.query.vera_lambda_b': vec(rng, 16),
+      'base_model.model.encoder.layer.0.attention.self.query.vera_lambda_d': vec(rng, 4),
+    });
+    const model = new AdapterModel(initHost(tiny), { methods: [...plugins], warn: () => undefined });
+    try {
+      await expect(importPeftAdapter(model, dir)).rejects.toThrow(/save_projection=false.*torch's PRNG/);
+      expect(model.adapterNames()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      model.dispose();
+    }
   });
 });
