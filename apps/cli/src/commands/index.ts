@@ -3,10 +3,11 @@ import { ejectPrefixCommand } from './eject-prefix';
 import { evalCommand } from './eval';
 import { forwardCommand } from './forward';
 import { mergeCommand } from './merge';
+import { mergeAdaptersCommand } from './merge-adapters';
 import { predictCommand } from './predict';
 import { pretrainCommand } from './pretrain';
 import { summaryCommand } from './summary';
 import { trainCommand } from './train';
 
 /** Every sub-command, in the order of the help. */
-export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, ejectPrefixCommand, mergeCommand, pretrainCommand];
+export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, ejectPrefixCommand, mergeCommand, mergeAdaptersCommand, pretrainCommand];
