@@ -1,6 +1,10 @@
+import '@tensorflow/tfjs-backend-cpu';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AdapterModel } from '@adapterkit/core';
+import { plugins as loraPlugins } from '@adapterkit/lora';
+import { loadHost } from '@adapterkit/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from './commands';
 import { buildCli, caseDir, cli, GOLDEN, GOLDEN_BERT, maxDiff, removeCli, runMain } from './test-helpers';
@@ -35,7 +39,7 @@ describe('help', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Usage:[\s\S]*Options:[\s\S]*Global options:[\s\S]*Examples:/);
     }
-    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['eject-prefix', 'eval', 'forward', 'generate', 'merge', 'predict', 'pretrain', 'summary', 'train']);
+    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['eject-prefix', 'eval', 'forward', 'generate', 'merge', 'merge-adapters', 'predict', 'pretrain', 'summary', 'train']);
   });
 
   it('rejects unknown commands and options with a suggestion (exit 2)', async () => {
@@ -158,6 +162,26 @@ describe('merge and eject-prefix', () => {
     const bad = await cli(['merge', '--model', GOLDEN_BERT, '--adapter', caseDir('bert/pfeiffer'), '--out', join(tmp, 'nope')]);
     expect(bad.code).toBe(1);
     expect(errorLine(bad.stderr)).toMatch(/no LoRA/);
+  });
+
+  it('merge-adapters: averaging an adapter with a copy of itself reproduces it; a pruning strategy without --density is refused', async () => {
+    // the same adapter under another name (names are part of the weight keys)
+    const copy = join(tmp, 'lora-copy');
+    const lib = new AdapterModel(await loadHost(GOLDEN_BERT), { methods: [...loraPlugins] });
+    await lib.loadAdapter(caseDir('bert/lora'), { loadAs: 'lora_copy' });
+    await lib.saveAdapter(copy, 'lora_copy');
+    lib.dispose();
+    const merged = join(tmp, 'lora-avg');
+    const m = await cli(['merge-adapters', '--model', GOLDEN_BERT, '--adapter', caseDir('bert/lora'), '--adapter', copy, '--strategy', 'average_linear', '--out', merged]);
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.stdout).toContain("merged 'lora', 'lora_copy' (average_linear) into adapter 'merged'");
+    const out = join(tmp, 'lora-avg.safetensors');
+    const f = await cli(['forward', '--model', GOLDEN_BERT, '--inputs', INPUTS, '--adapter', merged, '--out', out]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(await maxDiff(out, join(caseDir('bert/lora'), 'output.safetensors'))).toBeLessThan(1e-4);
+    const bad = await cli(['merge-adapters', '--model', GOLDEN_BERT, '--adapter', caseDir('bert/lora'), '--adapter', copy, '--strategy', 'ties', '--out', join(tmp, 'nope')]);
+    expect(bad.code).toBe(1);
+    expect(errorLine(bad.stderr)).toMatch(/needs a density/);
   });
 
   it('ejects a prefix without changing the outputs', async () => {

@@ -37,6 +37,8 @@ describe('LoRAConfig / IA3Config', () => {
       compositionMode: 'add',
       initWeights: 'lora',
       useGating: false,
+      useRslora: false,
+      useDora: false,
     });
     expect(IA3Config()).toMatchObject({ intermediateLora: true, r: 1, alpha: 1, attnMatrices: ['k', 'v'], compositionMode: 'scale', initWeights: 'ia3' });
   });

@@ -22,6 +22,8 @@ export const LORA_FIELDS: { readonly [K in Exclude<keyof LoRAConfig, 'method'>]-
   compositionMode: { type: 'string', values: ['add', 'scale'], doc: "'add' (LoRA) or 'scale' ((IA)³)" },
   initWeights: { type: 'string', values: ['lora', 'bert', 'ia3'], doc: 'initialisation scheme' },
   useGating: { type: 'bool', doc: 'learned gate instead of alpha / r' },
+  useRslora: { type: 'bool', omitDefault: true, doc: 'rsLoRA: scaling = alpha / sqrt(r) (written only when true)' },
+  useDora: { type: 'bool', omitDefault: true, doc: 'DoRA: magnitude vector and row-normalised W + s·B·A (written only when true)' },
 };
 
 /** Defaults of {@link LoRAConfig} (adapter-transformers 3.2.1). */
@@ -36,6 +38,8 @@ export const LORA_DEFAULTS: Omit<LoRAConfig, 'method'> = {
   compositionMode: 'add',
   initWeights: 'lora',
   useGating: false,
+  useRslora: false,
+  useDora: false,
 };
 
 /** The reference's `IA3Config()`: k, v and the FFN intermediate dense, scaled (r = alpha = 1, ones init). */
@@ -65,6 +69,8 @@ export function validateLoRAConfig(config: LoRAConfig): void {
   }
   if (!Number.isFinite(config.alpha)) fail('alpha', `must be a finite number, got ${String(config.alpha)}`);
   if (config.dropout < 0 || config.dropout >= 1) fail('dropout', `must be in [0, 1), got ${config.dropout}`);
+  if (config.useDora && config.compositionMode !== 'add') fail('use_dora', "needs composition_mode 'add' (DoRA rescales a LoRA-updated weight)");
+  if (config.useDora && config.useGating) fail('use_dora', 'cannot be combined with use_gating');
   const seen = new Set<string>();
   for (const m of config.attnMatrices as readonly unknown[]) {
     if (typeof m !== 'string' || !ATTN_MATRICES.includes(m)) {

@@ -8,6 +8,8 @@ describeAdapterMethod(plugins, {
     'ia3',
     'lora[r=2,alpha=4,attn_matrices=["q","k","v"],intermediate_lora=True,output_lora=True]',
     { config: { method: 'lora', r: 2, alpha: 2, useGating: true, intermediateLora: true }, label: 'lora with gating (object)' },
+    'lora[r=2,alpha=4,use_dora=True,intermediate_lora=True]',
+    'lora[r=4,alpha=8,use_rslora=True]',
   ],
   extraPlugins: unionPlugins,
 });

@@ -20,9 +20,23 @@ export { LoRAConfig, IA3Config, type LoRAConfigOverrides } from './lora-config';
 export { LORA_DEFAULTS, LORA_FIELDS, IA3_PRESET, validateLoRAConfig, type AttnMatrix, type CompositionMode, type LoRAInitWeights } from './config';
 export { mergeAdapter, resetAdapter, isAdapterMerged } from './merge';
 export { averageLoRAAdapter, type AverageLoRAOptions, type LoRACombineStrategy } from './average';
+export { mergeAdapters, type MergeAdaptersOptions, type LoRAMergeType } from './merge-adapters';
+export {
+  taskArithmetic,
+  magnitudePrune,
+  randomPrune,
+  majoritySignMask,
+  disjointMerge,
+  ties,
+  dareLinear,
+  dareTies,
+  magnitudePruneMerge,
+  type MajoritySignMethod,
+} from './merge-utils';
 export { LORA_BLOCKS } from './blocks';
 export { exportPeftAdapter, serializePeftAdapter, type ExportPeftOptions } from './peft/export';
 export { importPeftAdapter, type ImportPeftOptions } from './peft/import';
+export { parityCaseLoaders } from './parity';
 
 /** What this package installs into a model: `new AdapterModel(host, { methods: [...plugins] })`. */
 export const plugins = [lora] as const;

@@ -44,7 +44,7 @@ export class LoRAInstance implements MethodInstance {
     for (let layer = 0; layer < ctx.host.numLayers; layer++) {
       const points = new Map<LoRAPoint, Map<string, LoRAModule>>();
       for (const site of loraSites(ctx.host, ctx.config, layer)) {
-        const m = new LoRAModule(site, ctx.config, ctx.name, ctx.params, ctx.rng);
+        const m = new LoRAModule(site, ctx.config, ctx.name, ctx.params, ctx.rng, ctx.baseParameters);
         modules.push(m);
         const bySite = points.get(site.point) ?? new Map<string, LoRAModule>();
         bySite.set(site.payloadSite, m);
@@ -113,7 +113,7 @@ export class LoRAInstance implements MethodInstance {
       const originalWeight = tf.clone(weight);
       const originalBias = bias ? tf.clone(bias) : undefined;
       const delta = m.mergeDelta();
-      const w = m.mode === 'add' ? tf.add(weight, delta) : tf.mul(weight, delta);
+      const w = m.magnitude ? m.doraWeight() : m.mode === 'add' ? tf.add(weight, delta) : tf.mul(weight, delta);
       weight.assign(w);
       w.dispose();
       if (bias) {

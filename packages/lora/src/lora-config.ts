@@ -28,6 +28,14 @@ export interface LoRAConfig extends AdapterConfigBase {
   readonly initWeights: LoRAInitWeights;
   /** UniPELT gate: `mean_seq σ(W_g x + b_g)` replaces `alpha / r`. Gated adapters cannot be merged. Default false. */
   readonly useGating: boolean;
+  /** rsLoRA (Kalajdzievski 2023, PEFT `use_rslora`): scaling `alpha / √r` instead of `alpha / r`. Default false. */
+  readonly useRslora: boolean;
+  /**
+   * DoRA (Liu et al. 2024, PEFT `use_dora`): `W' = m ⊙ V / ‖V‖` with `V = W + s·B·A`, one norm per output row of W
+   * `[out, in]` and a trained magnitude `m` `[out]` (`lora_magnitude_vector`, initialised to `‖W‖`). Add mode only.
+   * Default false.
+   */
+  readonly useDora: boolean;
 }
 
 /** Overrides accepted by the config constructors (camelCase or snake_case keys). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { dropout, init, linear, type ParamCollector, type Rng } from '@adapterkit/core';
+import { CapabilityError, dropout, init, linear, type ParamCollector, type Rng } from '@adapterkit/core';
 import type { CompositionMode } from './config';
 import type { LoRAConfig } from './lora-config';
 import { enabledSlots, type LoRASite } from './sites';
@@ -29,14 +29,18 @@ export class LoRAModule {
   readonly gateWeight: tf.Variable | undefined;
   /** `[n]`. */
   readonly gateBias: tf.Variable | undefined;
+  /** DoRA magnitude `m` `[out]` (`lora_magnitude_vector`). */
+  readonly magnitude: tf.Variable | undefined;
+  /** The frozen base weight (memory `[in, out]`) and bias `[out]` DoRA rescales. */
+  private readonly base: { readonly weight: tf.Variable; readonly bias: tf.Variable | undefined } | undefined;
   private readonly n: number;
   private readonly d: number;
 
-  constructor(site: LoRASite, config: LoRAConfig, name: string, params: ParamCollector, rng: Rng) {
+  constructor(site: LoRASite, config: LoRAConfig, name: string, params: ParamCollector, rng: Rng, baseParameters?: ReadonlyMap<string, tf.Variable>) {
     this.site = site;
     this.mode = config.compositionMode;
     this.r = config.r;
-    this.scaling = config.alpha / config.r;
+    this.scaling = config.alpha / (config.useRslora ? Math.sqrt(config.r) : config.r);
     this.dropout = config.dropout;
     this.n = enabledSlots(site);
     this.d = site.outDim / site.slots.length;
@@ -69,6 +73,34 @@ export class LoRAModule {
       this.gateWeight = undefined;
       this.gateBias = undefined;
     }
+    if (config.useDora) {
+      const weight = baseParameters?.get(`${site.modulePath}.weight`);
+      if (!weight || weight.rank !== 2 || weight.shape[0] !== inDim || weight.shape[1] !== site.outDim) {
+        throw new CapabilityError('MISSING_BASE_WEIGHT', `DoRA needs the base weight '${site.modulePath}.weight' [in ${inDim}, out ${site.outDim}] of the host`);
+      }
+      this.base = { weight, bias: baseParameters?.get(`${site.modulePath}.bias`) };
+      // PEFT: m = ‖W + s·B·A‖ per output row when the layer is created (B = 0 with the default init, so ‖W‖).
+      this.magnitude = params.add(`${key}.lora_magnitude_vector`, tf.tidy(() => this.weightNorm()));
+    } else {
+      this.base = undefined;
+      this.magnitude = undefined;
+    }
+  }
+
+  /** DoRA: `‖W + s·B·A‖` per output (memory `[in, out]`: the norm over axis 0), `[out]`. */
+  weightNorm(): tf.Tensor1D {
+    const W = this.base!.weight as tf.Tensor as tf.Tensor2D;
+    const V = tf.add(W, tf.mul(linear(this.loraA as tf.Tensor2D, this.denseB()), this.scaling));
+    return tf.sqrt(tf.sum(tf.square(V), 0)) as tf.Tensor1D;
+  }
+
+  /** DoRA: the merged weight `m ⊙ V / ‖V‖` (memory `[in, out]`), for {@link LoRAInstance.merge}. */
+  doraWeight(): tf.Tensor2D {
+    return tf.tidy(() => {
+      const W = this.base!.weight as tf.Tensor as tf.Tensor2D;
+      const V = tf.add(W, tf.mul(linear(this.loraA as tf.Tensor2D, this.denseB()), this.scaling));
+      return tf.mul(V, tf.div(this.magnitude!, this.weightNorm())) as tf.Tensor2D;
+    });
   }
 
   /** Concatenate per-slot pieces over the output axis: `piece(g)` for enabled slot number g, `fill` otherwise. */
@@ -121,7 +153,19 @@ export class LoRAModule {
     }
     const input = training && this.dropout > 0 ? dropout(x, this.dropout) : x;
     const delta = linear(linear(input, this.loraA as tf.Tensor2D), this.denseB());
+    if (this.magnitude) return this.applyDora(input, y, delta, input !== x);
     return tf.add(y, tf.mul(delta, this.gateWeight ? this.gate(x) : this.scaling));
+  }
+
+  /**
+   * PEFT 0.14 DoRA (`DoraLinearLayer.forward`): `y + (k − 1)·x·W + k·s·x·A·B` with `k = m / ‖W + s·B·A‖` (the norm
+   * detached: no gradient flows through it). `x·W` is `y − b` unless dropout changed the input.
+   */
+  private applyDora(input: tf.Tensor3D, y: tf.Tensor3D, delta: tf.Tensor3D, dropped: boolean): tf.Tensor3D {
+    const { weight, bias } = this.base!;
+    const k = tf.div(this.magnitude!, detach(this.weightNorm()));
+    const baseOut = dropped ? linear(input, weight as tf.Tensor as tf.Tensor2D) : bias ? tf.sub(y, bias) : y;
+    return tf.add(tf.add(y, tf.mul(tf.sub(k, 1), baseOut)), tf.mul(tf.mul(delta, this.scaling), k)) as tf.Tensor3D;
   }
 
   /** Weight update for merging (no gate): add mode `s·A·B` `[in, out]`; scale mode `s·ℓ` `[out]`. */
@@ -133,3 +177,6 @@ export class LoRAModule {
     );
   }
 }
+
+/** The identity with a zero gradient (torch's `.detach()`). */
+const detach = tf.customGrad(((x: tf.Tensor, _save: tf.GradSaveFunc) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]) as <T extends tf.Tensor>(x: T) => T;

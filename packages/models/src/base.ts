@@ -134,6 +134,8 @@ export function makeInfo(
     weightLayout?: 'linear' | 'conv1d';
     selfPrefixKey?: string;
     stateDictPrefix?: string;
+    /** The reference's `support_prompt_tuning` (see HostInfo.supportsPromptTuning). Default false. */
+    supportsPromptTuning?: boolean;
   },
 ): ModelHostInfo {
   let numParameters = 0;
@@ -183,6 +185,7 @@ export function makeInfo(
     ...(fields.stateDictPrefix ? { stateDictPrefix: fields.stateDictPrefix } : {}),
     hasPooler: fields.hasPooler,
     hasLmHead: fields.hasLmHead,
+    supportsPromptTuning: fields.supportsPromptTuning ?? false,
     maxPositionEmbeddings: config.maxPositionEmbeddings,
   });
 }

@@ -39,12 +39,15 @@ export const BERT_HOOK_POINTS: readonly HookPoint[] = [
   'ffn.intermediate',
   'ffn.outputProjection',
   'ffn.output',
+  'layer.output',
 ];
 
 /** Reference module path of a site in layer `i` of a BERT/RoBERTa/XLM-R encoder (relative to the base model). */
 export function bertModulePath(site: ModuleSite, i: number): string | undefined {
   const p = `encoder.layer.${i}`;
   switch (site) {
+    case 'layer':
+      return p;
     case 'attention.self':
       return `${p}.attention.self`;
     case 'attention.query':
@@ -161,6 +164,7 @@ export class BertHost extends BaseHost {
       hasPooler: this.pooler !== undefined,
       hasLmHead: false,
       isDecoder: false,
+      supportsPromptTuning: true,
     });
   }
 
@@ -233,6 +237,7 @@ export class BertHost extends BaseHost {
         { hidden: dropout(out, cfg.hiddenDropout, training), residual: x1, layerNorm: (t) => layerNorm(t, w.oLnG, w.oLnB, eps) },
         addAndNorm,
       );
+      x = hooks.run('layer.output', i, x, (h) => h);
     }
 
     if (!this.pooler) return { lastHiddenState: x };

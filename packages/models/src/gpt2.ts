@@ -40,6 +40,7 @@ export const GPT2_HOOK_POINTS: readonly HookPoint[] = [
   'ffn.intermediate',
   'ffn.outputProjection',
   'ffn.output',
+  'layer.output',
   'head.input',
 ];
 
@@ -47,6 +48,8 @@ export const GPT2_HOOK_POINTS: readonly HookPoint[] = [
 export function gpt2ModulePath(site: ModuleSite, i: number): string | undefined {
   const p = `h.${i}`;
   switch (site) {
+    case 'layer':
+      return p;
     case 'attention.self':
       return `${p}.attn`;
     case 'attention.qkv':
@@ -234,6 +237,7 @@ export class Gpt2Host extends BaseHost {
       const u = this.act(f) as tf.Tensor3D;
       const g = hooks.run('ffn.outputProjection', i, { site: 'output', x: u, y: linear(u, w.mprojW, w.mprojB) }, (p) => p.y);
       x = hooks.run('ffn.output', i, { hidden: dropout(g, cfg.hiddenDropout, training), residual: residual2, layerNorm: undefined }, addAndNorm);
+      x = hooks.run('layer.output', i, x, (h) => h);
     }
 
     const lastHiddenState = layerNorm(x, this.lnFG, this.lnFB, eps);

@@ -34,7 +34,7 @@ describe.each(MODELS)('%s hooks', (model) => {
 
     const perLayer =
       model === 'gpt2'
-        ? ['attention.projection:qkv', 'attention.kv', 'attention.output', 'ffn.intermediate:intermediate', 'ffn.outputProjection:output', 'ffn.output']
+        ? ['attention.projection:qkv', 'attention.kv', 'attention.output', 'ffn.intermediate:intermediate', 'ffn.outputProjection:output', 'ffn.output', 'layer.output']
         : [
             'attention.projection:query',
             'attention.projection:key',
@@ -44,6 +44,7 @@ describe.each(MODELS)('%s hooks', (model) => {
             'ffn.intermediate:intermediate',
             'ffn.outputProjection:output',
             'ffn.output',
+            'layer.output',
           ];
     const expected = ['embeddings.output@-1'];
     for (let i = 0; i < L; i++) for (const p of perLayer) expected.push(`${p}@${i}`);

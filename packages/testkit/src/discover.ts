@@ -7,6 +7,8 @@ export const FIRST_PARTY_PACKAGES = [
   '@adapterkit/invertible',
   '@adapterkit/compacter',
   '@adapterkit/prefix-tuning',
+  '@adapterkit/prompt-tuning',
+  '@adapterkit/reft',
   '@adapterkit/lora',
   '@adapterkit/union',
   '@adapterkit/training',
@@ -52,6 +54,12 @@ export async function discoverPlugins(
     if (typeof mod['loadAdapterFusion'] === 'function') extras['loadAdapterFusion'] = mod['loadAdapterFusion'];
     if (typeof mod['parityTrainStep'] === 'function') extras['trainStep'] = mod['parityTrainStep'];
     if (typeof mod['importPeftAdapter'] === 'function') extras['importPeftAdapter'] = mod['importPeftAdapter'];
+    if (typeof mod['parityAdapterConfig'] === 'function') {
+      extras['adapterConfigFixes'] = [...((extras['adapterConfigFixes'] as unknown[] | undefined) ?? []), mod['parityAdapterConfig']];
+    }
+    if (typeof mod['parityCaseLoaders'] === 'object' && mod['parityCaseLoaders'] !== null) {
+      extras['caseLoaders'] = { ...((extras['caseLoaders'] as object | undefined) ?? {}), ...(mod['parityCaseLoaders'] as object) };
+    }
   }
   return { plugins, extras: extras as ParityExtras, packages: found, missing };
 }

@@ -4,10 +4,11 @@ import { evalCommand } from './eval';
 import { forwardCommand } from './forward';
 import { generateCommand } from './generate';
 import { mergeCommand } from './merge';
+import { mergeAdaptersCommand } from './merge-adapters';
 import { predictCommand } from './predict';
 import { pretrainCommand } from './pretrain';
 import { summaryCommand } from './summary';
 import { trainCommand } from './train';
 
 /** Every sub-command, in the order of the help. */
-export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, generateCommand, ejectPrefixCommand, mergeCommand, pretrainCommand];
+export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, generateCommand, ejectPrefixCommand, mergeCommand, mergeAdaptersCommand, pretrainCommand];

@@ -4,6 +4,8 @@ import { plugins as compacter } from '@adapterkit/compacter';
 import { plugins as invertible } from '@adapterkit/invertible';
 import { plugins as lora } from '@adapterkit/lora';
 import { plugins as prefixTuning } from '@adapterkit/prefix-tuning';
+import { plugins as promptTuning } from '@adapterkit/prompt-tuning';
+import { plugins as reft } from '@adapterkit/reft';
 import { plugins as union } from '@adapterkit/union';
 
 /** Every adapter method and extension the CLI installs into a model, so any saved adapter loads. */
@@ -13,5 +15,7 @@ export const ALL_METHODS: ReadonlyArray<AnyAdapterMethod | MethodExtension> = [
   ...invertible,
   ...lora,
   ...prefixTuning,
+  ...promptTuning,
+  ...reft,
   ...union,
 ] as ReadonlyArray<AnyAdapterMethod | MethodExtension>;

@@ -22,6 +22,10 @@ export const KNOWN_CONFIG_PACKAGES: Readonly<Record<string, string>> = {
   prefix_tuning_flat: '@adapterkit/prefix-tuning',
   lora: '@adapterkit/lora',
   ia3: '@adapterkit/lora',
+  prompt_tuning: '@adapterkit/prompt-tuning',
+  loreft: '@adapterkit/reft',
+  noreft: '@adapterkit/reft',
+  direft: '@adapterkit/reft',
   mam: '@adapterkit/union',
   unipelt: '@adapterkit/union',
   union: '@adapterkit/union',
@@ -32,5 +36,7 @@ export const KNOWN_ARCHITECTURE_PACKAGES: Readonly<Record<string, string>> = {
   bottleneck: '@adapterkit/bottleneck',
   prefix_tuning: '@adapterkit/prefix-tuning',
   lora: '@adapterkit/lora',
+  prompt_tuning: '@adapterkit/prompt-tuning',
+  reft: '@adapterkit/reft',
   union: '@adapterkit/union',
 };

@@ -69,6 +69,12 @@ export interface HookPointTypes {
   'ffn.outputProjection': { payload: ProjectionPayload<'output'>; result: tf.Tensor3D };
   /** After the FFN output projection, around add & norm → new hidden. Bottleneck `output_adapter`. */
   'ffn.output': { payload: SublayerPayload; result: tf.Tensor3D };
+  /**
+   * Output of a whole Transformer layer `[batch, seq, hidden]` → same: after the FFN sub-layer's add & norm on post-LN
+   * hosts (BERT), the residual stream leaving the block on pre-LN hosts (GPT-2, before any final LayerNorm).
+   * ReFT (the reference's forward hook on each layer module).
+   */
+  'layer.output': { payload: tf.Tensor3D; result: tf.Tensor3D };
   /** Hidden states entering an LM head `[batch, seq, hidden]` → same. Invertible adapters (inverse). */
   'head.input': { payload: tf.Tensor3D; result: tf.Tensor3D };
 }
@@ -89,6 +95,7 @@ export const HOOK_POINTS: readonly HookPoint[] = [
   'ffn.intermediate',
   'ffn.outputProjection',
   'ffn.output',
+  'layer.output',
   'head.input',
 ];
 

@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import type { BlockType } from '../composition/blocks';
 import { AdapterConfigError } from '../errors';
 import type { ForwardInfo, HandlerTable, HookPoint } from '../hooks/points';
@@ -56,6 +57,14 @@ export interface CreateContext<C extends AdapterConfigBase> {
   readonly rng: Rng;
   /** Installed extensions of this method, by extension point (e.g. `projection` → the PHM extension). */
   readonly extensions: ReadonlyMap<string, MethodExtension>;
+  /** The model's warning sink (e.g. for a config the host accepts but cannot act on). */
+  readonly warn?: (message: string) => void;
+  /**
+   * The host's frozen base parameters under their HF names (memory layout: Linear weights `[in, out]`), for methods
+   * whose update depends on the base weight (DoRA's magnitude and weight norm). Read them; never assign them
+   * outside a merge.
+   */
+  readonly baseParameters?: ReadonlyMap<string, tf.Variable>;
 }
 
 /** A live adapter of one method: its handlers, and optional per-forward state. */

@@ -125,6 +125,8 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
           params,
           rng,
           extensions: this.hostCheckedExtensions(member.method),
+          warn: this.warn,
+          baseParameters: this.host.parameters,
         });
         built.push({ ...member, instance });
       }

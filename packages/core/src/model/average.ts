@@ -25,6 +25,8 @@ export interface AverageAdapterParamsOptions extends Pick<AddAdapterOptions, 'ov
   readonly methods?: readonly string[];
   /** Name of the calling function, used in error messages (default `averageAdapterParams`). */
   readonly caller?: string;
+  /** Fields of the new adapter's config that differ from the sources' (e.g. a new rank after an SVD merge). */
+  readonly configOverrides?: Readonly<Record<string, unknown>>;
 }
 
 /** Config fields that may differ between averaged adapters (`adapters` ignores them in its config check). */
@@ -74,7 +76,11 @@ export function averageAdapterParams(
   const lambda = normalize ? raw.map((w) => w / sum) : raw;
   const combine = options.combine ?? ((_key: string, tensors: readonly tf.Tensor[], w: readonly number[]) => weightedSum(tensors, w));
 
-  const target = model.createEntry(newName, entries[0]!.members.map(({ method, config }) => ({ method, config })));
+  const overrides = options.configOverrides;
+  const target = model.createEntry(
+    newName,
+    entries[0]!.members.map(({ method, config }) => ({ method, config: overrides ? { ...config, ...overrides } : config })),
+  );
   try {
     const rename = (k: string, from: string): string => k.split('.').map((s) => (s === from ? newName : s)).join('.');
     const sources = entries.map((e) => new Map(e.params.list().map((p) => [rename(p.key, e.name), p.variable])));

@@ -15,7 +15,9 @@ export type ModuleSite =
   | 'attention.output'
   | 'ffn.intermediate'
   | 'ffn.outputProjection'
-  | 'ffn.output';
+  | 'ffn.output'
+  /** The whole Transformer layer module (BERT `encoder.layer.3`, GPT-2 `h.3`): where ReFT keeps its `reft_layer`. */
+  | 'layer';
 
 /** Static description of a host model that methods build against. */
 export interface HostInfo {
@@ -67,6 +69,11 @@ export interface HostInfo {
    * (bare `BertModel`, `GPT2Model`).
    */
   readonly stateDictPrefix?: string;
+  /**
+   * Whether the host takes extra leading positions returned by `embeddings.output` (a soft prompt) and extends its
+   * attention mask for them: the reference's `support_prompt_tuning`. Absent = false (prompt tuning adds nothing).
+   */
+  readonly supportsPromptTuning?: boolean;
 }
 
 /** Model inputs (int32 tensors, `[batch, seq]`). */

@@ -13,14 +13,16 @@ export interface PeftModule {
   readonly peftName: string;
   readonly site: ModuleSite;
   readonly layer: number;
-  /** File-layout tensors: LoRA `A` `[r, in]` and `B` `[out, r]`, or (IA)³ `l`. */
-  readonly tensors: { A?: Mat; B?: Mat; l?: Mat };
+  /** File-layout tensors: LoRA `A` `[r, in]` and `B` `[out, r]`, DoRA `m` (as `[1, out]`), or (IA)³ `l`. */
+  readonly tensors: { A?: Mat; B?: Mat; l?: Mat; m?: Mat };
 }
 
 /** File-layout weights of one of our modules: `lora_A` `[r·n, in]` (add mode) and `lora_B`. */
 export interface SiteWeights {
   readonly A?: Mat;
   readonly B: Mat;
+  /** DoRA magnitude `[1, out]`. */
+  readonly m?: Mat;
 }
 
 /** How a PEFT adapter becomes one of ours: the config, and the weights of each wrapped module. */
@@ -73,7 +75,7 @@ function numberField(peft: Record<string, unknown>, key: string, fallback: numbe
  *   `use_rslora`'s α/√r) are folded into B, so one `alpha / r` holds for all.
  */
 export function convertLora(peft: Record<string, unknown>, modules: readonly PeftModule[], host: HostInfo, source: string): Conversion {
-  if (peft['use_dora'] === true) throw new FileFormatError('PEFT_UNSUPPORTED', `${source}: DoRA (use_dora=true) is not supported by AdapterHub LoRA`);
+  const dora = peft['use_dora'] === true;
   if (peft['bias'] !== undefined && peft['bias'] !== 'none') {
     throw new FileFormatError('PEFT_UNSUPPORTED', `${source}: bias='${String(peft['bias'])}' trains base biases, which AdapterHub LoRA cannot express`);
   }
@@ -84,6 +86,8 @@ export function convertLora(peft: Record<string, unknown>, modules: readonly Pef
   for (const m of modules) {
     const { A, B } = m.tensors;
     const { inDim, outDim } = moduleDims(host, m.site, m.layer);
+    if (dora && (!m.tensors.m || m.tensors.m.cols !== outDim)) problems.push(`${m.peftName}: DoRA needs lora_magnitude_vector [${outDim}]`);
+    if (!dora && m.tensors.m) problems.push(`${m.peftName}: lora_magnitude_vector without use_dora`);
     if (!A || !B) problems.push(`${m.peftName}: needs both lora_A and lora_B`);
     else if (A.cols !== inDim || B.rows !== outDim || A.rows !== B.cols) {
       problems.push(`${m.peftName}: lora_A [${A.rows}, ${A.cols}] / lora_B [${B.rows}, ${B.cols}] do not fit a [${outDim}, ${inDim}] layer`);
@@ -134,6 +138,7 @@ export function convertLora(peft: Record<string, unknown>, modules: readonly Pef
       compositionMode: 'add',
       initWeights: 'lora',
       useGating: false,
+      ...(dora ? { useDora: true } : {}),
     },
     weights(site) {
       const m = byPath.get(site.modulePath);
@@ -143,9 +148,11 @@ export function convertLora(peft: Record<string, unknown>, modules: readonly Pef
       return {
         A: concatRows(parts.map((p) => padTo(p.A, r, site.inDim)), site.inDim),
         B: concatRows(parts.map((p) => padTo(scaled(p.B, f), p.B.rows, r)), r),
+        ...(m.tensors.m ? { m: m.tensors.m } : {}),
       };
     },
     identity(site) {
+      if (dora) throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}: DoRA adapter has no weights for '${site.modulePath}' (its magnitude cannot be made a no-op without the base weight)`);
       const n = enabledSlots(site);
       return { A: filled(r * n, site.inDim, 0), B: filled((site.outDim / site.slots.length) * n, r, 0) };
     },

@@ -75,10 +75,11 @@ export async function serializePeftAdapter(model: AdapterModel, name: string, op
       if (n !== 1) {
         const k = targets.patternKeys.get(m.site.moduleSite)!;
         rankPattern[k] = config.r * n;
-        alphaPattern[k] = config.alpha * n;
+        alphaPattern[k] = config.useRslora ? config.alpha * Math.sqrt(n) : config.alpha * n; // keeps alpha / r (or alpha / √r)
       }
       tensors[key(m, PEFT_SUFFIX.A)] = await entry(tf.transpose(m.loraA!));
       tensors[key(m, PEFT_SUFFIX.B)] = await entry(tf.tidy(() => tf.transpose(m.denseB())));
+      if (m.magnitude) tensors[key(m, PEFT_SUFFIX.magnitude)] = await entry(tf.clone(m.magnitude));
     }
     // When every module is fused, the pattern values become the global ones.
     const onlyFused = modules.every((m) => enabledSlots(m.site) !== 1);
@@ -92,6 +93,8 @@ export async function serializePeftAdapter(model: AdapterModel, name: string, op
       rankPattern: onlyFused ? {} : rankPattern,
       alphaPattern: onlyFused ? {} : alphaPattern,
       baseModelNameOrPath,
+      useDora: config.useDora,
+      useRslora: config.useRslora,
     });
   }
   return {

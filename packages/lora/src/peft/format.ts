@@ -11,7 +11,7 @@ export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
 export const PEFT_KEY_PREFIX = 'base_model.model.';
 
 /** Suffixes of the PEFT weights this package reads and writes. */
-export const PEFT_SUFFIX = { A: '.lora_A.weight', B: '.lora_B.weight', ia3: '.ia3_l' } as const;
+export const PEFT_SUFFIX = { A: '.lora_A.weight', B: '.lora_B.weight', ia3: '.ia3_l', magnitude: '.lora_magnitude_vector' } as const;
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -85,6 +85,8 @@ export function peftLoraConfigJson(fields: {
   rankPattern: Record<string, number>;
   alphaPattern: Record<string, number>;
   baseModelNameOrPath: string | null;
+  useDora?: boolean;
+  useRslora?: boolean;
 }): Record<string, unknown> {
   return {
     alpha_pattern: fields.alphaPattern,
@@ -109,8 +111,8 @@ export function peftLoraConfigJson(fields: {
     revision: null,
     target_modules: fields.targetModules,
     task_type: null,
-    use_dora: false,
-    use_rslora: false,
+    use_dora: fields.useDora ?? false,
+    use_rslora: fields.useRslora ?? false,
   };
 }
 

@@ -14,9 +14,10 @@ import {
   type TensorEntry,
 } from '@adapterkit/core';
 import type { LoRAConfig } from '../lora-config';
-import { LORA_MODULE_SITES, loraSites } from '../sites';
+import { LORA_MODULE_SITES, loraSites, moduleDims } from '../sites';
 import { convertIa3, convertLora, type PeftModule } from './convert';
 import { PEFT_CONFIG_FILE, PEFT_KEY_PREFIX, PEFT_SUFFIX, PEFT_WEIGHTS_FILE } from './format';
+import { veraToLora } from './vera';
 import { mat, type Mat } from './matrix';
 
 /** Options of {@link importPeftAdapter}. */
@@ -45,7 +46,10 @@ function collectModules(model: AdapterModel, peft: Record<string, unknown>, tens
       if (p !== undefined) where.set(p, { site, layer });
     }
   }
-  const kinds = peft['peft_type'] === 'IA3' ? ([['l', PEFT_SUFFIX.ia3]] as const) : ([['A', PEFT_SUFFIX.A], ['B', PEFT_SUFFIX.B]] as const);
+  const kinds =
+    peft['peft_type'] === 'IA3'
+      ? ([['l', PEFT_SUFFIX.ia3]] as const)
+      : ([['A', PEFT_SUFFIX.A], ['B', PEFT_SUFFIX.B], ['m', PEFT_SUFFIX.magnitude]] as const);
   const basePrefix = `${info.baseModelPrefix}.`;
   const modules = new Map<string, PeftModule>();
   const problems: string[] = [];
@@ -65,17 +69,29 @@ function collectModules(model: AdapterModel, peft: Record<string, unknown>, tens
         `${source}: '${key}' targets module '${path}', which AdapterHub LoRA cannot wrap on ${info.modelType} (it wraps attention q/k/v, the FFN intermediate and FFN output dense layers)`,
       );
     }
-    if (t.shape.length !== 2 || !(t.data instanceof Float32Array)) {
-      problems.push(`${key}: expected a 2-D float tensor, got ${t.dtype} [${t.shape.join(', ')}]`);
+    const rank = kind[0] === 'm' ? 1 : 2;
+    if (t.shape.length !== rank || !(t.data instanceof Float32Array)) {
+      problems.push(`${key}: expected a ${rank}-D float tensor, got ${t.dtype} [${t.shape.join(', ')}]`);
       continue;
     }
     const m = modules.get(path) ?? { path, peftName, ...loc, tensors: {} };
-    (m.tensors as Record<string, Mat>)[kind[0]] = mat(t.shape, t.data);
+    (m.tensors as Record<string, Mat>)[kind[0]] = rank === 1 ? mat([1, t.shape[0]!], t.data) : mat(t.shape, t.data);
     modules.set(path, m);
   }
   if (problems.length > 0) throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}:\n  ${problems.join('\n  ')}`);
   if (modules.size === 0) throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}: no LoRA / (IA)³ weights found`);
   return [...modules.values()].sort((a, b) => a.layer - b.layer || LORA_MODULE_SITES.indexOf(a.site) - LORA_MODULE_SITES.indexOf(b.site));
+}
+
+/** Input width of the module a PEFT key names (`base_model.model.[<base prefix>.]<path>`), if LoRA can wrap it. */
+function moduleInDim(model: AdapterModel, peftModule: string): number | undefined {
+  const info = model.info;
+  const name = peftModule.slice(PEFT_KEY_PREFIX.length);
+  const path = name.startsWith(`${info.baseModelPrefix}.`) ? name.slice(info.baseModelPrefix.length + 1) : name;
+  for (let layer = 0; layer < info.numLayers; layer++) {
+    for (const site of LORA_MODULE_SITES) if (info.modulePath(site, layer) === path) return moduleDims(info, site).inDim;
+  }
+  return undefined;
 }
 
 const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols], data: m.data });
@@ -89,19 +105,24 @@ const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols
  *
  * Nothing is registered if anything fails. Returns the adapter's name.
  *
- * @throws FileFormatError for unsupported PEFT features (DoRA, trained biases, feed-forward (IA)³, other
+ * VeRA files (`peft_type` `VERA`, with the shared projections saved) become the equivalent rank-r LoRA (see
+ * {@link veraToLora}). DoRA files (`use_dora`) become a LoRA with `useDora` and the `lora_magnitude_vector`s.
+ *
+ * @throws FileFormatError for unsupported PEFT features (trained biases, feed-forward (IA)³, other
  *   `peft_type`s); CapabilityError for modules AdapterHub LoRA cannot wrap; WeightsMismatchError for bad shapes.
  */
 export async function importPeftAdapter(model: AdapterModel, dir: string, options: ImportPeftOptions = {}): Promise<string> {
   const name = options.name ?? 'default';
   const configPath = join(dir, PEFT_CONFIG_FILE);
-  const peft = await readJsonObject(configPath);
-  const peftType = peft['peft_type'];
-  if (peftType !== 'LORA' && peftType !== 'IA3') {
-    throw new FileFormatError('PEFT_UNSUPPORTED', `${configPath}: peft_type ${JSON.stringify(peftType)} is not a LoRA or (IA)³ adapter (expected "LORA" or "IA3")`);
+  let peft = await readJsonObject(configPath);
+  const saved = peft['peft_type'];
+  if (saved !== 'LORA' && saved !== 'IA3' && saved !== 'VERA') {
+    throw new FileFormatError('PEFT_UNSUPPORTED', `${configPath}: peft_type ${JSON.stringify(saved)} is not a LoRA, VeRA or (IA)³ adapter (expected "LORA", "VERA" or "IA3")`);
   }
   const weightsPath = options.weightsPath ?? findWeights(dir);
-  const { tensors } = await readSafetensors(weightsPath);
+  let { tensors } = await readSafetensors(weightsPath);
+  if (saved === 'VERA') ({ peft, tensors } = veraToLora(peft, tensors, weightsPath, (m) => moduleInDim(model, m)));
+  const peftType = peft['peft_type'];
   const modules = collectModules(model, peft, tensors, weightsPath);
   const conversion = peftType === 'LORA' ? convertLora(peft, modules, model.info, weightsPath) : convertIa3(modules, model.info, weightsPath);
 
@@ -120,6 +141,7 @@ export async function importPeftAdapter(model: AdapterModel, dir: string, option
       const key = `${site.modulePath}.loras.${name}`;
       if (w.A) files.set(`${key}.lora_A`, toEntry(w.A));
       files.set(`${key}.lora_B`, toEntry(w.B));
+      if (w.m) files.set(`${key}.lora_magnitude_vector`, { dtype: 'F32', shape: [w.m.cols], data: w.m.data });
     }
   }
   if (missing.length > 0) model.warn(`${weightsPath}: no PEFT weights for ${missing.join(', ')}; these get a no-op update`);
