@@ -20,7 +20,8 @@ export type TorchDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' 
 /**
  * One tensor of a checkpoint. `dtype` is the dtype in the file; `data` holds `product(shape)` elements in row-major
  * order: floats (F64/F32/F16/BF16) as `Float32Array`, I64/I32/I16/I8 as `Int32Array` (I64 values must fit),
- * U8/BOOL as `Uint8Array`.
+ * U8/BOOL as `Uint8Array`. Keys that alias one tensor in the file (same storage, offset, size and stride) share
+ * one `data` array here too, so writing them back keeps them tied.
  */
 export interface TorchTensor {
   dtype: TorchDtype;
@@ -273,7 +274,19 @@ function finish(format: 'zip' | 'legacy', state: unknown, roots: Map<string, Sto
   for (const r of roots.values()) elems += r.numel;
   const checked = checkTensors(state, where, elems);
   const tensors = new Map<string, TorchTensor>();
-  for (const [key, ref, size, stride, numel] of checked) tensors.set(key, gather(key, ref, size, stride, numel, where));
+  const same = new Map<string, TorchTensor>();
+  for (const [key, ref, size, stride, numel] of checked) {
+    const view = ref.storage as StorageView;
+    const sig = `${view.root.key}|${view.offset + (ref.offset as number)}|${size.join(',')}|${stride.join(',')}`;
+    const prev = same.get(sig);
+    if (prev) {
+      tensors.set(key, { dtype: prev.dtype, shape: prev.shape.slice(), data: prev.data });
+      continue;
+    }
+    const t = gather(key, ref, size, stride, numel, where);
+    same.set(sig, t);
+    tensors.set(key, t);
+  }
   return { format, tensors };
 }
 

@@ -12,7 +12,9 @@ import { writeZip } from './zip';
 /** Dtypes the writer stores: `F32` (`Float32Array`), `I64` and `I32` (`Int32Array`), `BOOL` and `U8` (`Uint8Array`). */
 export type WritableTorchDtype = 'F32' | 'I64' | 'I32' | 'BOOL' | 'U8';
 
-/** One tensor to write. Without `dtype`: `Float32Array` → F32, `Int32Array` → I64 (torch's default integer), `Uint8Array` → U8. */
+/**
+ * One tensor to write. Tensors given the same `data` array (the same object, e.g. aliased keys) share one storage,
+ * as tied parameters do in `torch.save`. Without `dtype`: `Float32Array` → F32, `Int32Array` → I64 (torch's default integer), `Uint8Array` → U8. */
 export interface WritableTorchTensor {
   dtype?: WritableTorchDtype;
   shape: readonly number[];
@@ -171,6 +173,7 @@ export function serializeTorchCheckpoint(
   };
   const batches = Math.ceil(items.length / 1000);
   const records: { key: string; data: Uint8Array }[] = [];
+  const storages = new Map<Float32Array | Int32Array | Uint8Array, { memo: number; dtype: WritableTorchDtype }>();
   for (let b = 0; b < batches; b++) {
     const batch = items.slice(b * 1000, b * 1000 + 1000);
     if (batch.length > 1) w.op(0x28);
@@ -180,8 +183,13 @@ export function serializeTorchCheckpoint(
       w.op(0x28, 0x28);
       interned('storage');
       global('torch', STORAGE[it.dtype].cls);
-      const key = String(records.length);
-      w.str(key);
+      const known = storages.get(it.t.data);
+      if (known && known.dtype === it.dtype) w.get(known.memo);
+      else {
+        const key = String(records.length);
+        storages.set(it.t.data, { memo: w.str(key), dtype: it.dtype });
+        records.push({ key, data: storageBytes(it.t, it.dtype) });
+      }
       interned('cpu');
       w.int(it.t.data.length);
       w.op(0x74);
@@ -203,7 +211,6 @@ export function serializeTorchCheckpoint(
       w.put();
       w.op(0x52);
       w.put();
-      records.push({ key, data: storageBytes(it.t, it.dtype) });
     }
     w.op(batch.length > 1 ? 0x75 : 0x73);
   }
