@@ -49,6 +49,7 @@ export {
   type WeightsFileNames,
   type WeightsFileSpec,
   type WeightsFormat,
+  type WeightsTensor,
 } from './io/weights-file';
 
 export * from './model/host';

@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../cli/command';
+import { convertCommand } from './convert';
 import { ejectPrefixCommand } from './eject-prefix';
 import { evalCommand } from './eval';
 import { forwardCommand } from './forward';
@@ -9,4 +10,4 @@ import { summaryCommand } from './summary';
 import { trainCommand } from './train';
 
 /** Every sub-command, in the order of the help. */
-export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, ejectPrefixCommand, mergeCommand, pretrainCommand];
+export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, ejectPrefixCommand, mergeCommand, convertCommand, pretrainCommand];

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseTorchCheckpoint, serializeTorchCheckpoint, TorchFormatError, type TorchReadOptions } from '@adapterkit/torch-format';
+import { parseTorchCheckpoint, serializeTorchCheckpoint, TorchFormatError, type TorchReadOptions, type WritableTorchDtype } from '@adapterkit/torch-format';
 import { FileFormatError, TorchCheckpointError } from '../errors';
 import { readSafetensors, serializeSafetensors, type SafetensorsContents, type TensorEntry } from './safetensors';
 
@@ -79,23 +79,42 @@ export interface WeightsFileNames {
 }
 
 /**
- * Serialises float32 tensors in the format(s) asked for: safetensors as the Python `safetensors` library lays it
+ * A tensor to save: float32 data, or integer/bool buffers (`dtype` as read: `I64` and `I32` keep their width in a
+ * `.bin`, integers default to int64 there as in torch; `BOOL` stays bool).
+ */
+export interface WeightsTensor {
+  readonly shape: number[];
+  readonly data: Float32Array | Int32Array | Uint8Array;
+  readonly dtype?: string;
+}
+
+/**
+ * Serialises tensors in the format(s) asked for: safetensors as the Python `safetensors` library lays it
  * out, `.bin` as `torch.save(state_dict)` (torch 1.13 zip format, keys in the given order, the archive named after
  * the file as `torch.save` names it).
  *
  * @throws FileFormatError `BAD_FORMAT` for an unknown format.
  */
 export function serializeWeights(
-  tensors: Readonly<Record<string, { shape: number[]; data: Float32Array }>>,
+  tensors: Readonly<Record<string, WeightsTensor>>,
   format: WeightsFormat,
   names: WeightsFileNames,
 ): Record<string, Uint8Array> {
   if (!WEIGHTS_FORMATS.includes(format)) throw new FileFormatError('BAD_FORMAT', `unknown weights format '${String(format)}' (use ${WEIGHTS_FORMATS.join(', ')})`);
   const out: Record<string, Uint8Array> = {};
-  if (format !== 'bin') out[names.safetensors] = serializeSafetensors(tensors);
+  const entries = Object.entries(tensors);
+  if (format !== 'bin') {
+    out[names.safetensors] = serializeSafetensors(
+      Object.fromEntries(entries.map(([k, t]) => [k, { shape: t.shape, data: t.data, ...(t.data instanceof Uint8Array && t.dtype === 'BOOL' ? { dtype: 'BOOL' as const } : {}) }])),
+    );
+  }
   if (format !== 'safetensors') {
+    const torchDtype = (t: WeightsTensor): WritableTorchDtype =>
+      t.data instanceof Float32Array ? 'F32' : t.data instanceof Int32Array ? (t.dtype === 'I32' ? 'I32' : 'I64') : t.dtype === 'BOOL' ? 'BOOL' : 'U8';
     try {
-      out[names.bin] = serializeTorchCheckpoint(tensors, { archiveName: names.bin.split('.')[0]! });
+      out[names.bin] = serializeTorchCheckpoint(new Map(entries.map(([k, t]) => [k, { shape: t.shape, data: t.data, dtype: torchDtype(t) }])), {
+        archiveName: names.bin.split('.')[0]!,
+      });
     } catch (err) {
       if (err instanceof TorchFormatError) throw new TorchCheckpointError(err.code, err.message, { cause: err });
       throw err;
