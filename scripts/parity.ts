@@ -1,5 +1,5 @@
 /**
- * `pnpm parity [--golden DIR] [--cases GLOB[,GLOB]] [--backend cpu|wasm]`: runs every case of a golden folder
+ * `pnpm parity [--golden DIR] [--cases GLOB[,GLOB]] [--backend cpu|wasm] [--prefer-bin]`: runs every case of a golden folder
  * against the installed method packages and prints PASS|FAIL|SKIP lines and a summary; exit 1 on any FAIL.
  */
 import { fileURLToPath } from 'node:url';
@@ -18,5 +18,5 @@ const backend = (arg('backend') ?? 'cpu') as 'cpu' | 'wasm';
 await initBackend(backend);
 const { plugins, extras, packages, missing } = await discoverPlugins((p) => import(p));
 console.log(`golden: ${goldenDir}\nbackend: ${backend}\nmethod packages: ${packages.join(', ') || '(none)'}${missing.length ? `\nnot installed: ${missing.join(', ')}` : ''}`);
-const summary = await runParity({ goldenDir, cases: arg('cases'), plugins, extras });
+const summary = await runParity({ goldenDir, cases: arg('cases'), plugins, extras, preferBin: process.argv.includes('--prefer-bin') });
 process.exit(summary.failed > 0 ? 1 : 0);

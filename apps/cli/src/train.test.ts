@@ -110,11 +110,16 @@ describe('train → predict → eval → summary → forward', () => {
 
   it('trains a causal LM on GPT-2 and generates greedily; fully fine-tunes a classifier', async () => {
     const [lm, full] = await Promise.all([
-      cli(['train', '--model', gpt2, '--task', 'causal-lm', '--train', csv, '--max-steps', '3', '--out', join(tmp, 'lm')]),
+      cli(['train', '--model', gpt2, '--task', 'causal-lm', '--train', csv, '--max-steps', '3', '--format', 'bin', '--out', join(tmp, 'lm')]),
       cli(['train', '--model', model, '--train', csv, '--full', '--max-steps', '3', '--out', join(tmp, 'full')]),
     ]);
     expect(lm.code, lm.stderr).toBe(0);
     expect(lm.stdout).toMatch(/perplexity/);
+    // --format bin: the files adapter-transformers 3.x reads, and predict below loads them
+    expect(lm.stdout).toMatch(/saved .*: pytorch_adapter\.bin .* \+ head /);
+    expect(lm.stdout).toMatch(/pytorch_adapter\.bin opens in adapter-transformers 3\.x, adapters, AdapterKit/);
+    expect(lm.stdout).toMatch(/pytorch_model_head\.bin opens in adapter-transformers 3\.x/);
+    expect(readdirSync(join(tmp, 'lm')).filter((f) => /\.(bin|safetensors)$/.test(f)).sort()).toEqual(['pytorch_adapter.bin', 'pytorch_model_head.bin']);
     expect(full.code, full.stderr).toBe(0);
     expect(full.stdout).toMatch(/model\.safetensors 151 kB \+ head .* \(model\.safetensors = 100\.0 % of the base model\)/);
     const [gen, pfull] = await Promise.all([

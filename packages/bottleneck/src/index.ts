@@ -86,6 +86,7 @@ export {
   findFusionWeights,
   FUSION_CONFIG_FILE,
   FUSION_WEIGHTS_FILE,
+  FUSION_WEIGHTS_BIN,
   type SaveAdapterFusionOptions,
   type LoadAdapterFusionOptions,
 } from './fusion/io';

@@ -29,3 +29,10 @@ export class WeightsMismatchError extends AdapterKitError {}
 
 /** A file on disk is missing or unreadable in the expected format. */
 export class FileFormatError extends AdapterKitError {}
+
+/**
+ * A torch checkpoint (`.bin`) that cannot be read or written: the `@adapterkit/torch-format` error with the same
+ * `code` (`TORCH_ZIP`, `TORCH_PICKLE`, `TORCH_GLOBAL`, `TORCH_LIMIT`, …; `TORCH_IO` when the file cannot be read) as
+ * `cause`.
+ */
+export class TorchCheckpointError extends AdapterKitError {}

@@ -39,7 +39,18 @@ export { Rng, init } from './nn/init';
 export * from './io/safetensors';
 export { writeFileAtomic, writeFilesAtomic } from './io/atomic';
 export { readJsonObject } from './io/json';
-export { findWeightsFile, type WeightsFileSpec } from './io/weights-file';
+export {
+  findWeightsFile,
+  isTorchWeightsPath,
+  readWeightsFile,
+  serializeWeights,
+  weightsFileReaders,
+  WEIGHTS_FORMATS,
+  type WeightsFileNames,
+  type WeightsFileSpec,
+  type WeightsFormat,
+  type WeightsTensor,
+} from './io/weights-file';
 
 export * from './model/host';
 export * from './model/params';

@@ -32,6 +32,7 @@ export {
   type RopeScaling,
 } from './config';
 export { createHost, initHost, loadHost } from './load';
+export { CHECKPOINT_WEIGHT_FILES, readCheckpointWeights, type CheckpointWeights } from './checkpoint-weights';
 export { baseModelPrefixOf, expectedWeights, ParameterStore, WeightList, type WeightInit, type WeightSpec } from './weights';
 export {
   FileFormatError,

@@ -184,7 +184,7 @@ describe('weights validation', () => {
     const dir = join(tmp, 'noweights');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2' }));
-    await expect(loadHost(dir)).rejects.toThrow(/model\.safetensors/);
+    await expect(loadHost(dir)).rejects.toThrow(/model\.safetensors.*pytorch_model\.bin/);
   });
 });
 

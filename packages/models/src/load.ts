@@ -1,9 +1,9 @@
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelHost } from './base';
 import { readConfig, toModelConfig, type ModelConfig } from './config';
-import { FileFormatError, readSafetensors, Rng, tensorEntryToTf } from './core';
+import { readCheckpointWeights } from './checkpoint-weights';
+import { Rng, tensorEntryToTf } from './core';
 import { architectureOf } from './registry';
 import { expectedWeights, matchWeights, ParameterStore, type SuppliedWeight, type WeightSpec } from './weights';
 
@@ -38,7 +38,9 @@ function fillStore(specs: readonly WeightSpec[], make: (spec: WeightSpec) => tf.
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 
 /**
- * Load a Hugging Face checkpoint folder: `config.json` + `model.safetensors` (HF state-dict names; keys may carry
+ * Load a Hugging Face checkpoint folder: `config.json` + `model.safetensors`, or sharded safetensors with
+ * `model.safetensors.index.json`, or `pytorch_model.bin` (sharded too, with its index) — see
+ * {@link readCheckpointWeights}; float16/bfloat16 weights become float32 (HF state-dict names; keys may carry
  * the `bert.` / `roberta.` / `transformer.` prefix of `*For*` checkpoints, whose head weights are ignored and
  * listed in `host.notes`, as are non-parameter buffers).
  *
@@ -46,18 +48,12 @@ const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
  * stored transposed (`[in, out]`).
  *
  * @param dir - The checkpoint folder.
- * @throws FileFormatError for an unreadable/unsupported `config.json` or a missing `model.safetensors`;
+ * @throws FileFormatError for an unreadable/unsupported `config.json` or missing weights;
  *   WeightsMismatchError (before any tensor is allocated) listing every missing, unexpected and mis-shaped weight.
  */
 export async function loadHost(dir: string): Promise<ModelHost> {
   const config = await readConfig(join(dir, 'config.json'));
-  const weightsPath = join(dir, 'model.safetensors');
-  try {
-    if (!(await stat(weightsPath)).isFile()) throw new Error('not a regular file');
-  } catch (err) {
-    throw new FileFormatError('MISSING_WEIGHTS', `${weightsPath}: cannot read model weights: ${(err as Error).message}`, { cause: err });
-  }
-  const { tensors } = await readSafetensors(weightsPath);
+  const { tensors, source: weightsPath } = await readCheckpointWeights(dir);
   const supplied = new Map<string, SuppliedWeight>();
   for (const [key, e] of tensors) supplied.set(key, { shape: e.shape, isFloat: FLOAT_DTYPES.has(e.dtype), dtype: e.dtype });
   const match = matchWeights(config, supplied, weightsPath);

@@ -52,6 +52,7 @@ export {
   HEAD_CONFIG_FILE,
   HEAD_WEIGHTS_FILE,
   HEAD_WEIGHTS_CANDIDATES,
+  HEAD_WEIGHTS_BIN,
   type SaveHeadOptions,
   type LoadHeadOptions,
 } from './heads/io';

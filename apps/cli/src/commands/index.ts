@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../cli/command';
+import { convertCommand } from './convert';
 import { ejectPrefixCommand } from './eject-prefix';
 import { evalCommand } from './eval';
 import { forwardCommand } from './forward';
@@ -11,4 +12,4 @@ import { summaryCommand } from './summary';
 import { trainCommand } from './train';
 
 /** Every sub-command, in the order of the help. */
-export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, generateCommand, ejectPrefixCommand, mergeCommand, mergeAdaptersCommand, pretrainCommand];
+export const COMMANDS: readonly CommandSpec[] = [trainCommand, evalCommand, predictCommand, summaryCommand, forwardCommand, generateCommand, ejectPrefixCommand, mergeCommand, mergeAdaptersCommand, convertCommand, pretrainCommand];

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
-import { ADAPTER_WEIGHTS_FILE, writeFileAtomic, type AdapterModel } from '@adapterkit/core';
+import { ADAPTER_WEIGHTS_BIN, ADAPTER_WEIGHTS_FILE, WEIGHTS_FORMATS, weightsFileReaders, writeFileAtomic, type AdapterModel } from '@adapterkit/core';
 import { LabelMap, saveTokenizer, type TextExample } from '@adapterkit/data';
-import { collectTrainable, evaluate, HEAD_WEIGHTS_FILE, listCheckpoints, saveAdapterWithHead, saveHead, train, type Example } from '@adapterkit/training';
+import { collectTrainable, evaluate, HEAD_WEIGHTS_BIN, HEAD_WEIGHTS_FILE, listCheckpoints, saveAdapterWithHead, saveHead, train, type Example } from '@adapterkit/training';
 import type { Args } from '../cli/args';
 import type { CommandSpec } from '../cli/command';
 import { CliError } from '../cli/errors';
@@ -146,6 +146,7 @@ export const trainCommand: CommandSpec = {
     'weight-decay': { type: 'string', value: 'W', description: 'AdamW weight decay', default: '0' },
     seed: { type: 'string', value: 'N', description: 'seed of initialisation, data order, dropout and splits', default: '42' },
     full: { type: 'boolean', description: 'full fine-tuning (every weight; the baseline adapters are compared with)' },
+    format: { type: 'string', value: WEIGHTS_FORMATS.join('|'), description: 'weights file(s) of the adapter and head: bin is what adapter-transformers 3.x reads', default: 'safetensors' },
     'checkpoint-dir': { type: 'string', value: 'DIR', description: 'write checkpoints there (the newest one kept)' },
     'checkpoint-every': { type: 'string', value: 'N', description: 'optimizer steps between checkpoints', default: String(DEFAULT_CHECKPOINT_EVERY) },
     resume: { type: 'boolean', description: 'continue from the newest checkpoint in --checkpoint-dir (same command otherwise)' },
@@ -161,6 +162,7 @@ export const trainCommand: CommandSpec = {
   async run(args, ctx) {
     const h = readHyper(args, ctx.io.cwd);
     const out = resolve(ctx.io.cwd, args.required('out', 'DIR'));
+    const format = args.choice('format', WEIGHTS_FORMATS, 'safetensors');
     if (!args.has('dataset') && !args.has('train')) throw new CliError("missing --dataset NAME or --train FILE (see 'adapterkit train --help')");
     const resumeFrom = h.checkpoint?.resume ? (await listCheckpoints(h.checkpoint.dir)).at(-1) : undefined;
     if (h.checkpoint?.resume && !resumeFrom) throw new CliError(`--resume: no checkpoint-<step> folder in ${h.checkpoint.dir} to resume from`);
@@ -223,9 +225,9 @@ export const trainCommand: CommandSpec = {
 
     if (h.full) {
       await writeModelDir(out, host.config.raw, host.exportWeights());
-      await saveHead(model, out, name);
+      await saveHead(model, out, name, { format });
     } else {
-      await saveAdapterWithHead(model, out, name);
+      await saveAdapterWithHead(model, out, name, { format });
     }
     await saveTokenizer(tokenizer, out);
     await writeFileAtomic(
@@ -250,13 +252,17 @@ export const trainCommand: CommandSpec = {
       )}\n`,
     );
     const modelBytes = fileSize(join(source.dir, 'model.safetensors'));
-    const saved = fileSize(join(out, h.full ? 'model.safetensors' : ADAPTER_WEIGHTS_FILE));
-    const head = fileSize(join(out, HEAD_WEIGHTS_FILE));
-    const what = h.full ? 'model.safetensors' : ADAPTER_WEIGHTS_FILE;
+    const adapterFile = format === 'bin' ? ADAPTER_WEIGHTS_BIN : ADAPTER_WEIGHTS_FILE;
+    const headFile = format === 'bin' ? HEAD_WEIGHTS_BIN : HEAD_WEIGHTS_FILE;
+    const saved = fileSize(join(out, h.full ? 'model.safetensors' : adapterFile));
+    const head = fileSize(join(out, headFile));
+    const what = h.full ? 'model.safetensors' : adapterFile;
     ctx.out(
       `saved ${out}: ${what} ${formatBytes(saved)} + head ${formatBytes(head)}; base model.safetensors ${formatBytes(modelBytes)}` +
         ` (${what} = ${((100 * saved) / Math.max(1, modelBytes)).toFixed(1)} % of the base model)`,
     );
+    const weightFiles = [...(h.full ? [] : format === 'both' ? [ADAPTER_WEIGHTS_FILE, ADAPTER_WEIGHTS_BIN] : [adapterFile]), ...(format === 'both' ? [HEAD_WEIGHTS_FILE, HEAD_WEIGHTS_BIN] : [headFile])];
+    for (const f of weightFiles) ctx.out(`  ${f} opens in ${weightsFileReaders(f)}`);
   },
 };
 

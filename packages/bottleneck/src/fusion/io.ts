@@ -6,12 +6,13 @@ import {
   findWeightsFile,
   paramsToFileTensors,
   readJsonObject,
-  readSafetensors,
+  readWeightsFile,
   savedConfigJson,
-  serializeSafetensors,
+  serializeWeights,
   writeFilesAtomic,
   type AdapterModel,
   type TensorEntry,
+  type WeightsFormat,
 } from '@adapterkit/core';
 import { buildFusion, registerFusion, requireFusion, type AddAdapterFusionOptions } from './api';
 import { fusionConfigFromJson, fusionConfigToJson } from './config';
@@ -21,6 +22,8 @@ import { fusionAdapters, type FusionSetup } from './name';
 export const FUSION_CONFIG_FILE = 'adapter_fusion_config.json';
 /** Weights file we write (the name `adapters` uses with `use_safetensors=True`). */
 export const FUSION_WEIGHTS_FILE = 'model_adapter_fusion.safetensors';
+/** The torch weights file adapter-transformers 3.x and `adapters` write and read. */
+export const FUSION_WEIGHTS_BIN = 'pytorch_model_adapter_fusion.bin';
 
 /** Options of {@link saveAdapterFusion}. */
 export interface SaveAdapterFusionOptions {
@@ -30,9 +33,11 @@ export interface SaveAdapterFusionOptions {
   readonly modelName?: string | null;
   /** Extra top-level keys of adapter_fusion_config.json. */
   readonly meta?: Record<string, unknown>;
+  /** `safetensors` (default), `bin` (`pytorch_model_adapter_fusion.bin`, what adapter-transformers 3.x reads) or `both`. */
+  readonly format?: WeightsFormat;
 }
 
-/** Bytes of the two files {@link saveAdapterFusion} writes. */
+/** Bytes of the files {@link saveAdapterFusion} writes. */
 export async function serializeAdapterFusion(model: AdapterModel, setup: FusionSetup, options: SaveAdapterFusionOptions = {}): Promise<Record<string, Uint8Array | string>> {
   const fusion = requireFusion(model, setup);
   const json = savedConfigJson(model.info, {
@@ -43,7 +48,7 @@ export async function serializeAdapterFusion(model: AdapterModel, setup: FusionS
     floatPaths: [['dropout_prob']],
   });
   const tensors = await paramsToFileTensors(model.paramGroup(fusion.groupId)!.list(), options.keyPrefix);
-  return { [FUSION_CONFIG_FILE]: json, [FUSION_WEIGHTS_FILE]: serializeSafetensors(tensors) };
+  return { [FUSION_CONFIG_FILE]: json, ...serializeWeights(tensors, options.format ?? 'safetensors', { safetensors: FUSION_WEIGHTS_FILE, bin: FUSION_WEIGHTS_BIN }) };
 }
 
 /**
@@ -65,7 +70,7 @@ export interface LoadAdapterFusionOptions extends AddAdapterFusionOptions {
 
 /**
  * The weights file of a saved fusion: `model_adapter_fusion.safetensors`, else `fusion.safetensors`, else the one
- * `.safetensors` file of the directory.
+ * `.safetensors` file of the directory, else `pytorch_model_adapter_fusion.bin`.
  */
 export function findFusionWeights(dir: string): string {
   const known = [FUSION_WEIGHTS_FILE, 'fusion.safetensors'];
@@ -74,7 +79,7 @@ export function findFusionWeights(dir: string): string {
   if (st.length > 1 && !known.some((f) => files.includes(f))) {
     throw new FileFormatError('AMBIGUOUS_WEIGHTS', `${dir}: several .safetensors files (${st.join(', ')}); pass { weightsPath }`);
   }
-  return findWeightsFile(dir, { candidates: st.length === 1 ? [...new Set([...known, st[0]!])] : known, torchFile: 'pytorch_model_adapter_fusion.bin', what: 'fusion weights' });
+  return findWeightsFile(dir, { candidates: st.length === 1 ? [...new Set([...known, st[0]!])] : known, torchFile: FUSION_WEIGHTS_BIN, what: 'fusion weights' });
 }
 
 /** File keys without the base-model prefix (`bert.`) and with the saved fusion name replaced by `name`. */
@@ -89,7 +94,7 @@ function normaliseKeys(tensors: Map<string, TensorEntry>, prefix: string, savedN
 }
 
 /**
- * Load a fusion saved by {@link saveAdapterFusion} or by adapter-transformers / `adapters` (safetensors weights):
+ * Load a fusion saved by {@link saveAdapterFusion} or by adapter-transformers / `adapters` (safetensors or `.bin` weights):
  * reads `adapter_fusion_config.json` and the weights, checks every key and shape before touching the model, and
  * registers the fusion. The fused adapters must already be in the model. Returns the fusion's name (`'a,b'`).
  */
@@ -104,7 +109,7 @@ export async function loadAdapterFusion(model: AdapterModel, dir: string, option
   }
   const config = fusionConfigFromJson(doc['config'], configPath);
   const weightsPath = options.weightsPath ?? findFusionWeights(dir);
-  const { tensors } = await readSafetensors(weightsPath);
+  const { tensors } = await readWeightsFile(weightsPath);
   const built = buildFusion(model, adapters, config, options.seed);
   try {
     const entry = { name: built.fusion.name, params: built.params };

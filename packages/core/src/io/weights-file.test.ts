@@ -2,7 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findWeightsFile } from './weights-file';
+import { TorchCheckpointError } from '../errors';
+import { parseSafetensors } from './safetensors';
+import { findWeightsFile, readWeightsFile, serializeWeights, weightsFileReaders } from './weights-file';
 
 let dir: string;
 beforeAll(async () => {
@@ -15,17 +17,42 @@ afterAll(async () => {
 const spec = { candidates: ['a.safetensors', 'b.safetensors'], torchFile: 'w.bin', what: 'test weights' } as const;
 
 describe('findWeightsFile', () => {
-  it('prefers the candidates in order; explains a lone torch pickle; reports nothing found', async () => {
+  it('prefers the safetensors candidates in order, then the torch file; reports nothing found', async () => {
     await expect(Promise.resolve().then(() => findWeightsFile(dir, spec))).rejects.toMatchObject({
       code: 'MISSING_FILE',
-      message: `${dir}: no test weights (a.safetensors or b.safetensors)`,
+      message: `${dir}: no test weights (a.safetensors or b.safetensors or w.bin)`,
     });
     await writeFile(join(dir, 'w.bin'), '');
-    expect(() => findWeightsFile(dir, spec)).toThrow(/only w\.bin found; reading torch pickles is not implemented yet — convert it to a\.safetensors/);
-    expect(() => findWeightsFile(dir, { ...spec, hint: 'do X' })).toThrow(/— do X$/);
+    expect(findWeightsFile(dir, spec)).toBe(join(dir, 'w.bin'));
     await writeFile(join(dir, 'b.safetensors'), '');
     expect(findWeightsFile(dir, spec)).toBe(join(dir, 'b.safetensors'));
     await writeFile(join(dir, 'a.safetensors'), '');
     expect(findWeightsFile(dir, spec)).toBe(join(dir, 'a.safetensors'));
+  });
+});
+
+describe('readWeightsFile / serializeWeights', () => {
+  const tensors = { 'x.weight': { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) }, 'x.bias': { shape: [2], data: new Float32Array([5, 6]) } };
+  it('writes safetensors, bin or both, and reads either back to the same tensors', async () => {
+    const names = { safetensors: 'adapter.safetensors', bin: 'pytorch_adapter.bin' };
+    expect(Object.keys(serializeWeights(tensors, 'safetensors', names))).toEqual(['adapter.safetensors']);
+    expect(Object.keys(serializeWeights(tensors, 'bin', names))).toEqual(['pytorch_adapter.bin']);
+    const both = serializeWeights(tensors, 'both', names);
+    expect(Object.keys(both).sort()).toEqual(['adapter.safetensors', 'pytorch_adapter.bin']);
+    await writeFile(join(dir, 'pytorch_adapter.bin'), both['pytorch_adapter.bin']!);
+    const fromBin = await readWeightsFile(join(dir, 'pytorch_adapter.bin'));
+    const fromSt = parseSafetensors(both['adapter.safetensors']!);
+    expect([...fromBin.tensors.keys()]).toEqual(['x.weight', 'x.bias']);
+    for (const [k, t] of fromSt.tensors) expect(fromBin.tensors.get(k)).toEqual(t);
+    expect(() => serializeWeights(tensors, 'npz' as never, names)).toThrow(/unknown weights format 'npz'/);
+  });
+  it('wraps torch-format errors in TorchCheckpointError with the same code', async () => {
+    await writeFile(join(dir, 'bad.bin'), 'PK\x03\x04 not really');
+    await expect(readWeightsFile(join(dir, 'bad.bin'))).rejects.toSatisfy((e: unknown) => e instanceof TorchCheckpointError && e.code === 'TORCH_ZIP');
+    await expect(readWeightsFile(join(dir, 'none.bin'))).rejects.toMatchObject({ code: 'TORCH_IO' });
+  });
+  it('names the libraries that open each file', () => {
+    expect(weightsFileReaders('pytorch_adapter.bin')).toMatch(/adapter-transformers 3\.x/);
+    expect(weightsFileReaders('adapter.safetensors')).toMatch(/use_safetensors=True/);
   });
 });

@@ -4,8 +4,8 @@ import { toPythonJson } from '../config/python-json';
 import { FileFormatError, WeightsMismatchError } from '../errors';
 import { writeFilesAtomic } from '../io/atomic';
 import { readJsonObject } from '../io/json';
-import { findWeightsFile } from '../io/weights-file';
-import { readSafetensors, serializeSafetensors, tensorEntryToTf, type TensorEntry } from '../io/safetensors';
+import { findWeightsFile, readWeightsFile, serializeWeights, type WeightsFormat } from '../io/weights-file';
+import { tensorEntryToTf, type TensorEntry } from '../io/safetensors';
 import { requireHeadCompanion } from './adapter-companion';
 import { disposeEntry, type AdapterEntry, type AdapterModel, type AddAdapterOptions } from './adapter-model';
 import type { HostInfo } from './host';
@@ -15,8 +15,12 @@ import { fileShape, fromFileLayout, paramsToFileTensors, type NamedParam } from 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 /** Weights file we write (the name `adapters` uses with `use_safetensors=True`). */
 export const ADAPTER_WEIGHTS_FILE = 'adapter.safetensors';
-/** Weights file names we read, in order of preference. */
-export const ADAPTER_WEIGHTS_CANDIDATES = ['adapter.safetensors', 'adapter_model.safetensors'] as const;
+/** The torch weights file adapter-transformers 3.x and `adapters` write and read. */
+export const ADAPTER_WEIGHTS_BIN = 'pytorch_adapter.bin';
+/** Safetensors weights file names we read, in order of preference (`adapters`, its `pytorch_` variant, PEFT). */
+export const ADAPTER_WEIGHTS_CANDIDATES = ['adapter.safetensors', 'pytorch_adapter.safetensors', 'adapter_model.safetensors'] as const;
+/** Torch weights file names we read when no safetensors file is there (AdapterHub, PEFT). */
+export const ADAPTER_WEIGHTS_TORCH = [ADAPTER_WEIGHTS_BIN, 'adapter_model.bin'] as const;
 
 /** Options of {@link saveAdapter}. */
 export interface SaveAdapterOptions {
@@ -35,13 +39,18 @@ export interface SaveAdapterOptions {
    * saved alone. Needs `@adapterkit/training` (imported anywhere in the program).
    */
   readonly withHead?: boolean;
+  /**
+   * Weights format: `safetensors` (default, `adapter.safetensors`), `bin` (`pytorch_adapter.bin`, the only format
+   * adapter-transformers 3.x reads) or `both`. Applies to the head saved with `withHead` too.
+   */
+  readonly format?: WeightsFormat;
 }
 
 /** Options of {@link loadAdapter}. */
 export interface LoadAdapterOptions extends AddAdapterOptions {
   /** Name to load the adapter under (default: the saved name). */
   readonly loadAs?: string;
-  /** Weights file to read instead of the directory's `adapter.safetensors` / `adapter_model.safetensors`. */
+  /** Weights file to read (safetensors or torch `.bin`) instead of the one found in the directory. */
   readonly weightsPath?: string;
   /**
    * Also load the prediction head the folder holds (`head_config.json`), under the adapter's name: the reference's
@@ -85,18 +94,18 @@ export function savedConfigJson(info: HostInfo, d: SavedConfigDocument): string 
   return toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path: string[]) => floats.has(path.join('/')) });
 }
 
-/** Bytes of the two files `saveAdapter` writes (exposed for tests and size reports). */
+/** Bytes of the files `saveAdapter` writes: the config and the weights in the format(s) asked for (exposed for tests and size reports). */
 export async function serializeAdapter(model: AdapterModel, name: string, options: SaveAdapterOptions = {}): Promise<Record<string, Uint8Array | string>> {
   const entry = model.requireAdapter(name);
   const { dict, floatPaths } = adapterConfigToJson(entry.members);
   const json = savedConfigJson(model.info, { config: dict, name, modelName: options.modelName, meta: options.meta, floatPaths });
   const tensors = await paramsToFileTensors(entry.params.list(), options.keyPrefix ?? model.info.stateDictPrefix);
-  return { [ADAPTER_CONFIG_FILE]: json, [ADAPTER_WEIGHTS_FILE]: serializeSafetensors(tensors) };
+  return { [ADAPTER_CONFIG_FILE]: json, ...serializeWeights(tensors, options.format ?? 'safetensors', { safetensors: ADAPTER_WEIGHTS_FILE, bin: ADAPTER_WEIGHTS_BIN }) };
 }
 
 /**
  * Save an adapter in AdapterHub's layout: `adapter_config.json` (snake_case keys, floats keep `.0`) and
- * `adapter.safetensors` under the reference's state-dict keys, plus with `withHead` its head's files. Files are
+ * `adapter.safetensors` and/or `pytorch_adapter.bin` (`options.format`) under the reference's state-dict keys, plus with `withHead` its head's files. Files are
  * written atomically, all of them in one step.
  */
 export async function saveAdapter(model: AdapterModel, dir: string, name: string, options: SaveAdapterOptions = {}): Promise<void> {
@@ -108,7 +117,7 @@ export async function saveAdapter(model: AdapterModel, dir: string, name: string
 
 /** Locate the weights file of an adapter directory. */
 export function findAdapterWeights(dir: string): string {
-  return findWeightsFile(dir, { candidates: ADAPTER_WEIGHTS_CANDIDATES, torchFile: 'pytorch_adapter.bin', what: 'adapter weights' });
+  return findWeightsFile(dir, { candidates: ADAPTER_WEIGHTS_CANDIDATES, torchFile: ADAPTER_WEIGHTS_TORCH, what: 'adapter weights' });
 }
 
 /**
@@ -169,7 +178,7 @@ export function assignAdapterWeights(
 
 /**
  * Load an adapter saved in AdapterHub's layout (by this library, `adapter-transformers` or `adapters`): reads
- * `adapter_config.json` and `adapter.safetensors`, validates config and weights before touching the model, and
+ * `adapter_config.json` and the weights (`adapter.safetensors`, else `pytorch_adapter.bin`; PEFT names too), validates config and weights before touching the model, and
  * registers it. Returns the adapter's name.
  */
 export async function loadAdapter(model: AdapterModel, dir: string, options: LoadAdapterOptions = {}): Promise<string> {
@@ -185,7 +194,7 @@ export async function loadAdapter(model: AdapterModel, dir: string, options: Loa
     warn: model.warn,
   });
   const weightsPath = options.weightsPath ?? findAdapterWeights(dir);
-  const { tensors } = await readSafetensors(weightsPath);
+  const { tensors } = await readWeightsFile(weightsPath);
   const normalised = normaliseKeys(tensors, model.info.baseModelPrefix, savedName ?? name, name);
   const entry = model.createEntry(name, members, options.seed ?? 0);
   try {

@@ -6,7 +6,7 @@ import {
   FileFormatError,
   findWeightsFile,
   readJsonObject,
-  readSafetensors,
+  readWeightsFile,
   WeightsMismatchError,
   type AdapterModel,
   type AddAdapterOptions,
@@ -24,7 +24,7 @@ import { mat, type Mat } from './matrix';
 export interface ImportPeftOptions extends AddAdapterOptions {
   /** Name of the new adapter (PEFT files carry none). Default `'default'`, PEFT's default adapter name. */
   readonly name?: string;
-  /** Weights file to read instead of the directory's `adapter_model.safetensors`. */
+  /** Weights file to read instead of the directory's `adapter_model.safetensors` (else `adapter_model.bin`). */
   readonly weightsPath?: string;
 }
 
@@ -33,7 +33,6 @@ const findWeights = (dir: string): string =>
     candidates: [PEFT_WEIGHTS_FILE],
     torchFile: 'adapter_model.bin',
     what: 'PEFT weights',
-    hint: 'save the PEFT adapter with safe_serialization (the default)',
   });
 
 /** Group the PEFT weight tensors by the module they wrap; every key must map to a module LoRA can wrap. */
@@ -120,7 +119,7 @@ export async function importPeftAdapter(model: AdapterModel, dir: string, option
     throw new FileFormatError('PEFT_UNSUPPORTED', `${configPath}: peft_type ${JSON.stringify(saved)} is not a LoRA, VeRA or (IA)³ adapter (expected "LORA", "VERA" or "IA3")`);
   }
   const weightsPath = options.weightsPath ?? findWeights(dir);
-  let { tensors } = await readSafetensors(weightsPath);
+  let { tensors } = await readWeightsFile(weightsPath);
   if (saved === 'VERA') ({ peft, tensors } = veraToLora(peft, tensors, weightsPath, (m) => moduleInDim(model, m)));
   const peftType = peft['peft_type'];
   const modules = collectModules(model, peft, tensors, weightsPath);

@@ -6,9 +6,9 @@ import {
   findWeightsFile,
   paramsToFileTensors,
   readJsonObject,
-  readSafetensors,
+  readWeightsFile,
   savedConfigJson,
-  serializeSafetensors,
+  serializeWeights,
   WeightsMismatchError,
   writeFilesAtomic,
   type AdapterCompanion,
@@ -17,6 +17,7 @@ import {
   type LoadAdapterOptions,
   type SaveAdapterOptions,
   type TensorEntry,
+  type WeightsFormat,
 } from '@adapterkit/core';
 import { headConfigFromJson, headConfigToJson } from './config';
 import { getHeads, type AddHeadOptions } from './registry';
@@ -25,7 +26,9 @@ import { getHeads, type AddHeadOptions } from './registry';
 export const HEAD_CONFIG_FILE = 'head_config.json';
 /** Weights file we write: the name `adapters` uses with `use_safetensors=True`. */
 export const HEAD_WEIGHTS_FILE = 'model_head.safetensors';
-/** Weights files we read, in order of preference (`head.safetensors` is the golden fixtures' name). */
+/** The torch weights file adapter-transformers 3.x and `adapters` write and read. */
+export const HEAD_WEIGHTS_BIN = 'pytorch_model_head.bin';
+/** Safetensors weights files we read, in order of preference (`head.safetensors` is the golden fixtures' name); then {@link HEAD_WEIGHTS_BIN}. */
 export const HEAD_WEIGHTS_CANDIDATES = ['model_head.safetensors', 'head.safetensors'] as const;
 
 /** The reference's flex-head model class for a host: `BertModel` → `BertAdapterModel`, `GPT2Model` → `GPT2AdapterModel`. */
@@ -42,9 +45,11 @@ export interface SaveHeadOptions {
    * reference does (default true). It is ignored on load; pass false for small files.
    */
   readonly tiedWeights?: boolean;
+  /** `safetensors` (default, `model_head.safetensors`), `bin` (`pytorch_model_head.bin`, what adapter-transformers 3.x reads) or `both`. */
+  readonly format?: WeightsFormat;
 }
 
-/** Bytes of the two files {@link saveHead} writes. */
+/** Bytes of the files {@link saveHead} writes. */
 export async function serializeHead(model: AdapterModel, name: string, options: SaveHeadOptions = {}): Promise<Record<string, Uint8Array | string>> {
   const head = getHeads(model).require(name);
   const json = savedConfigJson(model.info, {
@@ -57,7 +62,7 @@ export async function serializeHead(model: AdapterModel, name: string, options: 
   const tensors = await paramsToFileTensors(head.list());
   const tied = head.tiedWeight;
   if (tied && (options.tiedWeights ?? true)) tensors[head.tiedWeightKey!] = { shape: [...tied.shape], data: (await tied.data()) as Float32Array };
-  return { [HEAD_CONFIG_FILE]: json, [HEAD_WEIGHTS_FILE]: serializeSafetensors(tensors) };
+  return { [HEAD_CONFIG_FILE]: json, ...serializeWeights(tensors, options.format ?? 'safetensors', { safetensors: HEAD_WEIGHTS_FILE, bin: HEAD_WEIGHTS_BIN }) };
 }
 
 /**
@@ -72,12 +77,12 @@ export async function saveHead(model: AdapterModel, dir: string, name: string, o
 export interface LoadHeadOptions extends AddHeadOptions {
   /** Name to load the head under (default: the saved name). */
   readonly loadAs?: string;
-  /** Weights file to read instead of the directory's `model_head.safetensors` / `head.safetensors`. */
+  /** Weights file to read (safetensors or `.bin`) instead of the directory's `model_head.safetensors` / `head.safetensors` / `pytorch_model_head.bin`. */
   readonly weightsPath?: string;
 }
 
 const findHeadWeights = (dir: string): string =>
-  findWeightsFile(dir, { candidates: HEAD_WEIGHTS_CANDIDATES, torchFile: 'pytorch_model_head.bin', what: 'head weights' });
+  findWeightsFile(dir, { candidates: HEAD_WEIGHTS_CANDIDATES, torchFile: HEAD_WEIGHTS_BIN, what: 'head weights' });
 
 /**
  * Load a head saved by the reference (`save_head`, `save_adapter(with_head=True)`) or by {@link saveHead}: checks
@@ -104,7 +109,7 @@ export async function loadHead(model: AdapterModel, dir: string, options: LoadHe
   }
   const config = headConfigFromJson(doc['config'], configPath, info.vocabSize);
   const weightsPath = options.weightsPath ?? findHeadWeights(dir);
-  const { tensors } = await readSafetensors(weightsPath);
+  const { tensors } = await readWeightsFile(weightsPath);
   const reg = getHeads(model);
   const head = reg.build(name, config, options.seed ?? 0);
   try {
