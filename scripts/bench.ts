@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--steps N] [--quick] [--backend wasm|cpu]`: training and inference cost of a Pfeiffer adapter on a
+ * `pnpm bench [--steps N] [--quick] [--backend wasm|native|cpu] [--threads N] [--compare BACKEND]`: training and inference cost of a Pfeiffer adapter on a
  * BERT-like model (4 layers, hidden 256, 4 heads, FFN 1024, vocab 8000; batch 16 × 128 tokens), measured in one
  * run on the wasm backend:
  *
@@ -13,6 +13,10 @@
  *   kernel call), the time spent in matMul kernels and their throughput, and give the matMul floor of each step:
  *   its matMul work at the 2-D matMul throughput this backend reached (the floor no kernel-level tuning of the other
  *   ops can beat).
+ *
+ * `--compare native` (or any backend) runs the same phases on that backend too, alternating with the first one's
+ * processes, and prints its step and forward times with their ratios to the first backend (same run).
+ * `--threads N` is passed to `initBackend` (the native kernels' OpenBLAS threads; wasm in Node has 1).
  *
  * Medians over the timed steps after warm-up. Finishes in about 3 minutes (`--quick`: about 1.5 minutes).
  */
@@ -33,7 +37,10 @@ const quick = process.argv.includes('--quick');
 const steps = Number(arg('steps') ?? (quick ? 2 : 5));
 /** Untimed steps first: a fresh process grows the wasm heap during its first steps. */
 const warmup = 2;
-const backendName = (arg('backend') ?? 'wasm') as 'wasm' | 'cpu';
+type Backend = 'wasm' | 'native' | 'cpu';
+const backendName = (arg('backend') ?? 'wasm') as Backend;
+const compareWith = arg('compare') as Backend | undefined;
+const threads = arg('threads') !== undefined ? Number(arg('threads')) : undefined;
 const phase = arg('phase') as 'adapter' | 'full' | undefined;
 const BATCH = 16;
 const SEQ = 128;
@@ -173,7 +180,7 @@ interface PhaseResult {
 
 /** One phase, in this process: adapter training (with the forward comparison) or full fine-tuning. */
 async function runPhase(which: 'adapter' | 'full'): Promise<PhaseResult> {
-  const backend = await initBackend(backendName);
+  const backend = await initBackend(backendName, threads !== undefined ? { threads } : {});
   const model = newModel();
   let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs'> = {};
   let params = model.info.numParameters;
@@ -199,15 +206,17 @@ if (phase) {
 } else {
   const t0 = performance.now();
   /** Run a phase in a fresh process (same Node flags and loader), so that its peak RSS is its own. */
-  const run = (which: 'adapter' | 'full'): PhaseResult => {
-    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backendName];
+  const run = (which: 'adapter' | 'full', backend: Backend = backendName): PhaseResult => {
+    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backend, ...(threads !== undefined ? ['--threads', String(threads)] : [])];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
     if (r.status !== 0 || !line) throw new Error(`bench phase '${which}' failed (exit ${r.status ?? r.signal}):\n${r.stdout}`);
     return JSON.parse(line.slice(RESULT_TAG.length)) as PhaseResult;
   };
   const adapter = run('adapter');
+  const otherAdapter = compareWith ? run('adapter', compareWith) : undefined;
   const full = run('full');
+  const otherFull = compareWith ? run('full', compareWith) : undefined;
   console.log(`backend: ${adapter.backend}`);
   console.log(
     `model: BERT ${CONFIG.num_hidden_layers} layers, hidden ${CONFIG.hidden_size}, ${CONFIG.num_attention_heads} heads, FFN ${CONFIG.intermediate_size}, vocab ${CONFIG.vocab_size}; ` +
@@ -235,8 +244,21 @@ if (phase) {
     ['matMul throughput (2-D / batched)', `${rate2d.toFixed(1)} / ${rate(p(adapter).flopsBatched + p(full).flopsBatched, p(adapter).msBatched + p(full).msBatched).toFixed(1)} GFLOP/s  (profiled steps)`],
     ['share of kernel time in matMul (adapter / full)', `${matmulShare(adapter)} / ${matmulShare(full)}`],
     ['matMul floor at 2-D throughput (adapter / full)', `${floor(adapter).toFixed(0)} ms / ${floor(full).toFixed(0)} ms`],
-    ['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`],
   ];
+  if (otherAdapter && otherFull) {
+    const vs = (mine: number, theirs: number): string => `${theirs.toFixed(0)} ms  (${(mine / theirs).toFixed(2)}× faster than ${backendName}, ${(theirs / mine).toFixed(2)}× its time)`;
+    rows.push(
+      [`${compareWith} backend`, otherAdapter.backend],
+      [`${compareWith}: adapter training step`, vs(adapter.stepMs, otherAdapter.stepMs)],
+      [`${compareWith}: full fine-tuning step`, vs(full.stepMs, otherFull.stepMs)],
+      [`${compareWith}: base forward`, vs(adapter.baseForwardMs!, otherAdapter.baseForwardMs!)],
+      [`${compareWith}: adapter forward`, vs(adapter.adapterForwardMs!, otherAdapter.adapterForwardMs!)],
+      [`${compareWith}: share of kernel time in matMul (adapter / full)`, `${matmulShare(otherAdapter)} / ${matmulShare(otherFull)}`],
+      [`${compareWith}: matMul throughput (2-D / batched)`, `${rate(p(otherAdapter).flops2d + p(otherFull).flops2d, p(otherAdapter).ms2d + p(otherFull).ms2d).toFixed(1)} / ${rate(p(otherAdapter).flopsBatched + p(otherFull).flopsBatched, p(otherAdapter).msBatched + p(otherFull).msBatched).toFixed(1)} GFLOP/s  (profiled steps)`],
+      [`${compareWith}: peak RSS (adapter / full)`, `${mb(otherAdapter.peakRss)} / ${mb(otherFull.peakRss)}`],
+    );
+  }
   const w = Math.max(...rows.map(([k]) => k.length));
+  rows.push(['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`]);
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
 }
