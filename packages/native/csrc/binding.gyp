@@ -3,7 +3,7 @@
     {
       "target_name": "adapterkit_native",
       "sources": ["addon.cc"],
-      "cflags_cc": ["-O2", "-std=c++17", "-fvisibility=hidden"],
+      "cflags_cc": ["-O3", "-fno-trapping-math", "-std=c++17", "-fvisibility=hidden"],
       "cflags_cc!": ["-fno-exceptions"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [

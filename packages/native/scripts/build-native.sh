@@ -18,7 +18,7 @@ fi
 [ -f "${NODE_INCLUDE:-}/node_api.h" ] || { echo "node_api.h not found (apt-get install libnode-dev, or set NODE_INCLUDE)" >&2; exit 1; }
 OUT=prebuilds/linux-x64/adapterkit_native.node
 mkdir -p "$(dirname "$OUT")"
-${CXX:-g++} -O2 -std=c++17 -fPIC -shared -fvisibility=hidden -ffunction-sections -fdata-sections \
+${CXX:-g++} -O3 -fno-trapping-math -std=c++17 -fPIC -shared -fvisibility=hidden -ffunction-sections -fdata-sections \
   -DNODE_GYP_MODULE_NAME=adapterkit_native -DNAPI_VERSION=8 -I"$NODE_INCLUDE" \
   csrc/addon.cc -o "$OUT.tmp" "$OPENBLAS_A" -lpthread \
   -Wl,--gc-sections -Wl,--exclude-libs,ALL -Wl,-z,noexecstack -static-libstdc++ -static-libgcc -s

@@ -14,6 +14,13 @@ export interface NativeAddon {
     m: number, k: number, n: number, transposeA: boolean, transposeB: boolean,
     biasOffset: number, biasLength: number, activation: number, alpha: number,
   ): void;
+  /** `out[i] = f(x[i])` over `n` float32 values; op 0 exp, 1 erf (tfjs's formula: Abramowitz & Stegun 7.1.26). */
+  unary(heap: Uint8Array, xOffset: number, outOffset: number, n: number, op: number): void;
+  /**
+   * `out = a op b` over the output viewed as `[outer, inner]` (op 0 add, 1 sub, 2 mul, 3 div); each operand's mode
+   * says how it maps onto that view: 0 the full matrix, 1 a row of `inner` values, 2 a column of `outer`, 3 a scalar.
+   */
+  binary(heap: Uint8Array, aOffset: number, aMode: number, bOffset: number, bMode: number, outOffset: number, outer: number, inner: number, op: number): void;
   /** Set OpenBLAS's thread count; returns the count in effect. */
   setThreads(threads: number): number;
   getThreads(): number;

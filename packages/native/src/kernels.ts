@@ -116,12 +116,51 @@ function override(name: string, make: (previous: tf.KernelConfig) => tf.KernelFu
 }
 
 /** Kernel names {@link installNativeKernels} registers. */
-export const NATIVE_KERNELS: readonly string[] = ['BatchMatMul', '_FusedMatMul'];
+export const NATIVE_KERNELS: readonly string[] = ['BatchMatMul', '_FusedMatMul', 'Exp', 'Erf', 'Add', 'Sub', 'Multiply', 'RealDiv'];
+
+const UNARY_OPS: Record<string, number> = { Exp: 0, Erf: 1 };
+const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
+const enum Mode {
+  Full = 0,
+  Row = 1,
+  Col = 2,
+  Scalar = 3,
+}
+
+/** A binary op's output as `[outer, inner]` and how each operand maps onto it, or undefined for other broadcasts. */
+export function binaryPlan(a: readonly number[], b: readonly number[]): { out: number[]; outer: number; inner: number; aMode: Mode; bMode: Mode } | undefined {
+  const rank = Math.max(a.length, b.length);
+  const pa = [...Array<number>(rank - a.length).fill(1), ...a];
+  const pb = [...Array<number>(rank - b.length).fill(1), ...b];
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    if (pa[i] !== pb[i] && pa[i] !== 1 && pb[i] !== 1) return undefined; // the stock kernel reports it
+    out.push(pa[i] === 1 ? pb[i]! : pa[i]!);
+  }
+  const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
+  const same = (x: readonly number[], y: readonly number[]): boolean => x.every((d, i) => d === y[i]);
+  const ones = (x: readonly number[]): boolean => x.every((d) => d === 1);
+  const modeAt = (x: number[], p: number): Mode | undefined => {
+    if (same(x, out)) return Mode.Full;
+    if (prod(x) === 1) return Mode.Scalar;
+    if (ones(x.slice(0, p)) && same(x.slice(p), out.slice(p))) return Mode.Row;
+    if (same(x.slice(0, p), out.slice(0, p)) && ones(x.slice(p))) return Mode.Col;
+    return undefined;
+  };
+  for (let p = 0; p <= rank; p++) {
+    const aMode = modeAt(pa, p);
+    const bMode = modeAt(pb, p);
+    if (aMode !== undefined && bMode !== undefined) return { out, outer: prod(out.slice(0, p)), inner: prod(out.slice(p)), aMode, bMode };
+  }
+  return undefined;
+}
 
 /**
  * Run the matMul family of the wasm backend with OpenBLAS: `BatchMatMul` (every `tf.matMul`, with transposes and
  * batch broadcasting) and `_FusedMatMul` (`tf.fused.matMul`: bias `[n]` or `[1]` + linear/relu/relu6/leakyrelu/
- * sigmoid/elu; prelu and non-float32 operands keep the previous kernel). Kernels read and write the wasm backend's
+ * sigmoid/elu; prelu and non-float32 operands keep the previous kernel), and the elementwise kernels that the bench
+ * shows next (`Exp`, `Erf`; `Add`, `Sub`, `Multiply`, `RealDiv` for same-shape, scalar, row and column broadcasts;
+ * other broadcasts and dtypes keep the previous kernel). Kernels read and write the wasm backend's
  * tensors in place on its heap. Call after the wasm backend is active and the library's training kernels are
  * registered (`initBackend('wasm')`); calling again only changes the thread count.
  *
@@ -149,6 +188,40 @@ export function installNativeKernels(options: { threads?: number } = {}): Native
     if (code === undefined || preluActivationWeights || a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return previous.kernelFunc(args);
     return nativeMatMul(addon, args.backend as unknown as WasmBackendInternals, '_FusedMatMul', a, b, !!transposeA, !!transposeB, bias ?? undefined, code, leakyreluAlpha ?? 0);
   });
+  for (const [name, op] of Object.entries(UNARY_OPS)) {
+    override(name, (previous) => (args) => {
+      const x = args.inputs['x'] as tf.TensorInfo;
+      if (x.dtype !== 'float32') return previous.kernelFunc(args);
+      const be = args.backend as unknown as WasmBackendInternals;
+      const xOffset = offsetOf(be, x, name, 'x');
+      const out = be.makeOutput([...x.shape], 'float32');
+      try {
+        addon.unary(be.wasm.HEAPU8, xOffset, offsetOf(be, out, name, 'out'), x.shape.reduce((p, d) => p * d, 1), op);
+      } catch (err) {
+        be.disposeData(out.dataId, true);
+        throw fromAddonError(name, err);
+      }
+      return out;
+    });
+  }
+  for (const [name, op] of Object.entries(BINARY_OPS)) {
+    override(name, (previous) => (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const plan = a.dtype === 'float32' && b.dtype === 'float32' ? binaryPlan(a.shape, b.shape) : undefined;
+      if (!plan) return previous.kernelFunc(args); // other dtypes and broadcasts: the wasm kernel
+      const be = args.backend as unknown as WasmBackendInternals;
+      const aOffset = offsetOf(be, a, name, 'a');
+      const bOffset = offsetOf(be, b, name, 'b');
+      const out = be.makeOutput(plan.out, 'float32');
+      try {
+        addon.binary(be.wasm.HEAPU8, aOffset, plan.aMode, bOffset, plan.bMode, offsetOf(be, out, name, 'out'), plan.outer, plan.inner, op);
+      } catch (err) {
+        be.disposeData(out.dataId, true);
+        throw fromAddonError(name, err);
+      }
+      return out;
+    });
+  }
   return { kernels: [...NATIVE_KERNELS], threads: inEffect, blas: addon.blas() };
 }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@adapterkit/core';
+import { binaryPlan } from './kernels';
 import { NativeKernelError, installNativeKernels, nativeKernelsInstalled, nativeStatus, uninstallNativeKernels } from './index';
 
 const status = nativeStatus();
@@ -188,6 +189,59 @@ describe.skipIf(!status.available)(`@adapterkit/native kernels vs wasm (${status
       }
     }
     tf.dispose([a, b, bias, one, alpha]);
+  });
+
+  it('Exp and Erf match the wasm kernels (edge values included)', () => {
+    const special = tf.tensor1d([0, -0, 1e-8, -1e-8, 88, 88.8, -87, -87.4, -200, 200, 3.9, -3.9, 10, -10, Number.NaN]);
+    const x = tf.mul(rand([3, 1000], 81), 12);
+    const empty = tf.zeros([0, 4]);
+    for (const t of [special, x, empty]) {
+      const e = stockAndNative(() => tf.exp(t));
+      const ev = e.native.dataSync();
+      e.stock.values.forEach((v, i) => {
+        if (Number.isNaN(v)) expect(ev[i]).toBeNaN();
+        else if (!Number.isFinite(v)) expect(ev[i]).toBe(v);
+        else if (v < 1.2e-38) expect(Math.abs(ev[i]! - v)).toBeLessThan(1.2e-38); // below FLT_MIN native flushes to 0
+        else expect(Math.abs(ev[i]! - v) / v, `exp(${t.dataSync()[i]})`).toBeLessThan(1e-6);
+      });
+      const r = stockAndNative(() => tf.erf(t));
+      const rv = r.native.dataSync();
+      r.stock.values.forEach((v, i) => (Number.isNaN(v) ? expect(rv[i]).toBeNaN() : expect(Math.abs(rv[i]! - v), `erf(${t.dataSync()[i]})`).toBeLessThan(1e-6)));
+      tf.dispose([e.native, r.native]);
+    }
+    tf.dispose([special, x, empty]);
+  });
+
+  it('Add/Sub/Multiply/RealDiv match the wasm kernels on same-shape, scalar, row and column broadcasts', () => {
+    const shapes: Array<[number[], number[]]> = [
+      [[16, 8, 12], [16, 8, 12]], [[16, 8, 12], []], [[], [5, 7]], [[16, 8, 12], [12]], [[12], [4, 12]],
+      [[16, 8, 12], [16, 8, 1]], [[16, 8, 1], [16, 8, 12]], [[6, 1], [1, 9]], [[3, 1, 5], [1, 4, 5]], [[4, 1, 1, 7], [4, 3, 2, 7]],
+      [[0, 3], [3]], [[1], [1]], [[2, 3], [2, 3]],
+    ];
+    let seed = 90;
+    for (const [sa, sb] of shapes) {
+      const a = rand(sa, seed++);
+      const b = tf.add(tf.abs(rand(sb, seed++)), 0.5); // away from 0 for RealDiv
+      for (const op of [tf.add, tf.sub, tf.mul, tf.div]) {
+        const { stock, native } = stockAndNative(() => op(a, b));
+        expectClose(native, stock, `${op.name} [${sa}] [${sb}]`);
+        native.dispose();
+      }
+      tf.dispose([a, b]);
+    }
+    const i = tf.tensor1d([1, 2, 3], 'int32');
+    const sum = tf.add(i, i);
+    expect([sum.dtype, ...sum.dataSync()]).toEqual(['int32', 2, 4, 6]);
+    tf.dispose([i, sum]);
+  });
+
+  it('plans broadcasts as [outer, inner] views and leaves the others to wasm', () => {
+    expect(binaryPlan([16, 8, 12], [12])).toEqual({ out: [16, 8, 12], outer: 128, inner: 12, aMode: 0, bMode: 1 });
+    expect(binaryPlan([16, 8, 12], [16, 8, 1])).toEqual({ out: [16, 8, 12], outer: 128, inner: 12, aMode: 0, bMode: 2 });
+    expect(binaryPlan([2, 3], [])).toEqual({ out: [2, 3], outer: 1, inner: 6, aMode: 0, bMode: 3 });
+    expect(binaryPlan([6, 1], [1, 9])).toEqual({ out: [6, 9], outer: 6, inner: 9, aMode: 2, bMode: 1 });
+    expect(binaryPlan([3, 1, 5], [1, 4, 5])).toBeUndefined();
+    expect(binaryPlan([3, 2], [4, 2])).toBeUndefined();
   });
 
   it('gradients through native matMuls match the wasm kernels', () => {
