@@ -63,6 +63,11 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
+/** This process's CPU time (user + system, all its threads) in ms: unlike wall time, not inflated when other processes take the cores. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 function makeData(n: number, seed: number): Example[] {
   let s = seed;
@@ -79,9 +84,11 @@ function newModel(): AdapterModel {
   return model;
 }
 
-/** Median step time (ms) of a `train()` run of warm-up + `steps` steps. */
-async function stepTime(model: AdapterModel, mode: 'adapter' | 'full'): Promise<number> {
+/** Median step time (ms) of a `train()` run of warm-up + `steps` steps, and the median CPU time of those steps. */
+async function stepTime(model: AdapterModel, mode: 'adapter' | 'full'): Promise<{ stepMs: number; stepCpuMs: number }> {
   const times: number[] = [];
+  const cpuTimes: number[] = [];
+  let cpu0 = cpuMs();
   await train(model, {
     mode,
     ...(mode === 'adapter' ? { adapter: 'task' } : {}),
@@ -93,10 +100,16 @@ async function stepTime(model: AdapterModel, mode: 'adapter' | 'full'): Promise<
     lr: 1e-4,
     onProgress: (e) => {
       sampleRss();
-      if (e.type === 'step' && e.step > warmup) times.push(e.stepMs);
+      if (e.type !== 'step') return;
+      const cpu = cpuMs();
+      if (e.step > warmup) {
+        times.push(e.stepMs);
+        cpuTimes.push(cpu - cpu0);
+      }
+      cpu0 = cpu;
     },
   });
-  return median(times);
+  return { stepMs: median(times), stepCpuMs: median(cpuTimes) };
 }
 
 /** Training steps profiled per mode; the profile reports their mean (one step alone varies by ±20 % here). */
@@ -150,21 +163,24 @@ async function profileStep(model: AdapterModel, mode: 'adapter' | 'full'): Promi
 const FORWARD_RUNS = 7;
 
 /** Median forward time (ms) of the base model and of the model with adapter `name` active, measured interleaved. */
-function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: string): { baseForwardMs: number; adapterForwardMs: number } {
+function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: string): { baseForwardMs: number; adapterForwardMs: number; baseForwardCpuMs: number } {
   const times: Record<'base' | 'adapter', number[]> = { base: [], adapter: [] };
+  const baseCpu: number[] = [];
   for (let i = 0; i < warmup + FORWARD_RUNS; i++) {
     for (const which of ['base', 'adapter'] as const) {
       model.setActiveAdapters(which === 'base' ? null : name);
       const t0 = performance.now();
+      const c0 = cpuMs();
       const out = model.forward(inputs);
       out.lastHiddenState.dataSync();
       const dt = performance.now() - t0;
+      if (i >= warmup && which === 'base') baseCpu.push(cpuMs() - c0);
       tf.dispose(out.poolerOutput ? [out.lastHiddenState, out.poolerOutput] : [out.lastHiddenState]);
       sampleRss();
       if (i >= warmup) times[which].push(dt);
     }
   }
-  return { baseForwardMs: median(times.base), adapterForwardMs: median(times.adapter) };
+  return { baseForwardMs: median(times.base), adapterForwardMs: median(times.adapter), baseForwardCpuMs: median(baseCpu) };
 }
 
 /** What a phase process reports. */
@@ -172,17 +188,20 @@ interface PhaseResult {
   readonly backend: string;
   readonly params: number;
   readonly stepMs: number;
+  /** Median CPU time of the timed steps (robust to other processes on the machine; ≈ wall time at 1 thread when idle). */
+  readonly stepCpuMs: number;
   readonly peakRss: number;
   readonly profile: MatMulProfile;
   readonly baseForwardMs?: number;
   readonly adapterForwardMs?: number;
+  readonly baseForwardCpuMs?: number;
 }
 
 /** One phase, in this process: adapter training (with the forward comparison) or full fine-tuning. */
 async function runPhase(which: 'adapter' | 'full'): Promise<PhaseResult> {
   const backend = await initBackend(backendName, threads !== undefined ? { threads } : {});
   const model = newModel();
-  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs'> = {};
+  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs' | 'baseForwardCpuMs'> = {};
   let params = model.info.numParameters;
   if (which === 'adapter') {
     model.addAdapter('task', 'pfeiffer', { seed: 3 });
@@ -192,11 +211,11 @@ async function runPhase(which: 'adapter' | 'full'): Promise<PhaseResult> {
     tf.dispose([inputs.inputIds]);
     params = model.adapterSummary()[0]!.numParams;
   }
-  const stepMs = await stepTime(model, which);
+  const { stepMs, stepCpuMs } = await stepTime(model, which);
   const profile = await profileStep(model, which);
   disposeHeads(model);
   model.dispose();
-  return { backend: `${backend.name} (${backend.package}${backend.threads !== undefined ? `, ${backend.threads} thread(s)` : ''})`, params, stepMs, peakRss, profile, ...forward };
+  return { backend: `${backend.name} (${backend.package}${backend.threads !== undefined ? `, ${backend.threads} thread(s)` : ''})`, params, stepMs, stepCpuMs, peakRss, profile, ...forward };
 }
 
 const RESULT_TAG = 'BENCH_PHASE_RESULT ';
@@ -252,6 +271,9 @@ if (phase) {
       [`${compareWith}: adapter training step`, vs(adapter.stepMs, otherAdapter.stepMs)],
       [`${compareWith}: full fine-tuning step`, vs(full.stepMs, otherFull.stepMs)],
       [`${compareWith}: base forward`, vs(adapter.baseForwardMs!, otherAdapter.baseForwardMs!)],
+      [`CPU time: adapter step (${backendName} / ${compareWith})`, `${adapter.stepCpuMs.toFixed(0)} / ${otherAdapter.stepCpuMs.toFixed(0)} ms  (${(adapter.stepCpuMs / otherAdapter.stepCpuMs).toFixed(2)}×)`],
+      [`CPU time: full step (${backendName} / ${compareWith})`, `${full.stepCpuMs.toFixed(0)} / ${otherFull.stepCpuMs.toFixed(0)} ms  (${(full.stepCpuMs / otherFull.stepCpuMs).toFixed(2)}×)`],
+      [`CPU time: base forward (${backendName} / ${compareWith})`, `${adapter.baseForwardCpuMs!.toFixed(0)} / ${otherAdapter.baseForwardCpuMs!.toFixed(0)} ms  (${(adapter.baseForwardCpuMs! / otherAdapter.baseForwardCpuMs!).toFixed(2)}×)`],
       [`${compareWith}: adapter forward`, vs(adapter.adapterForwardMs!, otherAdapter.adapterForwardMs!)],
       [`${compareWith}: share of kernel time in matMul (adapter / full)`, `${matmulShare(otherAdapter)} / ${matmulShare(otherFull)}`],
       [`${compareWith}: matMul throughput (2-D / batched)`, `${rate(p(otherAdapter).flops2d + p(otherFull).flops2d, p(otherAdapter).ms2d + p(otherFull).ms2d).toFixed(1)} / ${rate(p(otherAdapter).flopsBatched + p(otherFull).flopsBatched, p(otherAdapter).msBatched + p(otherFull).msBatched).toFixed(1)} GFLOP/s  (profiled steps)`],

@@ -438,6 +438,137 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   }
 }
 
+// gatherRows(heap, xOffset, rows, rowLength, indicesOffset, count, outOffset): out[i, :] = x[indices[i], :] for
+// 4-byte elements; every index is checked against [0, rows) before anything is written.
+napi_value GatherRows(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  try {
+    if (argc != 7) fail("ERR_NATIVE_ARG", "gatherRows expects 7 arguments, got " + std::to_string(argc));
+    const Heap heap = heapArg(env, argv[0]);
+    const int64_t xOff = intArg(env, argv[1], "xOffset");
+    const int64_t rows = intArg(env, argv[2], "rows");
+    const int64_t rowLen = intArg(env, argv[3], "rowLength");
+    const int64_t idxOff = intArg(env, argv[4], "indicesOffset");
+    const int64_t count = intArg(env, argv[5], "count");
+    const int64_t outOff = intArg(env, argv[6], "outOffset");
+    const int64_t xSize = mulChecked(rows, rowLen, "x");
+    const int64_t outSize = mulChecked(count, rowLen, "out");
+    const float* x = floatRange(heap, xOff, xSize, "x");
+    const int32_t* idx = reinterpret_cast<const int32_t*>(floatRange(heap, idxOff, count, "indices"));
+    float* out = floatRange(heap, outOff, outSize, "out");
+    if (overlaps(xOff, xSize, outOff, outSize) || overlaps(idxOff, count, outOff, outSize)) fail("ERR_NATIVE_RANGE", "an operand overlaps the output");
+    for (int64_t i = 0; i < count; i++) {
+      if (idx[i] < 0 || idx[i] >= rows) {
+        fail("ERR_NATIVE_RANGE", "index " + std::to_string(idx[i]) + " at position " + std::to_string(i) + " is not in [0, " + std::to_string(rows - 1) + "]");
+      }
+    }
+    for (int64_t i = 0; i < count; i++) std::memcpy(out + i * rowLen, x + static_cast<int64_t>(idx[i]) * rowLen, static_cast<size_t>(rowLen) * 4);
+    return nullptr;
+  } catch (const ArgError& e) {
+    throwJs(env, e);
+    return nullptr;
+  }
+}
+
+AK_CLONES void transposeTile(const float* __restrict in, int64_t inStride, float* __restrict out, int64_t outStride, int64_t rows, int64_t cols) {
+  // out[c * outStride + r] = in[r * inStride + c] for a tile of rows × cols
+  for (int64_t c = 0; c < cols; c++)
+    for (int64_t r = 0; r < rows; r++) out[c * outStride + r] = in[r * inStride + c];
+}
+
+// transpose(heap, xOffset, shape[], perm[], outOffset): 4-byte elements, rank ≤ 8 (the caller drops size-1 axes
+// and merges axes that stay adjacent). Rows that stay contiguous are copied whole; otherwise 32×32 tiles.
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  try {
+    if (argc != 5) fail("ERR_NATIVE_ARG", "transpose expects 5 arguments, got " + std::to_string(argc));
+    const Heap heap = heapArg(env, argv[0]);
+    const int64_t xOff = intArg(env, argv[1], "xOffset");
+    const std::vector<int64_t> shape = dimsArg(env, argv[2], "shape");
+    const std::vector<int64_t> perm = dimsArg(env, argv[3], "perm");
+    const int64_t outOff = intArg(env, argv[4], "outOffset");
+    const size_t rank = shape.size();
+    if (perm.size() != rank || rank == 0) fail("ERR_NATIVE_SHAPE", "perm must list each of the " + std::to_string(rank) + " axes once");
+    std::vector<bool> seen(rank, false);
+    for (int64_t p : perm) {
+      if (p >= static_cast<int64_t>(rank) || seen[p]) fail("ERR_NATIVE_SHAPE", "perm must list each of the " + std::to_string(rank) + " axes once");
+      seen[p] = true;
+    }
+    int64_t total = 1;
+    for (int64_t d : shape) total = mulChecked(total, d, "x");
+    const float* x = floatRange(heap, xOff, total, "x");
+    float* out = floatRange(heap, outOff, total, "out");
+    if (overlaps(xOff, total, outOff, total)) fail("ERR_NATIVE_RANGE", "x overlaps the output");
+    if (total == 0) return nullptr;
+    std::vector<int64_t> inStride(rank), outShape(rank), srcStride(rank);
+    inStride[rank - 1] = 1;
+    for (size_t i = rank - 1; i-- > 0;) inStride[i] = inStride[i + 1] * shape[i + 1];
+    for (size_t i = 0; i < rank; i++) {
+      outShape[i] = shape[perm[i]];
+      srcStride[i] = inStride[perm[i]];  // input stride of output axis i
+    }
+    const size_t last = rank - 1;
+    if (perm[last] == static_cast<int64_t>(last)) {
+      // the innermost axis stays innermost: copy rows
+      const int64_t len = shape[last];
+      std::vector<int64_t> idx(rank, 0);
+      for (int64_t o = 0; o < total; o += len) {
+        int64_t src = 0;
+        for (size_t i = 0; i < last; i++) src += idx[i] * srcStride[i];
+        std::memcpy(out + o, x + src, static_cast<size_t>(len) * 4);
+        for (size_t i = last; i-- > 0;) {
+          if (++idx[i] < outShape[i]) break;
+          idx[i] = 0;
+        }
+      }
+      return nullptr;
+    }
+    // q: the output axis that reads the input's innermost axis; tiles span output axes q and `last`
+    size_t q = 0;
+    for (size_t i = 0; i < rank; i++)
+      if (perm[i] == static_cast<int64_t>(last)) q = i;
+    std::vector<int64_t> outStride(rank);
+    outStride[last] = 1;
+    for (size_t i = last; i-- > 0;) outStride[i] = outStride[i + 1] * outShape[i + 1];
+    const int64_t nq = outShape[q], nl = outShape[last];
+    const int64_t sl = srcStride[last];  // input stride along output's last axis
+    const int64_t oq = outStride[q];
+    std::vector<int64_t> idx(rank, 0);  // odometer over the axes other than q and last
+    const int64_t T = 32;
+    while (true) {
+      int64_t src = 0, dst = 0;
+      for (size_t i = 0; i < rank; i++) {
+        if (i == q || i == last) continue;
+        src += idx[i] * srcStride[i];
+        dst += idx[i] * outStride[i];
+      }
+      // out[dst + a*oq + b] = x[src + a + b*sl] for a < nq, b < nl
+      for (int64_t b0 = 0; b0 < nl; b0 += T)
+        for (int64_t a0 = 0; a0 < nq; a0 += T)
+          transposeTile(x + src + a0 + b0 * sl, sl, out + dst + a0 * oq + b0, oq, (nl - b0) < T ? nl - b0 : T, (nq - a0) < T ? nq - a0 : T);
+      size_t i = rank;
+      bool done = true;
+      while (i-- > 0) {
+        if (i == q || i == last) continue;
+        if (++idx[i] < outShape[i]) {
+          done = false;
+          break;
+        }
+        idx[i] = 0;
+      }
+      if (done) break;
+    }
+    return nullptr;
+  } catch (const ArgError& e) {
+    throwJs(env, e);
+    return nullptr;
+  }
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -480,6 +611,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"blas", nullptr, Blas, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -21,6 +21,10 @@ export interface NativeAddon {
    * says how it maps onto that view: 0 the full matrix, 1 a row of `inner` values, 2 a column of `outer`, 3 a scalar.
    */
   binary(heap: Uint8Array, aOffset: number, aMode: number, bOffset: number, bMode: number, outOffset: number, outer: number, inner: number, op: number): void;
+  /** `out[i, :] = x[indices[i], :]` over 4-byte rows; every index is checked against `[0, rows)` first. */
+  gatherRows(heap: Uint8Array, xOffset: number, rows: number, rowLength: number, indicesOffset: number, count: number, outOffset: number): void;
+  /** Transpose of 4-byte elements: `out = x.transpose(perm)` for `x` of `shape` (rank ≤ 8). */
+  transpose(heap: Uint8Array, xOffset: number, shape: number[], perm: number[], outOffset: number): void;
   /** Set OpenBLAS's thread count; returns the count in effect. */
   setThreads(threads: number): number;
   getThreads(): number;

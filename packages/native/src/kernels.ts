@@ -116,7 +116,28 @@ function override(name: string, make: (previous: tf.KernelConfig) => tf.KernelFu
 }
 
 /** Kernel names {@link installNativeKernels} registers. */
-export const NATIVE_KERNELS: readonly string[] = ['BatchMatMul', '_FusedMatMul', 'Exp', 'Erf', 'Add', 'Sub', 'Multiply', 'RealDiv'];
+export const NATIVE_KERNELS: readonly string[] = ['BatchMatMul', '_FusedMatMul', 'Exp', 'Erf', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Transpose', 'GatherV2'];
+
+/**
+ * A transpose with its size-1 axes dropped and the input axes that stay adjacent merged (`[16,128,4,64]` by
+ * `[1,2,0,3]` → `[16,512,64]` by `[1,0,2]`): the same data movement on fewer, longer axes.
+ */
+export function collapseTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const kept = shape.map((_, i) => i).filter((i) => shape[i] !== 1);
+  const renumber = new Map(kept.map((axis, j) => [axis, j]));
+  const order = perm.filter((p) => shape[p] !== 1).map((p) => renumber.get(p)!);
+  const groups: number[][] = []; // runs of consecutive input axes, in output order
+  for (const axis of order) {
+    const g = groups[groups.length - 1];
+    if (g && g[g.length - 1] === axis - 1) g.push(axis);
+    else groups.push([axis]);
+  }
+  const byInput = [...groups].sort((a, b) => a[0]! - b[0]!);
+  return {
+    shape: byInput.map((g) => g.reduce((p, axis) => p * shape[kept[axis]!]!, 1)),
+    perm: groups.map((g) => byInput.indexOf(g)),
+  };
+}
 
 const UNARY_OPS: Record<string, number> = { Exp: 0, Erf: 1 };
 const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
@@ -160,7 +181,8 @@ export function binaryPlan(a: readonly number[], b: readonly number[]): { out: n
  * batch broadcasting) and `_FusedMatMul` (`tf.fused.matMul`: bias `[n]` or `[1]` + linear/relu/relu6/leakyrelu/
  * sigmoid/elu; prelu and non-float32 operands keep the previous kernel), and the elementwise kernels that the bench
  * shows next (`Exp`, `Erf`; `Add`, `Sub`, `Multiply`, `RealDiv` for same-shape, scalar, row and column broadcasts;
- * other broadcasts and dtypes keep the previous kernel). Kernels read and write the wasm backend's
+ * other broadcasts and dtypes keep the previous kernel), `Transpose` and `GatherV2` along axis 0 (embedding lookups)
+ * for 4-byte dtypes. Kernels read and write the wasm backend's
  * tensors in place on its heap. Call after the wasm backend is active and the library's training kernels are
  * registered (`initBackend('wasm')`); calling again only changes the thread count.
  *
@@ -222,6 +244,42 @@ export function installNativeKernels(options: { threads?: number } = {}): Native
       return out;
     });
   }
+  override('Transpose', (previous) => (args) => {
+    const x = args.inputs['x'] as tf.TensorInfo;
+    const perm = (args.attrs as unknown as { perm: number[] }).perm;
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || perm.length !== x.shape.length) return previous.kernelFunc(args);
+    const c = collapseTranspose(x.shape, perm);
+    if (c.shape.length < 2) return previous.kernelFunc(args); // the data order does not change: the stock kernel shares the buffer
+    const be = args.backend as unknown as WasmBackendInternals;
+    const xOffset = offsetOf(be, x, 'Transpose', 'x');
+    const out = be.makeOutput(perm.map((p) => x.shape[p]!), x.dtype);
+    try {
+      addon.transpose(be.wasm.HEAPU8, xOffset, c.shape, c.perm, offsetOf(be, out, 'Transpose', 'out'));
+    } catch (err) {
+      be.disposeData(out.dataId, true);
+      throw fromAddonError('Transpose', err);
+    }
+    return out;
+  });
+  override('GatherV2', (previous) => (args) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims?: number };
+    const parsedAxis = axis < 0 ? axis + x.shape.length : axis;
+    if (parsedAxis !== 0 || (batchDims ?? 0) !== 0 || x.shape.length < 1 || (x.dtype !== 'float32' && x.dtype !== 'int32') || indices.dtype !== 'int32') return previous.kernelFunc(args);
+    const be = args.backend as unknown as WasmBackendInternals;
+    const rowLength = x.shape.slice(1).reduce((p, d) => p * d, 1);
+    const count = indices.shape.reduce((p, d) => p * d, 1);
+    const xOffset = offsetOf(be, x, 'GatherV2', 'x');
+    const iOffset = offsetOf(be, indices, 'GatherV2', 'indices');
+    const out = be.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
+    try {
+      addon.gatherRows(be.wasm.HEAPU8, xOffset, x.shape[0]!, rowLength, iOffset, count, offsetOf(be, out, 'GatherV2', 'out'));
+    } catch (err) {
+      be.disposeData(out.dataId, true);
+      throw fromAddonError('GatherV2', err);
+    }
+    return out;
+  });
   return { kernels: [...NATIVE_KERNELS], threads: inEffect, blas: addon.blas() };
 }
 

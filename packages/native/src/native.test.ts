@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@adapterkit/core';
-import { binaryPlan } from './kernels';
+import { binaryPlan, collapseTranspose } from './kernels';
 import { NativeKernelError, installNativeKernels, nativeKernelsInstalled, nativeStatus, uninstallNativeKernels } from './index';
 
 const status = nativeStatus();
@@ -242,6 +242,42 @@ describe.skipIf(!status.available)(`@adapterkit/native kernels vs wasm (${status
     expect(binaryPlan([6, 1], [1, 9])).toEqual({ out: [6, 9], outer: 6, inner: 9, aMode: 2, bMode: 1 });
     expect(binaryPlan([3, 1, 5], [1, 4, 5])).toBeUndefined();
     expect(binaryPlan([3, 2], [4, 2])).toBeUndefined();
+  });
+
+  it('Transpose matches the wasm kernel on every permutation of rank 2–4 (size-1 and adjacent axes included)', () => {
+    const perms = (n: number): number[][] => (n === 1 ? [[0]] : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)])));
+    let seed = 300;
+    for (const shape of [[37, 45], [1, 33], [16, 7, 4, 9], [3, 1, 40, 2], [2, 33, 35], [5, 0, 3]]) {
+      const x = rand(shape, seed++);
+      for (const perm of perms(shape.length)) {
+        const { stock, native } = stockAndNative(() => tf.transpose(x, perm));
+        expect(Array.from(native.dataSync()), `[${shape}] by [${perm}]`).toEqual(Array.from(stock.values));
+        native.dispose();
+      }
+      x.dispose();
+    }
+    const ints = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32');
+    const t = tf.transpose(ints);
+    expect([t.dtype, ...t.dataSync()]).toEqual(['int32', 1, 4, 2, 5, 3, 6]);
+    tf.dispose([ints, t]);
+    expect(collapseTranspose([16, 128, 4, 64], [1, 2, 0, 3])).toEqual({ shape: [16, 512, 64], perm: [1, 0, 2] });
+    expect(collapseTranspose([16, 128, 4, 64], [0, 2, 1, 3])).toEqual({ shape: [16, 128, 4, 64], perm: [0, 2, 1, 3] });
+    expect(collapseTranspose([3, 1, 5], [2, 1, 0])).toEqual({ shape: [3, 5], perm: [1, 0] });
+  });
+
+  it('GatherV2 (embedding lookups) matches the wasm kernel and rejects out-of-range ids with a typed error', () => {
+    const table = rand([50, 6], 400);
+    const ids = tf.tensor2d([[3, 0, 49], [7, 7, 1]], [2, 3], 'int32');
+    const { stock, native } = stockAndNative(() => tf.gather(table, ids));
+    expect(native.shape).toEqual([2, 3, 6]);
+    expect(Array.from(native.dataSync())).toEqual(Array.from(stock.values));
+    const cols = stockAndNative(() => tf.gather(table, tf.tensor1d([5, 1], 'int32'), 1)); // other axes: the wasm kernel
+    expect(Array.from(cols.native.dataSync())).toEqual(Array.from(cols.stock.values));
+    const before = tf.memory().numTensors;
+    const bad = tf.tensor1d([1, 50], 'int32');
+    expect(() => tf.gather(table, bad)).toThrow(expect.objectContaining({ code: 'NATIVE_RANGE', message: expect.stringMatching(/index 50 at position 1/) }));
+    expect(tf.memory().numTensors).toBe(before + 1);
+    tf.dispose([table, ids, native, cols.native, bad]);
   });
 
   it('gradients through native matMuls match the wasm kernels', () => {
