@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--steps N] [--quick] [--backend wasm|cpu]`: training and inference cost of a Pfeiffer adapter on a
+ * `pnpm bench [--steps N] [--quick] [--backend wasm|native|cpu] [--threads N] [--compare BACKEND]`: training and inference cost of a Pfeiffer adapter on a
  * BERT-like model (4 layers, hidden 256, 4 heads, FFN 1024, vocab 8000; batch 16 × 128 tokens), measured in one
  * run on the wasm backend:
  *
@@ -13,6 +13,10 @@
  *   kernel call), the time spent in matMul kernels and their throughput, and give the matMul floor of each step:
  *   its matMul work at the 2-D matMul throughput this backend reached (the floor no kernel-level tuning of the other
  *   ops can beat).
+ *
+ * `--compare native` (or any backend) runs the same phases on that backend too, alternating with the first one's
+ * processes, and prints its step and forward times with their ratios to the first backend (same run).
+ * `--threads N` is passed to `initBackend` (the native kernels' OpenBLAS threads; wasm in Node has 1).
  *
  * Medians over the timed steps after warm-up. Finishes in about 3 minutes (`--quick`: about 1.5 minutes).
  */
@@ -33,7 +37,10 @@ const quick = process.argv.includes('--quick');
 const steps = Number(arg('steps') ?? (quick ? 2 : 5));
 /** Untimed steps first: a fresh process grows the wasm heap during its first steps. */
 const warmup = 2;
-const backendName = (arg('backend') ?? 'wasm') as 'wasm' | 'cpu';
+type Backend = 'wasm' | 'native' | 'cpu';
+const backendName = (arg('backend') ?? 'wasm') as Backend;
+const compareWith = arg('compare') as Backend | undefined;
+const threads = arg('threads') !== undefined ? Number(arg('threads')) : undefined;
 const phase = arg('phase') as 'adapter' | 'full' | undefined;
 const BATCH = 16;
 const SEQ = 128;
@@ -56,6 +63,11 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
+/** This process's CPU time (user + system, all its threads) in ms: unlike wall time, not inflated when other processes take the cores. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 function makeData(n: number, seed: number): Example[] {
   let s = seed;
@@ -72,9 +84,11 @@ function newModel(): AdapterModel {
   return model;
 }
 
-/** Median step time (ms) of a `train()` run of warm-up + `steps` steps. */
-async function stepTime(model: AdapterModel, mode: 'adapter' | 'full'): Promise<number> {
+/** Median step time (ms) of a `train()` run of warm-up + `steps` steps, and the median CPU time of those steps. */
+async function stepTime(model: AdapterModel, mode: 'adapter' | 'full'): Promise<{ stepMs: number; stepCpuMs: number }> {
   const times: number[] = [];
+  const cpuTimes: number[] = [];
+  let cpu0 = cpuMs();
   await train(model, {
     mode,
     ...(mode === 'adapter' ? { adapter: 'task' } : {}),
@@ -86,10 +100,16 @@ async function stepTime(model: AdapterModel, mode: 'adapter' | 'full'): Promise<
     lr: 1e-4,
     onProgress: (e) => {
       sampleRss();
-      if (e.type === 'step' && e.step > warmup) times.push(e.stepMs);
+      if (e.type !== 'step') return;
+      const cpu = cpuMs();
+      if (e.step > warmup) {
+        times.push(e.stepMs);
+        cpuTimes.push(cpu - cpu0);
+      }
+      cpu0 = cpu;
     },
   });
-  return median(times);
+  return { stepMs: median(times), stepCpuMs: median(cpuTimes) };
 }
 
 /** Training steps profiled per mode; the profile reports their mean (one step alone varies by ±20 % here). */
@@ -143,21 +163,24 @@ async function profileStep(model: AdapterModel, mode: 'adapter' | 'full'): Promi
 const FORWARD_RUNS = 7;
 
 /** Median forward time (ms) of the base model and of the model with adapter `name` active, measured interleaved. */
-function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: string): { baseForwardMs: number; adapterForwardMs: number } {
+function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: string): { baseForwardMs: number; adapterForwardMs: number; baseForwardCpuMs: number } {
   const times: Record<'base' | 'adapter', number[]> = { base: [], adapter: [] };
+  const baseCpu: number[] = [];
   for (let i = 0; i < warmup + FORWARD_RUNS; i++) {
     for (const which of ['base', 'adapter'] as const) {
       model.setActiveAdapters(which === 'base' ? null : name);
       const t0 = performance.now();
+      const c0 = cpuMs();
       const out = model.forward(inputs);
       out.lastHiddenState.dataSync();
       const dt = performance.now() - t0;
+      if (i >= warmup && which === 'base') baseCpu.push(cpuMs() - c0);
       tf.dispose(out.poolerOutput ? [out.lastHiddenState, out.poolerOutput] : [out.lastHiddenState]);
       sampleRss();
       if (i >= warmup) times[which].push(dt);
     }
   }
-  return { baseForwardMs: median(times.base), adapterForwardMs: median(times.adapter) };
+  return { baseForwardMs: median(times.base), adapterForwardMs: median(times.adapter), baseForwardCpuMs: median(baseCpu) };
 }
 
 /** What a phase process reports. */
@@ -165,17 +188,20 @@ interface PhaseResult {
   readonly backend: string;
   readonly params: number;
   readonly stepMs: number;
+  /** Median CPU time of the timed steps (robust to other processes on the machine; ≈ wall time at 1 thread when idle). */
+  readonly stepCpuMs: number;
   readonly peakRss: number;
   readonly profile: MatMulProfile;
   readonly baseForwardMs?: number;
   readonly adapterForwardMs?: number;
+  readonly baseForwardCpuMs?: number;
 }
 
 /** One phase, in this process: adapter training (with the forward comparison) or full fine-tuning. */
 async function runPhase(which: 'adapter' | 'full'): Promise<PhaseResult> {
-  const backend = await initBackend(backendName);
+  const backend = await initBackend(backendName, threads !== undefined ? { threads } : {});
   const model = newModel();
-  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs'> = {};
+  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs' | 'baseForwardCpuMs'> = {};
   let params = model.info.numParameters;
   if (which === 'adapter') {
     model.addAdapter('task', 'pfeiffer', { seed: 3 });
@@ -185,11 +211,11 @@ async function runPhase(which: 'adapter' | 'full'): Promise<PhaseResult> {
     tf.dispose([inputs.inputIds]);
     params = model.adapterSummary()[0]!.numParams;
   }
-  const stepMs = await stepTime(model, which);
+  const { stepMs, stepCpuMs } = await stepTime(model, which);
   const profile = await profileStep(model, which);
   disposeHeads(model);
   model.dispose();
-  return { backend: `${backend.name} (${backend.package}${backend.threads !== undefined ? `, ${backend.threads} thread(s)` : ''})`, params, stepMs, peakRss, profile, ...forward };
+  return { backend: `${backend.name} (${backend.package}${backend.threads !== undefined ? `, ${backend.threads} thread(s)` : ''})`, params, stepMs, stepCpuMs, peakRss, profile, ...forward };
 }
 
 const RESULT_TAG = 'BENCH_PHASE_RESULT ';
@@ -199,15 +225,17 @@ if (phase) {
 } else {
   const t0 = performance.now();
   /** Run a phase in a fresh process (same Node flags and loader), so that its peak RSS is its own. */
-  const run = (which: 'adapter' | 'full'): PhaseResult => {
-    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backendName];
+  const run = (which: 'adapter' | 'full', backend: Backend = backendName): PhaseResult => {
+    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backend, ...(threads !== undefined ? ['--threads', String(threads)] : [])];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
     if (r.status !== 0 || !line) throw new Error(`bench phase '${which}' failed (exit ${r.status ?? r.signal}):\n${r.stdout}`);
     return JSON.parse(line.slice(RESULT_TAG.length)) as PhaseResult;
   };
   const adapter = run('adapter');
+  const otherAdapter = compareWith ? run('adapter', compareWith) : undefined;
   const full = run('full');
+  const otherFull = compareWith ? run('full', compareWith) : undefined;
   console.log(`backend: ${adapter.backend}`);
   console.log(
     `model: BERT ${CONFIG.num_hidden_layers} layers, hidden ${CONFIG.hidden_size}, ${CONFIG.num_attention_heads} heads, FFN ${CONFIG.intermediate_size}, vocab ${CONFIG.vocab_size}; ` +
@@ -235,8 +263,24 @@ if (phase) {
     ['matMul throughput (2-D / batched)', `${rate2d.toFixed(1)} / ${rate(p(adapter).flopsBatched + p(full).flopsBatched, p(adapter).msBatched + p(full).msBatched).toFixed(1)} GFLOP/s  (profiled steps)`],
     ['share of kernel time in matMul (adapter / full)', `${matmulShare(adapter)} / ${matmulShare(full)}`],
     ['matMul floor at 2-D throughput (adapter / full)', `${floor(adapter).toFixed(0)} ms / ${floor(full).toFixed(0)} ms`],
-    ['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`],
   ];
+  if (otherAdapter && otherFull) {
+    const vs = (mine: number, theirs: number): string => `${theirs.toFixed(0)} ms  (${(mine / theirs).toFixed(2)}× faster than ${backendName}, ${(theirs / mine).toFixed(2)}× its time)`;
+    rows.push(
+      [`${compareWith} backend`, otherAdapter.backend],
+      [`${compareWith}: adapter training step`, vs(adapter.stepMs, otherAdapter.stepMs)],
+      [`${compareWith}: full fine-tuning step`, vs(full.stepMs, otherFull.stepMs)],
+      [`${compareWith}: base forward`, vs(adapter.baseForwardMs!, otherAdapter.baseForwardMs!)],
+      [`CPU time: adapter step (${backendName} / ${compareWith})`, `${adapter.stepCpuMs.toFixed(0)} / ${otherAdapter.stepCpuMs.toFixed(0)} ms  (${(adapter.stepCpuMs / otherAdapter.stepCpuMs).toFixed(2)}×)`],
+      [`CPU time: full step (${backendName} / ${compareWith})`, `${full.stepCpuMs.toFixed(0)} / ${otherFull.stepCpuMs.toFixed(0)} ms  (${(full.stepCpuMs / otherFull.stepCpuMs).toFixed(2)}×)`],
+      [`CPU time: base forward (${backendName} / ${compareWith})`, `${adapter.baseForwardCpuMs!.toFixed(0)} / ${otherAdapter.baseForwardCpuMs!.toFixed(0)} ms  (${(adapter.baseForwardCpuMs! / otherAdapter.baseForwardCpuMs!).toFixed(2)}×)`],
+      [`${compareWith}: adapter forward`, vs(adapter.adapterForwardMs!, otherAdapter.adapterForwardMs!)],
+      [`${compareWith}: share of kernel time in matMul (adapter / full)`, `${matmulShare(otherAdapter)} / ${matmulShare(otherFull)}`],
+      [`${compareWith}: matMul throughput (2-D / batched)`, `${rate(p(otherAdapter).flops2d + p(otherFull).flops2d, p(otherAdapter).ms2d + p(otherFull).ms2d).toFixed(1)} / ${rate(p(otherAdapter).flopsBatched + p(otherFull).flopsBatched, p(otherAdapter).msBatched + p(otherFull).msBatched).toFixed(1)} GFLOP/s  (profiled steps)`],
+      [`${compareWith}: peak RSS (adapter / full)`, `${mb(otherAdapter.peakRss)} / ${mb(otherFull.peakRss)}`],
+    );
+  }
   const w = Math.max(...rows.map(([k]) => k.length));
+  rows.push(['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`]);
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
 }

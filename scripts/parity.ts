@@ -1,5 +1,5 @@
 /**
- * `pnpm parity [--golden DIR] [--cases GLOB[,GLOB]] [--backend cpu|wasm] [--prefer-bin]`: runs every case of a golden folder
+ * `pnpm parity [--golden DIR] [--cases GLOB[,GLOB]] [--backend cpu|wasm|native] [--prefer-bin]`: runs every case of a golden folder
  * against the installed method packages and prints PASS|FAIL|SKIP lines and a summary; exit 1 on any FAIL.
  */
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ function arg(name: string): string | undefined {
 }
 
 const goldenDir = arg('golden') ?? fileURLToPath(new URL('../fixtures/golden', import.meta.url));
-const backend = (arg('backend') ?? 'cpu') as 'cpu' | 'wasm';
+const backend = (arg('backend') ?? 'cpu') as 'cpu' | 'wasm' | 'native';
 await initBackend(backend);
 const { plugins, extras, packages, missing } = await discoverPlugins((p) => import(p));
 console.log(`golden: ${goldenDir}\nbackend: ${backend}\nmethod packages: ${packages.join(', ') || '(none)'}${missing.length ? `\nnot installed: ${missing.join(', ')}` : ''}`);

@@ -6,7 +6,10 @@
  *    suggestions are printed;
  * 3. packs each package (`pnpm pack --json` into a temporary folder) and checks the tarball: it holds
  *    `package.json`, `README.md`, the files its `exports`/`main`/`types` name, optionally `LICENSE*` /
- *    `CHANGELOG.md`, and otherwise only `dist/**` without tests or fixtures.
+ *    `CHANGELOG.md`, and otherwise only `dist/**` without tests or fixtures. A native-addon package (one whose
+ *    `files` names `prebuilds`) may also ship its prebuilt binaries (`prebuilds/<platform>-<arch>[-<libc>]/*.node`,
+ *    at least one) and the C/C++ sources and `binding.gyp` a node-gyp rebuild needs (under `csrc/`), and must not
+ *    have an install script (installing must never need a compiler).
  *
  * Prints one `PASS|FAIL <package>` line per package and exits 1 on any failure.
  */
@@ -26,6 +29,15 @@ const WORKSPACE_DIRS = ['packages', 'apps', 'examples'];
 const ALLOWED_TOP = /^(package\.json|README\.md|LICENSE(\.md|\.txt)?|CHANGELOG\.md)$/;
 /** What must never ship, even under dist/. */
 const FORBIDDEN = /(^|\/)(src|fixtures?|__tests__|test|tests)\/|\.test(-d)?\.[cm]?[jt]sx?(\.map)?$|\.spec\.[cm]?[jt]sx?$|(^|\/)tsconfig[^/]*\.json$/;
+
+/** What a native-addon package may ship besides the above: prebuilt binaries and its node-gyp sources. */
+const NATIVE_ALLOWED = /^(prebuilds\/(linux|darwin|win32|freebsd)-(x64|arm64|ia32|arm)(-(glibc|musl))?\/[\w.-]+\.node|csrc\/([\w.-]+\.(c|cc|cpp|h|hpp)|binding\.gyp))$/;
+
+/** Whether a manifest declares a native addon with prebuilds (`files` names `prebuilds`). */
+function isNativeAddon(manifest: Record<string, unknown>): boolean {
+  const files = manifest['files'];
+  return Array.isArray(files) && files.some((f) => typeof f === 'string' && /^(\.\/)?prebuilds\/?/.test(f));
+}
 
 interface Workspace {
   readonly dir: string;
@@ -73,8 +85,15 @@ function entryFiles(manifest: Record<string, unknown>): string[] {
 /** Problems of a tarball's file list. */
 function tarballProblems(files: readonly string[], manifest: Record<string, unknown>): string[] {
   const problems: string[] = [];
+  const native = isNativeAddon(manifest);
   for (const f of files) {
-    if (!(ALLOWED_TOP.test(f) || f.startsWith('dist/')) || FORBIDDEN.test(f)) problems.push(`ships '${f}' (only package.json, README.md, LICENSE, CHANGELOG.md and dist/** may ship)`);
+    if (native && NATIVE_ALLOWED.test(f)) continue;
+    if (!(ALLOWED_TOP.test(f) || f.startsWith('dist/')) || FORBIDDEN.test(f)) problems.push(`ships '${f}' (only package.json, README.md, LICENSE, CHANGELOG.md and dist/** may ship${native ? ', and a native addon\'s prebuilds/<platform>-<arch>/*.node and csrc/ sources' : ''})`);
+  }
+  if (native) {
+    if (!files.some((f) => f.startsWith('prebuilds/') && f.endsWith('.node'))) problems.push('names prebuilds in files but ships no prebuilds/<platform>-<arch>/*.node');
+    const scripts = (manifest['scripts'] ?? {}) as Record<string, unknown>;
+    for (const hook of ['preinstall', 'install', 'postinstall']) if (scripts[hook]) problems.push(`has a '${hook}' script: installing a native addon must not need a compiler (ship prebuilds; make rebuilding opt-in)`);
   }
   if (!files.includes('README.md')) problems.push('has no README.md');
   for (const f of entryFiles(manifest)) if (!files.includes(f)) problems.push(`lacks '${f}', named in package.json`);

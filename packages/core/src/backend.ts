@@ -2,8 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdapterKitError } from './errors';
 import { registerTrainingSupport } from './nn/kernels';
 
-/** Backends AdapterKit can select. `tensorflow` = tfjs-node-gpu or tfjs-node (native libtensorflow). */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+/**
+ * Backends AdapterKit can select. `tensorflow` = tfjs-node-gpu or tfjs-node (native libtensorflow); `native` = the
+ * wasm backend with the matMul family run by `@adapterkit/native` (OpenBLAS on the wasm heap), when installed.
+ */
+export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
 
 /** Result of {@link initBackend}. */
 export interface BackendInfo {
@@ -18,7 +21,22 @@ export interface BackendInfo {
   readonly skipped: ReadonlyArray<{ name: BackendName; reason: string }>;
 }
 
-const ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+const ORDER: readonly BackendName[] = ['tensorflow', 'native', 'wasm', 'cpu'];
+
+/** The part of `@adapterkit/native` used here (an optional package: loaded by name, never a dependency). */
+interface NativeKernelsModule {
+  nativeStatus(): { available: true; version: string; blas: string } | { available: false; reason: string };
+  installNativeKernels(options?: { threads?: number }): { kernels: string[]; threads: number; blas: string };
+  uninstallNativeKernels(): void;
+}
+
+async function importNative(): Promise<NativeKernelsModule | undefined> {
+  try {
+    return (await import(/* @vite-ignore */ '@adapterkit/native')) as NativeKernelsModule;
+  } catch {
+    return undefined;
+  }
+}
 
 async function tryImport(pkg: string): Promise<boolean> {
   try {
@@ -38,6 +56,18 @@ async function activate(name: BackendName, threads?: number): Promise<{ pkg: str
     }
     return 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (their install downloads libtensorflow)';
   }
+  if (name === 'native') {
+    const native = await importNative();
+    if (!native) return '@adapterkit/native is not installed';
+    const status = native.nativeStatus();
+    if (!status.available) return `@adapterkit/native is unavailable: ${status.reason}`;
+    const wasm = await activate('wasm');
+    if (typeof wasm === 'string') return `it runs on wasm, and ${wasm}`;
+    await tf.ready();
+    await registerTrainingSupport(); // the native kernels replace the training kernels' BatchMatMul: register those first
+    const info = native.installNativeKernels(threads !== undefined ? { threads } : {});
+    return { pkg: `@adapterkit/native ${status.version} (${info.blas}) on @tensorflow/tfjs-backend-wasm`, threads: info.threads };
+  }
   if (name === 'wasm') {
     let wasm: { setThreadsCount?: (n: number) => void; getThreadsCount?: () => number };
     try {
@@ -47,6 +77,10 @@ async function activate(name: BackendName, threads?: number): Promise<{ pkg: str
     }
     if (threads !== undefined) wasm.setThreadsCount?.(threads);
     if (!(await tf.setBackend('wasm'))) return 'the wasm backend failed to initialise';
+    // plain wasm after `native` in the same process: put the stock matMul kernels back
+    if ((tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc as { adapterkitNative?: unknown } | undefined)?.adapterkitNative) {
+      (await importNative())?.uninstallNativeKernels();
+    }
     return { pkg: '@tensorflow/tfjs-backend-wasm', ...(wasm.getThreadsCount ? { threads: wasm.getThreadsCount() } : {}) };
   }
   if (!(await tryImport('@tensorflow/tfjs-backend-cpu'))) return '@tensorflow/tfjs-backend-cpu is not installed';
