@@ -1,4 +1,6 @@
 import '@tensorflow/tfjs-backend-cpu';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdapterModel } from '@adapterkit/core';
 import { generate } from '@adapterkit/generate';
@@ -34,6 +36,24 @@ describe('adapterkit generate', () => {
     const stopped = await runMain(['generate', '--model', GPT2, '--prompt-ids', '[5, 6, 7]', '--sample', '--top-k', '5', '--seed', '3', '--max-new-tokens', '4', '--stop-token', String(first), '--backend', 'cpu']);
     expect(stopped.stdout.trim()).toBe(String(first));
     expect(stopped.stderr).toMatch(/finished: stop_token/);
+  });
+
+  it('--chat renders the tokenizer\'s chat template (and says when there is none)', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'cli-chat-'));
+    try {
+      cpSync(GPT2_TOKENIZER, tmp, { recursive: true });
+      const cfgPath = join(tmp, 'tokenizer_config.json');
+      const none = await runMain(['generate', '--model', GPT2, '--tokenizer', tmp, '--chat', '--prompt', 'hello', '--max-new-tokens', '2', '--backend', 'cpu']);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toMatch(/--chat: .*no "chat_template"/);
+      const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+      writeFileSync(cfgPath, JSON.stringify({ ...cfg, chat_template: "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ 'assistant:' }}{% endif %}" }));
+      const ok = await runMain(['generate', '--model', GPT2, '--tokenizer', tmp, '--chat', '--system', 'be brief', '--prompt', 'hello', '--max-new-tokens', '2', '--backend', 'cpu']);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stderr).toMatch(/2 tokens in/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('refuses encoders and bad options in one line', async () => {

@@ -16,3 +16,4 @@
 export { KVCache } from './cache';
 export { checkSampling, pickToken, type SamplingOptions } from './sampling';
 export { generate, generateSteps, generateStream, type FinishReason, type GenerateOptions, type GenerationResult, type GenerationStep } from './generate';
+export { applyChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat';

@@ -3,6 +3,7 @@ import type { ModelConfig } from './config-reader';
 import {
   AdapterKitError,
   dropoutOp,
+  linear,
   type HookPoint,
   type HostForwardOptions,
   type HostInfo,
@@ -105,9 +106,57 @@ export abstract class BaseHost implements ModelHost {
 
   protected abstract run(inputs: ModelInputs, hooks: HookRunner, options: HostForwardOptions): ModelOutputs;
 
+  private tied: { source: object; weight: tf.Tensor2D } | undefined;
+
+  /**
+   * The tied LM-head weight `Eᵀ` `[hidden, vocab]`. Outside gradient recording, or while the embeddings are frozen,
+   * it is one kept copy, refreshed when the embedding variable is assigned: transposing a 49152 × 576 table every
+   * step, and the matMul kernel repacking a fresh weight, cost more than the whole rest of a decoding step on wasm.
+   * When a gradient of trainable embeddings is being recorded, it is a fresh transpose so the gradient reaches them.
+   * Call {@link prepareTiedHead} at construction (so the copy is part of the host's own tensors).
+   */
+  protected tiedHeadWeight(): tf.Tensor2D {
+    const e = this.wordEmbeddings;
+    // tfjs records a tape only inside tf.grad(s)/variableGrads (engine state `gradientDepth` > 0).
+    const recording = (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+    if (e.trainable && recording) return tf.transpose(e) as tf.Tensor2D;
+    this.prepareTiedHead();
+    return this.tied!.weight;
+  }
+
+  /**
+   * Logits of the tied LM head, `h · Eᵀ` (`[B, S, H]` → `[B, S, V]`). With frozen embeddings (or no gradient being
+   * recorded) the product uses the kept `Eᵀ`, and its gradient with respect to `h` multiplies by the embedding
+   * variable itself (`dy · E`), so a training step neither transposes nor repacks the table.
+   */
+  protected tiedLogits(h: tf.Tensor3D): tf.Tensor3D {
+    const e = this.wordEmbeddings;
+    const recording = (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+    if (e.trainable && recording) return linear(h, tf.transpose(e) as tf.Tensor2D);
+    const [B, S, H] = h.shape;
+    const et = this.tiedHeadWeight();
+    const head = tf.customGrad(((x: tf.Tensor2D, save: tf.GradSaveFunc) => {
+      save([]);
+      return { value: tf.matMul(x, et), gradFunc: (dy: tf.Tensor2D) => [tf.matMul(dy, e as unknown as tf.Tensor2D)] };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D) => tf.Tensor2D;
+    return tf.reshape(head(tf.reshape(h, [B * S, H]) as tf.Tensor2D), [B, S, -1]) as tf.Tensor3D;
+  }
+
+  /** Create or refresh the kept `Eᵀ` of {@link tiedHeadWeight}. */
+  protected prepareTiedHead(): void {
+    const e = this.wordEmbeddings;
+    const source = (e as unknown as { dataId: object }).dataId;
+    if (this.tied?.source === source) return;
+    const weight = tf.keep(tf.tidy(() => tf.transpose(e) as tf.Tensor2D));
+    this.tied?.weight.dispose();
+    this.tied = { source, weight };
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.store.dispose();
+    this.tied?.weight.dispose();
+    this.tied = undefined;
     this.disposed = true;
   }
 

@@ -150,6 +150,7 @@ export class Gpt2Host extends BaseHost {
     this.lnFG = g1('ln_f.weight');
     this.lnFB = g1('ln_f.bias');
     this.act = getActivation(config.hiddenAct);
+    this.prepareTiedHead();
     this.info = makeInfo(config, store, {
       modelClass: 'GPT2Model',
       baseModelPrefix: 'transformer',
@@ -243,7 +244,7 @@ export class Gpt2Host extends BaseHost {
     const lastHiddenState = layerNorm(x, this.lnFG, this.lnFB, eps);
     if (!options.lmLogits) return { lastHiddenState };
     const h = hooks.run('head.input', -1, lastHiddenState, (t) => t);
-    const logits = linear(h, tf.transpose(this.wordEmbeddings) as tf.Tensor2D);
+    const logits = this.tiedLogits(h);
     return { lastHiddenState, logits };
   }
 }

@@ -157,9 +157,9 @@ function heads(x: tf.Tensor3D, n: number, d: number): tf.Tensor4D {
 function repeatKv(x: tf.Tensor4D, rep: number): tf.Tensor4D {
   if (rep === 1) return x;
   const [b, n, s, d] = x.shape;
-  const x5 = tf.reshape(x, [b, n, 1, s, d]);
-  // concat rather than tile: tfjs has no rank-5 tile gradient.
-  return tf.reshape(tf.concat(Array.from({ length: rep }, () => x5), 2), [b, n * rep, s, d]);
+  // A broadcast multiply: its gradient is a sum over the copies (tfjs has no rank-5 tile gradient, and the split
+  // that a concat's gradient needs is slow on wasm).
+  return tf.reshape(tf.mul(tf.reshape(x, [b, n, 1, s, d]), tf.ones([1, 1, rep, 1, 1])), [b, n * rep, s, d]);
 }
 
 /** Additive causal mask `[1, 1, Sq, Sk]`: query t sees keys j ≤ t + (Sk − Sq) (prepended prefix keys and the cache). */
@@ -226,6 +226,7 @@ export class LlamaHost extends BaseHost {
     this.lmHead = config.tieWordEmbeddings ? undefined : g2('lm_head.weight');
     this.act = getActivation(config.hiddenAct);
     this.invFreq = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
+    if (!this.lmHead) this.prepareTiedHead();
     const H = config.hiddenSize;
     const I = config.intermediateSize;
     this.info = makeInfo(config, store, {
@@ -335,7 +336,7 @@ export class LlamaHost extends BaseHost {
     const lastHiddenState = rmsNorm(x, this.finalNorm, eps);
     if (!options.lmLogits) return { lastHiddenState };
     const h = hooks.run('head.input', -1, lastHiddenState, (t) => t);
-    const logits = linear(h, this.lmHead ?? (tf.transpose(this.wordEmbeddings) as tf.Tensor2D));
+    const logits = this.lmHead ? linear(h, this.lmHead) : this.tiedLogits(h);
     return { lastHiddenState, logits };
   }
 }

@@ -1,4 +1,4 @@
-import { generateSteps, type GenerateOptions, type GenerationResult } from '@adapterkit/generate';
+import { applyChatTemplate, generateSteps, type GenerateOptions, type GenerationResult } from '@adapterkit/generate';
 import type { CommandSpec } from '../cli/command';
 import { CliError, UsageError } from '../cli/errors';
 import { activate, adapterDir, loadModel } from '../runtime/load';
@@ -33,6 +33,8 @@ export const generateCommand: CommandSpec = {
     prompt: { type: 'string', multiple: true, value: 'TEXT', description: 'a prompt (repeat for a batch)' },
     'prompt-ids': { type: 'string', multiple: true, value: 'JSON', description: 'a prompt as token ids, e.g. [1, 2, 3] (no tokenizer needed)' },
     tokenizer: { type: 'string', value: 'PATH', description: "tokenizer.json or its folder (default: the model's)" },
+    chat: { type: 'boolean', description: "send each --prompt as a user message through the tokenizer's chat template" },
+    system: { type: 'string', value: 'TEXT', description: 'with --chat: a system message first' },
     adapter: { type: 'string', multiple: true, value: 'DIR', description: 'a saved adapter folder to load' },
     setup: { type: 'string', value: 'SETUP', description: "composition of the loaded adapters, e.g. 'Stack[a, b]'" },
     'max-new-tokens': { type: 'string', value: 'N', description: 'tokens to generate at most (default 32)' },
@@ -79,14 +81,31 @@ export const generateCommand: CommandSpec = {
       const needTokenizer = texts.length > 0 || args.has('tokenizer') || args.strings('stop').length > 0;
       const tok = needTokenizer ? await resolveTokenizer(ctx, args.string('tokenizer'), [source.dir], model.info.vocabSize) : undefined;
       const tokenizer = tok?.tokenizer;
-      const prompts = [...texts.map((t) => tokenizer!.encode(t).ids), ...idPrompts];
+      const chat = args.flag('chat');
+      if (args.has('system') && !chat) throw new UsageError('--system needs --chat');
+      const encodeText = (t: string): number[] => {
+        if (!chat) return tokenizer!.encode(t).ids;
+        const messages = [...(args.has('system') ? [{ role: 'system', content: args.string('system')! }] : []), { role: 'user', content: t }];
+        let text: string;
+        try {
+          text = applyChatTemplate(tokenizer!.config as Record<string, unknown>, messages);
+        } catch (err) {
+          throw new CliError(`--chat: ${tok!.from}: ${(err as Error).message}`);
+        }
+        // The template writes the special tokens itself.
+        return tokenizer!.encode(text, null, { addSpecialTokens: false }).ids;
+      };
+      const prompts = [...texts.map(encodeText), ...idPrompts];
       const eos = tokenizer?.specialTokens.eos?.id;
       // Generation uses the host's own LM head: prediction heads saved next to an adapter are not loaded.
       const names: string[] = [];
       for (const d of args.strings('adapter')) names.push(await model.loadAdapter(adapterDir(ctx, d)));
       activate(model, names, args.string('setup'), ctx);
 
-      const decode = tokenizer ? (ids: readonly number[]): string => tokenizer.decode(ids, { skipSpecialTokens: true }) : undefined;
+      // Ids the tokenizer lacks (a model vocabulary padded beyond the tokenizer's, as Qwen2's) decode to nothing.
+      const decode = tokenizer
+        ? (ids: readonly number[]): string => tokenizer.decode(ids.filter((i) => i < tokenizer.vocabSize), { skipSpecialTokens: true })
+        : undefined;
       const full: GenerateOptions = {
         ...options,
         stopTokens: [...stopTokens, ...(eos !== undefined ? [eos] : [])],
