@@ -1,7 +1,7 @@
 /**
  * `pnpm results`: fine-tuning methods compared on the embedded tasks with the embedded base model
- * (`models/adapterkit-bert-mini`): full fine-tuning, Pfeiffer, Houlsby, prefix tuning, Compacter++, LoRA and the
- * head alone on the frozen model — test accuracy, trainable parameters, saved file size and training time, for the
+ * (`models/adapterkit-bert-mini`): full fine-tuning, Pfeiffer, Houlsby, prefix tuning, Compacter++, LoRA, DoRA, prompt
+ * tuning, LoReFT and the head alone on the frozen model — test accuracy, trainable parameters, saved file size and training time, for the
  * SpamAssassin spam/ham task and the UDHR language-identification task (fixed seeded splits, seed 42, wasm backend).
  * Every run trains the method plus a 2-layer classification head with AdamW and a linear schedule (10 % warm-up).
  * Runs in `--jobs` worker processes (default 2, one per core; each worker runs its share one after the other), then
@@ -31,6 +31,9 @@ const METHODS: readonly { readonly id: string; readonly label: string; readonly 
   { id: 'prefix', label: 'prefix tuning', method: { kind: 'adapter', config: 'prefix_tuning[prefix_length=10,bottleneck_size=256]' }, lr: 3e-3 },
   { id: 'compacter', label: 'Compacter++', method: { kind: 'adapter', config: 'compacter++[reduction_factor=2]' }, lr: 3e-3 },
   { id: 'lora', label: 'LoRA', method: { kind: 'adapter', config: 'lora[r=8,alpha=16]' }, lr: 3e-3 },
+  { id: 'dora', label: 'DoRA', method: { kind: 'adapter', config: 'lora[r=8,alpha=16,use_dora=True]' }, lr: 3e-3 },
+  { id: 'prompt', label: 'prompt tuning', method: { kind: 'adapter', config: 'prompt_tuning[prompt_length=10]' }, lr: 3e-3 },
+  { id: 'loreft', label: 'LoReFT', method: { kind: 'adapter', config: 'loreft[prefix_positions=3,suffix_positions=3,r=4,dropout=0.0]' }, lr: 3e-3 },
   { id: 'head', label: 'head only (frozen model)', method: { kind: 'head-only' }, lr: 3e-3 },
 ];
 

@@ -14,6 +14,8 @@ import { plugins as bottleneck } from '@adapterkit/bottleneck';
 import { plugins as compacter } from '@adapterkit/compacter';
 import { plugins as lora } from '@adapterkit/lora';
 import { plugins as prefixTuning } from '@adapterkit/prefix-tuning';
+import { plugins as promptTuning } from '@adapterkit/prompt-tuning';
+import { plugins as reft } from '@adapterkit/reft';
 import {
   addClassificationHead,
   collectTrainable,
@@ -29,7 +31,7 @@ import {
 export const EMBEDDED_MODEL_DIR = resolve(import.meta.dirname, '../../models/adapterkit-bert-mini');
 
 /** Every method package the runs may use. */
-const METHODS = [...bottleneck, ...compacter, ...lora, ...prefixTuning];
+const METHODS = [...bottleneck, ...compacter, ...lora, ...prefixTuning, ...promptTuning, ...reft];
 
 /** How a run fine-tunes: an adapter config string (base frozen), the whole model, or the head alone (base frozen). */
 export type Method = { readonly kind: 'adapter'; readonly config: string } | { readonly kind: 'full' } | { readonly kind: 'head-only' };

@@ -1,8 +1,8 @@
 import { describeAdapterMethod } from '@adapterkit/testkit';
 import { plugins as unionPlugins } from '@adapterkit/union';
-import { plugins } from './index';
+import { lora } from './index';
 
-describeAdapterMethod(plugins, {
+describeAdapterMethod([lora], {
   configs: [
     'lora[r=4,alpha=8]',
     'ia3',

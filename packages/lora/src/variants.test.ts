@@ -230,3 +230,74 @@ describe('VeRA (PEFT 0.14 files)', () => {
     }
   });
 });
+
+describe('PEFT (IA)³ with feed-forward modules (peft_ia3)', () => {
+  it("imports PEFT's BERT default (key, value out-scaled; attention.output.dense and output.dense in-scaled) exactly", async () => {
+    const rng = new Rng(8);
+    const vec = (rows: number, cols: number): { shape: number[]; data: Float32Array } => ({ shape: [rows, cols], data: new Float32Array(rows * cols).map(() => 1 + 0.1 * rng.normal()) });
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+    const plan: Array<{ path: string; ff: boolean; l: Float32Array }> = [];
+    for (const layer of [0, 1]) {
+      const p = `encoder.layer.${layer}`;
+      for (const [path, rows, cols, ff] of [
+        [`${p}.attention.self.key`, 16, 1, false],
+        [`${p}.attention.self.value`, 16, 1, false],
+        [`${p}.attention.output.dense`, 1, 16, true],
+        [`${p}.output.dense`, 1, 32, true],
+      ] as const) {
+        const t = vec(rows, cols);
+        tensors[`base_model.model.${path}.ia3_l`] = t;
+        plan.push({ path, ff, l: t.data });
+      }
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'ia3-'));
+    await writeFilesAtomic(dir, {
+      'adapter_config.json': JSON.stringify({ peft_type: 'IA3', target_modules: ['key', 'value', 'output.dense'], feedforward_modules: ['output.dense'], fan_in_fan_out: false }),
+      'adapter_model.safetensors': serializeSafetensors(tensors),
+    });
+    const model = new AdapterModel(initHost(tiny), { methods: [...plugins], warn: () => undefined });
+    try {
+      const inputs = batch();
+      const name = await importPeftAdapter(model, dir, { setActive: true });
+      const cfg = model.requireAdapter(name).members[0]!.config as unknown as { method: string; targetSites: string[]; feedforwardSites: string[] };
+      expect(cfg).toEqual({ method: 'peft_ia3', targetSites: ['key', 'value', 'attention_output', 'output'], feedforwardSites: ['attention_output', 'output'] });
+      const ours = model.forward(inputs).lastHiddenState;
+      // by hand, memory layout W [in, out]: output scaling multiplies columns (and the bias), input scaling rows
+      model.setActiveAdapters(null);
+      const originals: Array<[tf.Variable, tf.Tensor]> = [];
+      for (const { path, ff, l } of plan) {
+        const w = model.host.parameters.get(`${path}.weight`)!;
+        const b = model.host.parameters.get(`${path}.bias`)!;
+        originals.push([w, tf.clone(w)], [b, tf.clone(b)]);
+        const W = w.arraySync() as number[][];
+        const scaled = W.map((row, i) => row.map((x, o) => x * (ff ? l[i]! : l[o]!)));
+        const tw = tf.tensor2d(scaled);
+        w.assign(tw);
+        tw.dispose();
+        if (!ff) {
+          const tb = tf.mul(b, tf.tensor1d(l));
+          b.assign(tb as tf.Tensor1D);
+          tb.dispose();
+        }
+      }
+      const byHand = model.forward(inputs).lastHiddenState;
+      for (const [v, t] of originals) {
+        v.assign(t);
+        t.dispose();
+      }
+      expect(maxAbsDiff(ours, byHand)).toBeLessThan(1e-5);
+      tf.dispose([ours, byHand]);
+      disposeInputs(inputs);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      model.dispose();
+    }
+  });
+
+  it('validates sites against the host', () => {
+    const model = new AdapterModel(initHost(tiny), { methods: [...plugins] });
+    expect(() => model.addAdapter('a', { method: 'peft_ia3', targetSites: ['qkv'], feedforwardSites: [] })).toThrow(/does not have/);
+    expect(() => model.addAdapter('b', { method: 'peft_ia3', targetSites: ['key'], feedforwardSites: ['output'] })).toThrow(/not in target_sites/);
+    model.dispose();
+  });
+});

@@ -35,6 +35,7 @@ export const BERT_HOOK_POINTS: readonly HookPoint[] = [
   'embeddings.output',
   'attention.projection',
   'attention.kv',
+  'attention.outputProjection',
   'attention.output',
   'ffn.intermediate',
   'ffn.outputProjection',
@@ -60,6 +61,8 @@ export function bertModulePath(site: ModuleSite, i: number): string | undefined 
       return undefined;
     case 'attention.output':
       return `${p}.attention.output`;
+    case 'attention.outputProjection':
+      return `${p}.attention.output.dense`;
     case 'ffn.intermediate':
       return `${p}.intermediate.dense`;
     case 'ffn.outputProjection':
@@ -220,7 +223,8 @@ export class BertHost extends BaseHost {
       const scores = tf.add(tf.mul(batchMatMul(splitHeads(q, nh), tf.transpose(kv.key, [0, 1, 3, 2])), scale), kv.mask);
       const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training) as tf.Tensor4D;
       const ctx = mergeHeads(batchMatMul(probs, kv.value));
-      const attnOut = dropout(linear(ctx, w.aoW, w.aoB), cfg.hiddenDropout, training);
+      const ao = hooks.run('attention.outputProjection', i, { site: 'attention_output', x: ctx, y: linear(ctx, w.aoW, w.aoB) }, (p) => p.y);
+      const attnOut = dropout(ao, cfg.hiddenDropout, training);
       const x1 = hooks.run(
         'attention.output',
         i,

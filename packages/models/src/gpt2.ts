@@ -36,6 +36,7 @@ export const GPT2_HOOK_POINTS: readonly HookPoint[] = [
   'embeddings.output',
   'attention.projection',
   'attention.kv',
+  'attention.outputProjection',
   'attention.output',
   'ffn.intermediate',
   'ffn.outputProjection',
@@ -54,6 +55,8 @@ export function gpt2ModulePath(site: ModuleSite, i: number): string | undefined 
       return `${p}.attn`;
     case 'attention.qkv':
       return `${p}.attn.c_attn`;
+    case 'attention.outputProjection':
+      return `${p}.attn.c_proj`;
     case 'attention.query':
     case 'attention.key':
     case 'attention.value':
@@ -228,7 +231,8 @@ export class Gpt2Host extends BaseHost {
       scores = tf.add(tf.add(scores, causalMask(sq, sk)), kv.mask);
       const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training) as tf.Tensor4D;
       const ctx = mergeHeads(batchMatMul(probs, kv.value));
-      const o = dropout(linear(ctx, w.projW, w.projB), cfg.hiddenDropout, training);
+      const proj = hooks.run('attention.outputProjection', i, { site: 'attention_output', x: ctx, y: linear(ctx, w.projW, w.projB) }, (p) => p.y);
+      const o = dropout(proj, cfg.hiddenDropout, training);
       x = hooks.run('attention.output', i, { hidden: o, residual, layerNorm: undefined }, addAndNorm);
 
       // MLP sub-layer (pre-LN)

@@ -34,12 +34,13 @@ describe.each(MODELS)('%s hooks', (model) => {
 
     const perLayer =
       model === 'gpt2'
-        ? ['attention.projection:qkv', 'attention.kv', 'attention.output', 'ffn.intermediate:intermediate', 'ffn.outputProjection:output', 'ffn.output', 'layer.output']
+        ? ['attention.projection:qkv', 'attention.kv', 'attention.outputProjection:attention_output', 'attention.output', 'ffn.intermediate:intermediate', 'ffn.outputProjection:output', 'ffn.output', 'layer.output']
         : [
             'attention.projection:query',
             'attention.projection:key',
             'attention.projection:value',
             'attention.kv',
+            'attention.outputProjection:attention_output',
             'attention.output',
             'ffn.intermediate:intermediate',
             'ffn.outputProjection:output',

@@ -61,6 +61,11 @@ export interface HookPointTypes {
   'attention.projection': { payload: ProjectionPayload<ProjectionSite>; result: tf.Tensor3D };
   /** Keys/values/mask before attention scores → same. Prefix tuning. */
   'attention.kv': { payload: KeyValuePayload; result: KeyValuePayload };
+  /**
+   * The attention output dense (`[.., hidden] → [.., hidden]`: BERT `attention.output.dense`, GPT-2 `attn.c_proj`),
+   * before its dropout → new output. PEFT (IA)³ and LoRA on every linear layer.
+   */
+  'attention.outputProjection': { payload: ProjectionPayload<'attention_output'>; result: tf.Tensor3D };
   /** After the attention output projection, before/around add & norm → new hidden. Bottleneck `mh_adapter`. */
   'attention.output': { payload: SublayerPayload; result: tf.Tensor3D };
   /** FFN intermediate dense (`[.., hidden] → [.., intermediate]`, before the activation) → new output. LoRA/(IA)³. */
@@ -91,6 +96,7 @@ export const HOOK_POINTS: readonly HookPoint[] = [
   'embeddings.output',
   'attention.projection',
   'attention.kv',
+  'attention.outputProjection',
   'attention.output',
   'ffn.intermediate',
   'ffn.outputProjection',

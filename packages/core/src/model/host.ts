@@ -13,6 +13,8 @@ export type ModuleSite =
   | 'attention.value'
   | 'attention.qkv'
   | 'attention.output'
+  /** The attention output dense (BERT `attention.output.dense`, GPT-2 `attn.c_proj`). */
+  | 'attention.outputProjection'
   | 'ffn.intermediate'
   | 'ffn.outputProjection'
   | 'ffn.output'

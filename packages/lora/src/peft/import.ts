@@ -18,6 +18,7 @@ import { LORA_MODULE_SITES, loraSites, moduleDims } from '../sites';
 import { convertIa3, convertLora, type PeftModule } from './convert';
 import { PEFT_CONFIG_FILE, PEFT_KEY_PREFIX, PEFT_SUFFIX, PEFT_WEIGHTS_FILE } from './format';
 import { veraToLora } from './vera';
+import { importPeftIa3, needsPeftIa3 } from './ia3';
 import { mat, type Mat } from './matrix';
 
 /** Options of {@link importPeftAdapter}. */
@@ -39,8 +40,9 @@ const findWeights = (dir: string): string =>
 function collectModules(model: AdapterModel, peft: Record<string, unknown>, tensors: Map<string, TensorEntry>, source: string): PeftModule[] {
   const info = model.info;
   const where = new Map<string, { site: ModuleSite; layer: number }>();
+  const sites: readonly ModuleSite[] = peft['peft_type'] === 'IA3' ? [...LORA_MODULE_SITES, 'attention.outputProjection'] : LORA_MODULE_SITES;
   for (let layer = 0; layer < info.numLayers; layer++) {
-    for (const site of LORA_MODULE_SITES) {
+    for (const site of sites) {
       const p = info.modulePath(site, layer);
       if (p !== undefined) where.set(p, { site, layer });
     }
@@ -79,7 +81,7 @@ function collectModules(model: AdapterModel, peft: Record<string, unknown>, tens
   }
   if (problems.length > 0) throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}:\n  ${problems.join('\n  ')}`);
   if (modules.size === 0) throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}: no LoRA / (IA)³ weights found`);
-  return [...modules.values()].sort((a, b) => a.layer - b.layer || LORA_MODULE_SITES.indexOf(a.site) - LORA_MODULE_SITES.indexOf(b.site));
+  return [...modules.values()].sort((a, b) => a.layer - b.layer || sites.indexOf(a.site) - sites.indexOf(b.site));
 }
 
 /** Input width of the module a PEFT key names (`base_model.model.[<base prefix>.]<path>`), if LoRA can wrap it. */
@@ -123,6 +125,7 @@ export async function importPeftAdapter(model: AdapterModel, dir: string, option
   if (saved === 'VERA') ({ peft, tensors } = veraToLora(peft, tensors, weightsPath, (m) => moduleInDim(model, m)));
   const peftType = peft['peft_type'];
   const modules = collectModules(model, peft, tensors, weightsPath);
+  if (peftType === 'IA3' && needsPeftIa3(modules, model.info)) return importPeftIa3(model, name, modules, weightsPath, options);
   const conversion = peftType === 'LORA' ? convertLora(peft, modules, model.info, weightsPath) : convertIa3(modules, model.info, weightsPath);
 
   const method = model.methods.require('lora');
