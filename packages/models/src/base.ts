@@ -3,6 +3,7 @@ import type { ModelConfig } from './config';
 import {
   AdapterKitError,
   dropoutOp,
+  type HookPlacement,
   type HookPoint,
   type HostForwardOptions,
   type HostInfo,
@@ -118,6 +119,7 @@ export function makeInfo(
     modulePath: (site: ModuleSite, layer: number) => string | undefined;
     hasPooler: boolean;
     hasLmHead: boolean;
+    hookPlacement?: HookPlacement;
   },
 ): ModelHostInfo {
   let numParameters = 0;
@@ -137,6 +139,7 @@ export function makeInfo(
     modulePath: (site: ModuleSite, layer: number): string | undefined =>
       Number.isInteger(layer) && layer >= 0 && layer < config.numLayers ? modulePath(site, layer) : undefined,
     numParameters,
+    ...(fields.hookPlacement ? { hookPlacement: fields.hookPlacement } : {}),
     hasPooler: fields.hasPooler,
     hasLmHead: fields.hasLmHead,
     maxPositionEmbeddings: config.maxPositionEmbeddings,

@@ -16,7 +16,7 @@
  */
 export type { ModelHost, ModelHostInfo } from './base';
 export { BertHost, BERT_HOOK_POINTS, bertModulePath } from './bert';
-export { Gpt2Host, GPT2_HOOK_POINTS, gpt2ModulePath } from './gpt2';
+export { Gpt2Host, GPT2_HOOK_PLACEMENT, GPT2_HOOK_POINTS, gpt2ModulePath } from './gpt2';
 export { maxSequenceLength, parseConfig, positionOffset, readConfig, SUPPORTED_MODEL_TYPES, type ModelConfig, type ModelType } from './config';
 export { createHost, initHost, loadHost } from './load';
 export { CHECKPOINT_WEIGHT_FILES, readCheckpointWeights, type CheckpointWeights } from './checkpoint-weights';

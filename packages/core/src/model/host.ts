@@ -17,6 +17,25 @@ export type ModuleSite =
   | 'ffn.outputProjection'
   | 'ffn.output';
 
+/**
+ * Where a host runs its model-level hook points, following the reference on the same architecture (this is where
+ * invertible adapters act):
+ * - `embeddings`: `'summed'` — `embeddings.output` receives the summed embeddings after their LayerNorm and dropout
+ *   (BERT, RoBERTa: the reference's `invertible_adapters_forward(embedding_output)`); `'token'` — it receives the
+ *   token embeddings before position and token-type embeddings are added, and dropout follows the sum (GPT-2:
+ *   `inputs_embeds = self.invertible_adapters_forward(self.wte(input_ids))`).
+ * - `staticHeadInverse`: whether the host's own tied LM head (`lmLogits`, the reference's static `*LMHeadModel`)
+ *   runs `head.input` before its projection. GPT-2: false (`GPT2LMHeadModel` applies no inverse; flex causal-LM
+ *   heads do, through `AdapterModel.runHook('head.input')`).
+ */
+export interface HookPlacement {
+  readonly embeddings: 'summed' | 'token';
+  readonly staticHeadInverse: boolean;
+}
+
+/** The placement of hosts that declare none: summed embeddings, a static head that runs `head.input`. */
+export const DEFAULT_HOOK_PLACEMENT: HookPlacement = Object.freeze({ embeddings: 'summed', staticHeadInverse: true });
+
 /** Static description of a host model that methods build against. */
 export interface HostInfo {
   /** HF `model_type`: `bert`, `roberta`, `xlm-roberta`, `gpt2`, ... */
@@ -37,6 +56,8 @@ export interface HostInfo {
   modulePath(site: ModuleSite, layer: number): string | undefined;
   /** Total number of base-model parameters (the denominator of `%Param`). */
   readonly numParameters: number;
+  /** Where `embeddings.output` and `head.input` sit (default {@link DEFAULT_HOOK_PLACEMENT}). */
+  readonly hookPlacement?: HookPlacement;
 }
 
 /** Model inputs (int32 tensors, `[batch, seq]`). */
