@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@adapterkit/training';
 import { AdapterModel, registerTrainingSupport } from '@adapterkit/core';
 import { loadHost } from '@adapterkit/models';
 import { discoverPlugins, readGoldenIndex, readMeta } from '@adapterkit/testkit';
@@ -56,6 +57,35 @@ describe.skipIf(!AT || !existsSync('/usr/bin/python3'))('adapter-transformers 3.
       console.log(lines.map((l) => `${l.case} ${l.max_abs_diff.toExponential(2)}`).join('\n'));
       expect(lines.map((l) => l.case)).toEqual(ids);
       for (const l of lines) expect(l.max_abs_diff, l.case).toBeLessThanOrEqual(index.tolerance.outputs.atol);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 600_000);
+
+  it('GPT-2 invertible cases, and a flex causal-LM head saved as pytorch_model_head.bin (withHead)', async () => {
+    const { plugins } = await discoverPlugins((p) => import(p));
+    const dirInv = fileURLToPath(new URL('../fixtures/gpt2-invertible', import.meta.url));
+    const index = readGoldenIndex(dirInv);
+    const out = mkdtempSync(join(tmpdir(), 'adapterkit-at-interop-'));
+    try {
+      for (const c of index.cases) {
+        const flex = c.kind === 'flex_head';
+        const model = new AdapterModel(await loadHost(join(dirInv, 'models', c.model)), { methods: plugins, warn: () => undefined });
+        const name = await model.loadAdapter(join(dirInv, c.path), { withHead: flex });
+        await model.saveAdapter(join(out, c.model, c.case), name, { format: 'bin', keyPrefix: flex ? '' : 'transformer.', withHead: flex });
+        model.dispose();
+      }
+      const ids = index.cases.map((c) => `${c.model}/${c.case}`);
+      const lines = execFileSync('/usr/bin/python3', [script, dirInv, out, ...ids], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: [AT, HFH].join(':') }, stdio: ['ignore', 'pipe', 'pipe'] })
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { case: string; max_abs_diff: number; outputs: Record<string, number> });
+      console.log(lines.map((l) => `${l.case} ${JSON.stringify(l.outputs)}`).join('\n'));
+      expect(lines.map((l) => l.case)).toEqual(ids);
+      for (const l of lines) {
+        expect(Object.keys(l.outputs)).toContain('logits');
+        expect(l.max_abs_diff, l.case).toBeLessThanOrEqual(index.tolerance.outputs.atol);
+      }
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
