@@ -44,6 +44,7 @@ export {
   isTorchWeightsPath,
   readWeightsFile,
   serializeWeights,
+  stateDictOrder,
   weightsFileReaders,
   WEIGHTS_FORMATS,
   type WeightsFileNames,

@@ -1,8 +1,9 @@
 /**
  * `@adapterkit/invertible`: invertible adapters (NICE, GLOW) for MAD-X language adapters, filling the bottleneck
  * method's `invertible` extension point. An invertible adapter is a bijection on hidden states
- * `[batch, seq, hidden]`: its forward runs on the embeddings output (`embeddings.output`), its inverse on the hidden
- * states entering a tied LM head (`head.input`). Install beside the bottleneck method:
+ * `[batch, seq, hidden]`: its forward runs at `embeddings.output` (the summed embeddings on BERT/RoBERTa, the token
+ * embeddings before positions on GPT-2: `HostInfo.hookPlacement`), its inverse on the hidden states entering a flex
+ * LM head (`head.input`; GPT-2's static head applies none, as the reference). Install beside the bottleneck method:
  * `new AdapterModel(host, { methods: [...bottleneckPlugins, ...invertiblePlugins] })`.
  *
  * @packageDocumentation

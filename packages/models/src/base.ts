@@ -4,6 +4,7 @@ import {
   AdapterKitError,
   dropoutOp,
   linear,
+  type HookPlacement,
   type HookPoint,
   type HostForwardOptions,
   type HostInfo,
@@ -185,6 +186,7 @@ export function makeInfo(
     stateDictPrefix?: string;
     /** The reference's `support_prompt_tuning` (see HostInfo.supportsPromptTuning). Default false. */
     supportsPromptTuning?: boolean;
+    hookPlacement?: HookPlacement;
   },
 ): ModelHostInfo {
   let numParameters = 0;
@@ -232,6 +234,7 @@ export function makeInfo(
     weightLayout: fields.weightLayout ?? 'linear',
     selfPrefixKey: fields.selfPrefixKey ?? 'self_prefix',
     ...(fields.stateDictPrefix ? { stateDictPrefix: fields.stateDictPrefix } : {}),
+    ...(fields.hookPlacement ? { hookPlacement: fields.hookPlacement } : {}),
     hasPooler: fields.hasPooler,
     hasLmHead: fields.hasLmHead,
     supportsPromptTuning: fields.supportsPromptTuning ?? false,

@@ -27,6 +27,7 @@ export {
 } from '@adapterkit/core';
 export type {
   Activation,
+  HookPlacement,
   HookPoint,
   HookRunner,
   HostForwardOptions,

@@ -22,6 +22,7 @@ import {
   linear,
   MASK_NEGATIVE,
   type Activation,
+  type HookPlacement,
   type HookPoint,
   type HookRunner,
   type HostForwardOptions,
@@ -31,7 +32,10 @@ import {
 } from './core';
 import { WeightList, type ParameterStore } from './weights';
 
-/** Hook points the GPT-2 host calls (`head.input` only when LM logits are requested). */
+/**
+ * Hook points of the GPT-2 host. `embeddings.output` runs on the token embeddings (see {@link GPT2_HOOK_PLACEMENT});
+ * `head.input` is run by flex causal-LM heads (`AdapterModel.runHook`), not by the host's static LM head.
+ */
 export const GPT2_HOOK_POINTS: readonly HookPoint[] = [
   'embeddings.output',
   'attention.projection',
@@ -44,6 +48,13 @@ export const GPT2_HOOK_POINTS: readonly HookPoint[] = [
   'layer.output',
   'head.input',
 ];
+
+/**
+ * Where adapter-transformers 3.2.1 applies invertible adapters on GPT-2: to the token embeddings, before position
+ * embeddings are added (`inputs_embeds = self.invertible_adapters_forward(inputs_embeds)`), and `GPT2LMHeadModel`'s
+ * static head applies no inverse (the flex causal-LM head does).
+ */
+export const GPT2_HOOK_PLACEMENT: HookPlacement = Object.freeze({ embeddings: 'token', staticHeadInverse: false });
 
 /** Reference module path of a site in block `i` of GPT-2 (relative to `transformer`). */
 export function gpt2ModulePath(site: ModuleSite, i: number): string | undefined {
@@ -107,12 +118,15 @@ function causalMask(sq: number, sk: number): tf.Tensor4D {
  * GPT-2 (pre-LN decoder), numerically equal to transformers 4.26 `GPT2Model` (+ the tied LM head of
  * `GPT2LMHeadModel` when `lmLogits` is set).
  *
- * - embeddings: `wte[ids] + wpe[0..S-1]` (+ `wte[tokenTypeIds]` if given) → dropout → `embeddings.output`.
+ * - embeddings: `embeddings.output(wte[ids]) + wpe[0..S-1]` (+ `wte[tokenTypeIds]` if given) → dropout (the hook sits
+ *   on the token embeddings, as the reference's invertible adapters; positions a hook prepends get no position
+ *   embedding).
  * - each block: `a = ln_1(x)`, fused `c_attn` (`attention.projection`, site `qkv`, `[B, S, 3H]`), heads
  *   (`attention.kv`), causal + padding masked softmax attention, `c_proj` + dropout, `attention.output`
  *   (`hidden + residual`); `m = ln_2(x)`, `c_fc` (`ffn.intermediate`), `gelu_new`, `mlp.c_proj`
  *   (`ffn.outputProjection`), dropout, `ffn.output`.
- * - `ln_f` → `lastHiddenState [B, S, H]`; with `lmLogits`: `head.input` hook, then `logits = h · wteᵀ [B, S, V]`.
+ * - `ln_f` → `lastHiddenState [B, S, H]`; with `lmLogits`: `logits = lastHiddenState · wteᵀ [B, S, V]` (the static
+ *   head: no `head.input`, see {@link GPT2_HOOK_PLACEMENT}).
  * - with a key/value cache: positions continue at `cache.length`, keys/values are appended before `attention.kv`.
  */
 export class Gpt2Host extends BaseHost {
@@ -163,6 +177,7 @@ export class Gpt2Host extends BaseHost {
       hasLmHead: true,
       isDecoder: true,
       weightLayout: 'conv1d',
+      hookPlacement: GPT2_HOOK_PLACEMENT,
     });
   }
 
@@ -187,13 +202,17 @@ export class Gpt2Host extends BaseHost {
       checkLength(past + S, cfg.maxPositionEmbeddings, 'gpt2');
       pos = tf.slice(this.wpe, [past, 0], [S, H]);
     }
-    let sum = tf.add(tf.gather(this.wordEmbeddings, ids), pos);
-    if (inputs.tokenTypeIds) sum = tf.add(sum, tf.gather(this.wordEmbeddings, asInt(inputs.tokenTypeIds)));
-    const emb = dropout(sum as tf.Tensor3D, cfg.embeddingDropout, training);
-    let x = hooks.run('embeddings.output', -1, emb, (e) => e);
-    if (x.shape[1] < S) {
-      throw new AdapterKitError('BAD_HOOK_RESULT', `embeddings.output returned ${x.shape[1]} positions, fewer than the input's ${S}`);
+    const tokens = tf.gather(this.wordEmbeddings, ids) as tf.Tensor3D;
+    const hooked = hooks.run('embeddings.output', -1, tokens, (e) => e);
+    if (hooked.shape[1] < S) {
+      throw new AdapterKitError('BAD_HOOK_RESULT', `embeddings.output returned ${hooked.shape[1]} positions, fewer than the input's ${S}`);
     }
+    // positions (+ token types) go to the last S positions of every row (rows replicated by a Parallel setup too)
+    let extra: tf.Tensor = tf.reshape(pos, [-1, S, H]);
+    if (inputs.tokenTypeIds) extra = tf.add(extra, tf.gather(this.wordEmbeddings, asInt(inputs.tokenTypeIds)));
+    if (extra.shape[0] !== 1 && extra.shape[0] !== hooked.shape[0]) extra = tf.tile(extra, [hooked.shape[0] / extra.shape[0]!, 1, 1]);
+    if (hooked.shape[1] > S) extra = tf.pad(extra, [[0, 0], [hooked.shape[1] - S, 0], [0, 0]]);
+    let x = dropout(tf.add(hooked, extra) as tf.Tensor3D, cfg.embeddingDropout, training);
 
     let mask = inputs.attentionMask ? additiveMask(inputs.attentionMask) : (tf.zeros([B, 1, 1, past + S]) as tf.Tensor4D);
     if (cache && x.shape[1] !== S) {
@@ -247,8 +266,7 @@ export class Gpt2Host extends BaseHost {
 
     const lastHiddenState = layerNorm(x, this.lnFG, this.lnFB, eps);
     if (!options.lmLogits) return { lastHiddenState };
-    const h = hooks.run('head.input', -1, lastHiddenState, (t) => t);
-    const logits = this.tiedLogits(h);
+    const logits = this.tiedLogits(lastHiddenState);
     return { lastHiddenState, logits };
   }
 }

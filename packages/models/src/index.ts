@@ -18,7 +18,7 @@ export type { ModelHost, ModelHostInfo } from './base';
 export type { Architecture } from './architecture';
 export { ARCHITECTURES, architectureOf } from './registry';
 export { BertHost, BERT_ARCHITECTURE, BERT_HOOK_POINTS, bertModulePath } from './bert';
-export { Gpt2Host, GPT2_ARCHITECTURE, GPT2_HOOK_POINTS, gpt2ModulePath } from './gpt2';
+export { Gpt2Host, GPT2_ARCHITECTURE, GPT2_HOOK_PLACEMENT, GPT2_HOOK_POINTS, gpt2ModulePath } from './gpt2';
 export { DistilBertHost, DISTILBERT_ARCHITECTURE, distilbertModulePath } from './distilbert';
 export { LlamaHost, LLAMA_ARCHITECTURE, LLAMA_HOOK_POINTS, llamaModulePath, rmsNorm, ropeInverseFrequencies } from './llama';
 export {

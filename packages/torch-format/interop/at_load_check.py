@@ -56,17 +56,21 @@ def main():
         m = build(golden, model, meta["model_class"])
         folder = os.path.join(saved, model, name)
         assert not any(f.endswith(".safetensors") for f in os.listdir(folder)), os.listdir(folder)
-        loaded = m.load_adapter(folder)
+        loaded = m.load_adapter(folder)  # with its head where the folder has one (flex models: with_head=True)
         m.set_active_adapters(loaded)
         feed = {k: torch.tensor(v) for k, v in inputs[model].items()}
         with torch.no_grad():
             out = m(**feed, output_hidden_states=True, return_dict=True)
         ref = read_safetensors(os.path.join(golden, "cases", model, name, "output.safetensors"))
-        got = {"last_hidden_state": out.hidden_states[-1] if hasattr(out, "logits") else out.last_hidden_state}
+        hidden = getattr(out, "hidden_states", None)
+        got = {"last_hidden_state": hidden[-1] if hidden is not None and getattr(out, "last_hidden_state", None) is None else out.last_hidden_state}
         if getattr(out, "pooler_output", None) is not None:
             got["pooler_output"] = out.pooler_output
-        if getattr(out, "logits", None) is not None:
-            got["logits"] = out.logits
+        logits = getattr(out, "logits", None)
+        if logits is None and meta.get("kind") == "flex_head":
+            logits = out[0]  # the flex head's logits
+        if logits is not None:
+            got["logits"] = logits
         diffs = {k: float((got[k] - ref[k]).abs().max()) for k in got if k in ref}
         print(json.dumps({"case": case, "name": loaded, "max_abs_diff": max(diffs.values()), "outputs": diffs}), flush=True)
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTorchCheckpoint, serializeTorchCheckpoint, TorchFormatError } from './index';
-import { FIXTURES, fixture, rng } from './test-helpers';
+import { deflateRawSync } from 'node:zlib';
+import { FIXTURES, fixture, rng, zipDeflated } from './test-helpers';
 import { readZipDirectory, writeZip } from './zip';
 
 const golden = join(FIXTURES, '..', '..', '..', 'fixtures', 'golden', 'cases', 'bert', 'pfeiffer', 'pytorch_adapter.bin');
@@ -13,6 +14,20 @@ const seeds: [string, Uint8Array][] = [
   ['written.bin', serializeTorchCheckpoint({ a: { shape: [2, 3], data: new Float32Array(6).fill(1.5) }, b: { shape: [], data: new Int32Array([4]) } })],
   ...(existsSync(golden) ? [['pfeiffer.bin', new Uint8Array(readFileSync(golden))] as [string, Uint8Array]] : []),
 ];
+/** The zip fixture re-packed with deflated entries, so mutants reach the inflater too. */
+function deflatedSeed(): Uint8Array {
+  const src = seeds[0]![1];
+  const dir = readZipDirectory(src, 'seed', { maxEntries: 100, maxInflatedBytes: 0, verifyCrc: false });
+  const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  return zipDeflated(
+    [...dir.values()].map((e) => {
+      const start = e.headerOffset + 30 + v.getUint16(e.headerOffset + 26, true) + v.getUint16(e.headerOffset + 28, true);
+      const data = src.slice(start, start + e.size);
+      return { name: e.name, data, comp: new Uint8Array(deflateRawSync(data)) };
+    }),
+  );
+}
+seeds.push(['mixed.deflated.bin', deflatedSeed()]);
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x28, 0x2e, 0x52, 0x63, 0x71, 0x68, 0x51, 0x74, 0x75, 0x8a, 0x58];
 
@@ -72,11 +87,12 @@ describe('fuzz: mutated .bin files give only typed errors', () => {
     const r = rng(17);
     const codes = new Map<string, number>();
     let ok = 0;
+    let inflateErrors = 0;
     const N = 12_000;
     for (let i = 0; i < N; i++) {
       const [name, seed] = seeds[i % seeds.length]!;
       const mode = Math.floor(r() * 3);
-      const zip = seed[0] === 0x50;
+      const zip = seed[0] === 0x50 && name !== 'mixed.deflated.bin';
       const bytes = mode === 2 && zip ? mutatePickle(seed, r) : mutate(seed, r);
       try {
         parseTorchCheckpoint(bytes, `${name}#${i}`, { verifyCrc: mode !== 1 });
@@ -87,10 +103,12 @@ describe('fuzz: mutated .bin files give only typed errors', () => {
         }
         expect(err.message.startsWith(`${name}#${i}`)).toBe(true);
         codes.set(err.code, (codes.get(err.code) ?? 0) + 1);
+        if (/deflate/.test(err.message)) inflateErrors++;
       }
     }
     // the mutants reach every layer: zip, pickle, storages, tensors
     for (const c of ['TORCH_ZIP', 'TORCH_PICKLE', 'TORCH_STORAGE', 'TORCH_LEGACY']) expect(codes.get(c) ?? 0).toBeGreaterThan(0);
+    expect(inflateErrors).toBeGreaterThan(0);
     expect(ok).toBeGreaterThan(0);
   });
 });

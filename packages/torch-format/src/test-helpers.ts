@@ -46,3 +46,62 @@ export function readSafetensorsF32(path: string): Map<string, { shape: number[];
   }
   return out;
 }
+
+/** A zip of deflated entries in the central-directory layout readZipDirectory expects (no descriptors). */
+export function zipDeflated(entries: { name: string; data: Uint8Array; comp: Uint8Array }[], declared: (e: { name: string; data: Uint8Array }) => number = (e) => e.data.length): Uint8Array {
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let off = 0;
+  for (const e of entries) {
+    const name = enc.encode(e.name);
+    const crc = crcOf(e.data);
+    const local = new Uint8Array(30 + name.length);
+    const lv = new DataView(local.buffer);
+    lv.setUint32(0, 0x04034b50, true);
+    lv.setUint16(8, 8, true);
+    lv.setUint32(14, crc, true);
+    lv.setUint32(18, e.comp.length, true);
+    lv.setUint32(22, declared(e), true);
+    lv.setUint16(26, name.length, true);
+    local.set(name, 30);
+    const c = new Uint8Array(46 + name.length);
+    const cv = new DataView(c.buffer);
+    cv.setUint32(0, 0x02014b50, true);
+    cv.setUint16(10, 8, true);
+    cv.setUint32(16, crc, true);
+    cv.setUint32(20, e.comp.length, true);
+    cv.setUint32(24, declared(e), true);
+    cv.setUint16(28, name.length, true);
+    cv.setUint32(42, off, true);
+    c.set(name, 46);
+    parts.push(local, e.comp);
+    central.push(c);
+    off += local.length + e.comp.length;
+  }
+  const cdSize = central.reduce((a, c) => a + c.length, 0);
+  const end = new Uint8Array(22);
+  const ev = new DataView(end.buffer);
+  ev.setUint32(0, 0x06054b50, true);
+  ev.setUint16(8, entries.length, true);
+  ev.setUint16(10, entries.length, true);
+  ev.setUint32(12, cdSize, true);
+  ev.setUint32(16, off, true);
+  const all = [...parts, ...central, end];
+  const out = new Uint8Array(all.reduce((a, p) => a + p.length, 0));
+  let p = 0;
+  for (const x of all) {
+    out.set(x, p);
+    p += x.length;
+  }
+  return out;
+}
+
+function crcOf(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const x of b) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TorchCheckpointError } from '../errors';
 import { parseSafetensors } from './safetensors';
-import { findWeightsFile, readWeightsFile, serializeWeights, weightsFileReaders } from './weights-file';
+import { findWeightsFile, readWeightsFile, serializeWeights, stateDictOrder, weightsFileReaders } from './weights-file';
 
 let dir: string;
 beforeAll(async () => {
@@ -54,5 +54,13 @@ describe('readWeightsFile / serializeWeights', () => {
   it('names the libraries that open each file', () => {
     expect(weightsFileReaders('pytorch_adapter.bin')).toMatch(/adapter-transformers 3\.x/);
     expect(weightsFileReaders('adapter.safetensors')).toMatch(/use_safetensors=True/);
+  });
+});
+
+describe('stateDictOrder', () => {
+  it('groups keys by module and lists a module\'s own parameters before its sub-modules\'', () => {
+    const keys = ['l.1.a.w', 'l.0.a.w', 'l.1.b.w', 'l.0.b.down.w', 'l.0.b.scaling', 'top'];
+    expect(stateDictOrder(keys)).toEqual(['top', 'l.1.a.w', 'l.1.b.w', 'l.0.a.w', 'l.0.b.scaling', 'l.0.b.down.w']);
+    expect(stateDictOrder(['x.weight', 'x.bias'])).toEqual(['x.weight', 'x.bias']);
   });
 });

@@ -79,6 +79,38 @@ export interface WeightsFileNames {
 }
 
 /**
+ * Keys in the order PyTorch's `state_dict()` lists them: grouped by module (a module's keys stay together, in the
+ * order its first key appears), and within a module its own parameters before those of its sub-modules (e.g. a
+ * learned `scaling` before `adapter_down.*`). Applied to `.bin` files, whose key order `torch.save` keeps.
+ */
+export function stateDictOrder(keys: readonly string[]): string[] {
+  interface Node {
+    leaf?: string;
+    readonly children: Map<string, Node>;
+  }
+  const root: Node = { children: new Map() };
+  for (const key of keys) {
+    let node = root;
+    for (const seg of key.split('.')) {
+      let next = node.children.get(seg);
+      if (!next) node.children.set(seg, (next = { children: new Map() }));
+      node = next;
+    }
+    node.leaf = key;
+  }
+  const out: string[] = [];
+  const walk = (node: Node): void => {
+    for (const c of node.children.values()) if (c.leaf !== undefined && c.children.size === 0) out.push(c.leaf);
+    for (const c of node.children.values()) {
+      if (c.leaf !== undefined && c.children.size > 0) out.push(c.leaf);
+      if (c.children.size > 0) walk(c);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/**
  * A tensor to save: float32 data, or integer/bool buffers (`dtype` as read: `I64` and `I32` keep their width in a
  * `.bin`, integers default to int64 there as in torch; `BOOL` stays bool).
  */
@@ -90,8 +122,8 @@ export interface WeightsTensor {
 
 /**
  * Serialises tensors in the format(s) asked for: safetensors as the Python `safetensors` library lays it
- * out, `.bin` as `torch.save(state_dict)` (torch 1.13 zip format, keys in the given order, the archive named after
- * the file as `torch.save` names it).
+ * out, `.bin` as `torch.save(state_dict)` (torch 1.13 zip format, keys in {@link stateDictOrder}, the archive named
+ * after the file as `torch.save` names it).
  *
  * @throws FileFormatError `BAD_FORMAT` for an unknown format.
  */
@@ -112,7 +144,8 @@ export function serializeWeights(
     const torchDtype = (t: WeightsTensor): WritableTorchDtype =>
       t.data instanceof Float32Array ? 'F32' : t.data instanceof Int32Array ? (t.dtype === 'I32' ? 'I32' : 'I64') : t.dtype === 'BOOL' ? 'BOOL' : 'U8';
     try {
-      out[names.bin] = serializeTorchCheckpoint(new Map(entries.map(([k, t]) => [k, { shape: t.shape, data: t.data, dtype: torchDtype(t) }])), {
+      const ordered = stateDictOrder(entries.map(([k]) => k)).map((k) => [k, tensors[k]!] as const);
+      out[names.bin] = serializeTorchCheckpoint(new Map(ordered.map(([k, t]) => [k, { shape: t.shape, data: t.data, dtype: torchDtype(t) }])), {
         archiveName: names.bin.split('.')[0]!,
       });
     } catch (err) {

@@ -21,6 +21,25 @@ export type ModuleSite =
   /** The whole Transformer layer module (BERT `encoder.layer.3`, GPT-2 `h.3`): where ReFT keeps its `reft_layer`. */
   | 'layer';
 
+/**
+ * Where a host runs its model-level hook points, following the reference on the same architecture (this is where
+ * invertible adapters act):
+ * - `embeddings`: `'summed'` — `embeddings.output` receives the summed embeddings after their LayerNorm and dropout
+ *   (BERT, RoBERTa: the reference's `invertible_adapters_forward(embedding_output)`); `'token'` — it receives the
+ *   token embeddings before position and token-type embeddings are added, and dropout follows the sum (GPT-2:
+ *   `inputs_embeds = self.invertible_adapters_forward(self.wte(input_ids))`).
+ * - `staticHeadInverse`: whether the host's own tied LM head (`lmLogits`, the reference's static `*LMHeadModel`)
+ *   runs `head.input` before its projection. GPT-2: false (`GPT2LMHeadModel` applies no inverse; flex causal-LM
+ *   heads do, through `AdapterModel.runHook('head.input')`).
+ */
+export interface HookPlacement {
+  readonly embeddings: 'summed' | 'token';
+  readonly staticHeadInverse: boolean;
+}
+
+/** The placement of hosts that declare none: summed embeddings, a static head that runs `head.input`. */
+export const DEFAULT_HOOK_PLACEMENT: HookPlacement = Object.freeze({ embeddings: 'summed', staticHeadInverse: true });
+
 /** Static description of a host model that methods build against. */
 export interface HostInfo {
   /** HF `model_type`: `bert`, `roberta`, `xlm-roberta`, `gpt2`, ... */
@@ -76,6 +95,8 @@ export interface HostInfo {
    * attention mask for them: the reference's `support_prompt_tuning`. Absent = false (prompt tuning adds nothing).
    */
   readonly supportsPromptTuning?: boolean;
+  /** Where `embeddings.output` and `head.input` sit (default {@link DEFAULT_HOOK_PLACEMENT}). */
+  readonly hookPlacement?: HookPlacement;
 }
 
 /** Model inputs (int32 tensors, `[batch, seq]`). */

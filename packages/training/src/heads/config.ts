@@ -129,6 +129,7 @@ const KNOWN_KEYS = new Set([
   'vocab_size',
   'layer_norm',
   'shift_labels',
+  'embedding_size',
 ]);
 
 /**
@@ -147,6 +148,12 @@ export function headConfigFromJson(dict: unknown, source: string, hostVocabSize?
   const d = dict as Record<string, unknown>;
   const unknown = Object.keys(d).filter((k) => !KNOWN_KEYS.has(k));
   if (unknown.length > 0) throw new FileFormatError('BAD_HEAD_CONFIG', `${source}: unknown head config key(s) ${unknown.join(', ')}`);
+  const emb = d['embedding_size'];
+  // adapter-transformers 3.2.1 writes the LM heads' embedding_size (= hidden_size for the models we run); a
+  // different size shows up as a shape mismatch of the head's weights when they are assigned
+  if (emb !== undefined && emb !== null && !(Number.isInteger(emb) && (emb as number) > 0)) {
+    throw new FileFormatError('BAD_HEAD_CONFIG', `${source}: 'embedding_size' must be a positive integer or null`);
+  }
   const type = d['head_type'];
   if (typeof type !== 'string' || !(HEAD_TYPES as readonly string[]).includes(type)) {
     throw new AdapterConfigError('UNSUPPORTED_HEAD_TYPE', `${source}: head_type ${JSON.stringify(type)} is not supported (supported: ${HEAD_TYPES.join(', ')})`);
