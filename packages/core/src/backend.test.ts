@@ -4,13 +4,18 @@ import { initBackend } from './backend';
 import { linear } from './nn/ops';
 
 describe('initBackend', () => {
-  it('falls back from tensorflow (not installable here) to wasm and reports why', async () => {
+  it('falls back from tensorflow (not installable here) to native (wasm + @adapterkit/native) or wasm and reports why', async () => {
     const info = await initBackend();
-    expect(['tensorflow', 'wasm']).toContain(info.name);
-    if (info.name === 'wasm') {
+    expect(['tensorflow', 'native', 'wasm']).toContain(info.name);
+    if (info.name !== 'tensorflow') {
       expect(info.skipped[0]).toMatchObject({ name: 'tensorflow' });
       expect(tf.getBackend()).toBe('wasm');
     }
+    if (info.name === 'wasm') {
+      // @adapterkit/native is optional: absent or unloadable, it is skipped with the reason
+      expect(info.skipped[1]).toMatchObject({ name: 'native', reason: expect.stringMatching(/@adapterkit\/native is (not installed|unavailable: .+)/) });
+    }
+    if (info.name === 'native') expect(info.package).toMatch(/^@adapterkit\/native .* on @tensorflow\/tfjs-backend-wasm$/);
   });
 
   it('trains through linear on wasm: gradients registered, gather gradient (UnsortedSegmentSum) available', async () => {

@@ -30,9 +30,12 @@ interface NativeKernelsModule {
   uninstallNativeKernels(): void;
 }
 
+/** Held in a variable so that bundlers leave the import to run time (the package is optional). */
+const NATIVE_PACKAGE = '@adapterkit/native';
+
 async function importNative(): Promise<NativeKernelsModule | undefined> {
   try {
-    return (await import(/* @vite-ignore */ '@adapterkit/native')) as NativeKernelsModule;
+    return (await import(/* @vite-ignore */ NATIVE_PACKAGE)) as NativeKernelsModule;
   } catch {
     return undefined;
   }

@@ -39,7 +39,7 @@ export type NativeStatus = { available: true; version: string; blas: string } | 
 /** The folder under prebuilds/ for this platform (`linux-x64`), or why there is none. */
 function prebuildFolder(): { folder: string } | { reason: string } {
   const platform = `${process.platform}-${process.arch}`;
-  if (platform !== 'linux-x64') return { reason: `no prebuilt binary for ${platform} (prebuilds cover linux-x64 glibc; build from source: pnpm --filter @adapterkit/native rebuild)` };
+  if (platform !== 'linux-x64') return { reason: `no prebuilt binary for ${platform} (prebuilds cover linux-x64 glibc; build from source: pnpm --filter @adapterkit/native run rebuild:native)` };
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
   if (!header?.glibcVersionRuntime) return { reason: 'no prebuilt binary for linux-x64 without glibc (musl): build from source with node-gyp' };
   return { folder: platform };

@@ -199,7 +199,8 @@ export function installNativeKernels(options: { threads?: number } = {}): Native
   const inEffect = addon.setThreads(threads);
   override('BatchMatMul', (previous) => (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    if (a.dtype !== 'float32' || b.dtype !== 'float32') return previous.kernelFunc(args);
+    // other dtypes, and more than 8 batch axes (beyond the addon): the previous kernel
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length > 10 || b.shape.length > 10) return previous.kernelFunc(args);
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     return nativeMatMul(addon, args.backend as unknown as WasmBackendInternals, 'BatchMatMul', a, b, !!transposeA, !!transposeB);
   });
@@ -207,7 +208,7 @@ export function installNativeKernels(options: { threads?: number } = {}): Native
     const { a, b, bias, preluActivationWeights } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
     const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number };
     const code = ACTIVATIONS[activation ?? 'linear'];
-    if (code === undefined || preluActivationWeights || a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return previous.kernelFunc(args);
+    if (code === undefined || preluActivationWeights || a.shape.length > 10 || b.shape.length > 10 || a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return previous.kernelFunc(args);
     return nativeMatMul(addon, args.backend as unknown as WasmBackendInternals, '_FusedMatMul', a, b, !!transposeA, !!transposeB, bias ?? undefined, code, leakyreluAlpha ?? 0);
   });
   for (const [name, op] of Object.entries(UNARY_OPS)) {
@@ -249,7 +250,8 @@ export function installNativeKernels(options: { threads?: number } = {}): Native
     const perm = (args.attrs as unknown as { perm: number[] }).perm;
     if ((x.dtype !== 'float32' && x.dtype !== 'int32') || perm.length !== x.shape.length) return previous.kernelFunc(args);
     const c = collapseTranspose(x.shape, perm);
-    if (c.shape.length < 2) return previous.kernelFunc(args); // the data order does not change: the stock kernel shares the buffer
+    // rank < 2: the data order does not change (the stock kernel shares the buffer); rank > 8: beyond the addon
+    if (c.shape.length < 2 || c.shape.length > 8) return previous.kernelFunc(args);
     const be = args.backend as unknown as WasmBackendInternals;
     const xOffset = offsetOf(be, x, 'Transpose', 'x');
     const out = be.makeOutput(perm.map((p) => x.shape[p]!), x.dtype);
