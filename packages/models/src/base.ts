@@ -204,6 +204,8 @@ export function makeInfo(
         return { inDim: H, outDim: kv };
       case 'attention.qkv':
         return { inDim: H, outDim: 3 * H };
+      case 'attention.outputProjection':
+        return { inDim: config.numHeads * config.headDim, outDim: H };
       case 'ffn.intermediate':
         return { inDim: H, outDim: I };
       case 'ffn.outputProjection':
