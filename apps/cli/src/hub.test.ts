@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSafetensors, serializeWeights } from '@adapterkit/core';
 import { buildCli, cli, GOLDEN_BERT, removeCli } from './test-helpers';
 
 const REPO_ID = 'acme/tiny-bert';
@@ -12,6 +13,19 @@ const FILES: Record<string, Buffer> = {
   'model.safetensors': readFileSync(join(GOLDEN_BERT, 'model.safetensors')),
   'README.md': Buffer.from('# tiny bert\n'),
 };
+/** A repository with only a torch checkpoint (as many older Hub models). */
+const BIN_REPO_ID = 'acme/tiny-bert-bin';
+const BIN_FILES: Record<string, Buffer> = {
+  'config.json': FILES['config.json']!,
+  'pytorch_model.bin': Buffer.from(
+    serializeWeights(
+      Object.fromEntries([...parseSafetensors(new Uint8Array(FILES['model.safetensors']!)).tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }])),
+      'bin',
+      { safetensors: 'model.safetensors', bin: 'pytorch_model.bin' },
+    )['pytorch_model.bin']!,
+  ),
+};
+const REPOS: Record<string, Record<string, Buffer>> = { [REPO_ID]: FILES, [BIN_REPO_ID]: BIN_FILES };
 
 /**
  * A stand-in for the Hub on 127.0.0.1 serving exactly what @huggingface/hub 2.x requests: `listFiles` →
@@ -22,15 +36,16 @@ function hubServer(requests: string[]): Server {
   return createServer((req, res) => {
     const url = req.url ?? '';
     requests.push(`${req.method} ${url}${req.headers.range ? ` [${req.headers.range}]` : ''}`);
-    if (url === `/api/models/${REPO_ID}/tree/main?recursive=false&expand=false`) {
+    const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/main\?recursive=false&expand=false$/.exec(url);
+    if (tree && REPOS[tree[1]!]) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(Object.entries(FILES).map(([path, b]) => ({ type: 'file', path, size: b.length, oid: `oid-${path}` }))));
+      res.end(JSON.stringify(Object.entries(REPOS[tree[1]!]!).map(([path, b]) => ({ type: 'file', path, size: b.length, oid: `oid-${path}` }))));
       return;
     }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(url);
-    const body = m && m[1] === REPO_ID ? FILES[m[2]!] : undefined;
+    const body = m && REPOS[m[1]!] ? REPOS[m[1]!]![m[2]!] : undefined;
     if (!body) {
-      res.writeHead(404, { 'content-type': 'application/json', 'x-error-code': m?.[1] === REPO_ID ? 'EntryNotFound' : 'RepoNotFound' });
+      res.writeHead(404, { 'content-type': 'application/json', 'x-error-code': m && REPOS[m[1]!] ? 'EntryNotFound' : 'RepoNotFound' });
       res.end(JSON.stringify({ error: 'Repository not found' }));
       return;
     }
@@ -88,6 +103,22 @@ describe('Hub models', () => {
     const again = await cli(['summary', '--model', REPO_ID], { env });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).not.toContain('downloading');
+  });
+
+  it('downloads a repository that has only pytorch_model.bin, and loads it', async () => {
+    const requests: string[] = [];
+    const server = hubServer(requests);
+    const endpoint = await listen(server);
+    const cache = join(tmp, 'cache-bin');
+    try {
+      const r = await cli(['summary', '--model', BIN_REPO_ID, '--config', 'pfeiffer'], { env: { HF_ENDPOINT: endpoint, ADAPTERKIT_CACHE: cache } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`downloading ${BIN_REPO_ID}/pytorch_model.bin`);
+      expect(r.stdout).toMatch(/pfeiffer\s+bottleneck\s+324/);
+    } finally {
+      server.close();
+    }
+    expect(existsSync(join(cache, 'acme', 'tiny-bert-bin', 'pytorch_model.bin'))).toBe(true);
   });
 
   it('explains an unreachable Hub and an unknown model in one line', async () => {

@@ -11,10 +11,9 @@ import { formatBytes } from './files';
 /** The public Hub. */
 export const DEFAULT_HUB = 'https://huggingface.co';
 
-/** Files fetched from a model repository when present (`config.json` and `model.safetensors` are required). */
+/** Files fetched from a model repository when present, besides the weights (`config.json` is required). */
 const HUB_MODEL_FILES = [
   'config.json',
-  'model.safetensors',
   'tokenizer.json',
   'tokenizer_config.json',
   'special_tokens_map.json',
@@ -24,6 +23,20 @@ const HUB_MODEL_FILES = [
 ] as const;
 
 const COMPLETE_MARKER = '.adapterkit-complete';
+
+/**
+ * The weights to fetch: the first layout `loadHost` reads that the repository has — `model.safetensors`, sharded
+ * safetensors (index + `model-0000N-of-0000M.safetensors`), `pytorch_model.bin`, sharded `.bin` (index +
+ * `pytorch_model-0000N-of-0000M.bin`) — or undefined.
+ */
+export function hubWeightFiles(present: ReadonlySet<string> | ReadonlyMap<string, unknown>): string[] | undefined {
+  const shards = (re: RegExp): string[] => [...present.keys()].filter((f) => re.test(f)).sort();
+  if (present.has('model.safetensors')) return ['model.safetensors'];
+  if (present.has('model.safetensors.index.json')) return ['model.safetensors.index.json', ...shards(/^model-\d+-of-\d+\.safetensors$/)];
+  if (present.has('pytorch_model.bin')) return ['pytorch_model.bin'];
+  if (present.has('pytorch_model.bin.index.json')) return ['pytorch_model.bin.index.json', ...shards(/^pytorch_model-\d+-of-\d+\.bin$/)];
+  return undefined;
+}
 
 /** Options of {@link downloadHubModel}. */
 export interface HubOptions {
@@ -53,7 +66,8 @@ function hubError(err: unknown, id: string, endpoint: string): CliError {
 }
 
 /**
- * Download a model repository's checkpoint files (see {@link HUB_MODEL_FILES}) from the Hub with
+ * Download a model repository's checkpoint files ({@link HUB_MODEL_FILES} and the weights of
+ * {@link hubWeightFiles}) from the Hub with
  * `@huggingface/hub` (`listFiles`, then `downloadFile` per file, streamed to disk) into the cache, once: a complete
  * download is reused without touching the network. Returns the local folder.
  */
@@ -69,14 +83,18 @@ export async function downloadHubModel(id: string, options: HubOptions): Promise
   } catch (err) {
     throw hubError(err, id, options.endpoint);
   }
-  for (const required of ['config.json', 'model.safetensors']) {
-    if (!present.has(required)) {
+  const weights = hubWeightFiles(present);
+  for (const [required, what] of [
+    ['config.json', present.has('config.json')],
+    ['model.safetensors or pytorch_model.bin (or their sharded forms)', weights !== undefined],
+  ] as const) {
+    if (!what) {
       const have = [...present.keys()].slice(0, 12).join(', ') || 'no files';
-      throw new CliError(`model '${id}' on ${options.endpoint} has no ${required} (AdapterKit reads safetensors checkpoints; the repository has: ${have})`);
+      throw new CliError(`model '${id}' on ${options.endpoint} has no ${required} (the repository has: ${have})`);
     }
   }
   await mkdir(dir, { recursive: true });
-  for (const name of HUB_MODEL_FILES) {
+  for (const name of [HUB_MODEL_FILES[0], ...weights!, ...HUB_MODEL_FILES.slice(1)]) {
     if (!present.has(name)) continue;
     options.note(`downloading ${id}/${name} (${formatBytes(present.get(name)!)})`);
     const tmp = join(dir, `.${name}.partial`);
