@@ -17,7 +17,7 @@ import {
 } from '@adapterkit/core';
 import { LORA_PACKAGE } from './method';
 import { PEFT_IA3_SITES, peftIa3ModuleSite, type PeftIa3Site } from './peft-ia3';
-import { moduleDims } from './sites';
+import { denseDims } from './sites';
 
 /** Method id of VeRA (our `architecture`; PEFT files are read and written by import/export). */
 export const VERA = 'vera';
@@ -84,8 +84,8 @@ export function validateVeraConfig(config: VeraConfig, host?: HostInfo): void {
 }
 
 /** `[max_in, max_out]` over the targeted layers (the shapes of PEFT's shared `vera_A` / `vera_B`). */
-export function veraProjectionDims(config: VeraConfig, host: HostInfo): { maxIn: number; maxOut: number } {
-  const dims = config.targetSites.map((s) => moduleDims(host, peftIa3ModuleSite(s)));
+export function veraProjectionDims(config: VeraConfig, host: HostInfo, parameters?: ReadonlyMap<string, { readonly shape: readonly number[] }>): { maxIn: number; maxOut: number } {
+  const dims = config.targetSites.flatMap((s) => Array.from({ length: host.numLayers }, (_, l) => denseDims(host, peftIa3ModuleSite(s), l, parameters)));
   return { maxIn: Math.max(...dims.map((d) => d.inDim)), maxOut: Math.max(...dims.map((d) => d.outDim)) };
 }
 
@@ -101,7 +101,7 @@ interface VeraModule {
 
 function create(ctx: CreateContext<VeraConfig>): MethodInstance {
   const { config, host, name, params } = ctx;
-  const { maxIn, maxOut } = veraProjectionDims(config, host);
+  const { maxIn, maxOut } = veraProjectionDims(config, host, ctx.baseParameters);
   const r = config.r;
   // PEFT: kaiming-uniform(a=√5)-style bound √6/√fan_in from a generator seeded with projection_prng_key (A first).
   // The stream is ours, not torch's: the projections are always saved.
@@ -116,7 +116,7 @@ function create(ctx: CreateContext<VeraConfig>): MethodInstance {
       const moduleSite = peftIa3ModuleSite(site);
       const path = host.modulePath(moduleSite, layer);
       if (path === undefined) throw new CapabilityError('MISSING_MODULE', `vera needs module site '${moduleSite}', which the ${host.modelType} host does not have`);
-      const { inDim, outDim } = moduleDims(host, moduleSite);
+      const { inDim, outDim } = denseDims(host, moduleSite, layer, ctx.baseParameters);
       const lambdaB = params.add(`${path}.vera_lambda_b.${name}`, init.zeros([outDim]));
       const lambdaD = params.add(`${path}.vera_lambda_d.${name}`, tf.fill([r], config.dInitial));
       mods.set(site, { inDim, outDim, lambdaB, lambdaD });

@@ -115,7 +115,7 @@ export async function importPeftAdapter(model: AdapterModel, dir: string, option
   if (saved === 'VERA') return importPeftVera(model, name, peft, tensors, weightsPath, options);
   const peftType = peft['peft_type'];
   const modules = collectModules(model, peft, tensors, weightsPath);
-  if (peftType === 'IA3' && needsPeftIa3(modules, model.info)) return importPeftIa3(model, name, modules, weightsPath, options);
+  if (peftType === 'IA3' && needsPeftIa3(modules, model.info, model.host.parameters)) return importPeftIa3(model, name, modules, weightsPath, options);
   const conversion = peftType === 'LORA' ? convertLora(peft, modules, model.info, weightsPath) : convertIa3(modules, model.info, weightsPath);
 
   const method = model.methods.require('lora');

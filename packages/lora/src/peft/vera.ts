@@ -79,7 +79,7 @@ export function importPeftVera(
     veraDropout: typeof peft['vera_dropout'] === 'number' ? peft['vera_dropout'] : 0,
   };
   const full = buildConfig(method, undefined, overrides, source, info);
-  const { maxIn, maxOut } = veraProjectionDims(full as unknown as VeraConfig, info);
+  const { maxIn, maxOut } = veraProjectionDims(full as unknown as VeraConfig, info, model.host.parameters);
   if (A.shape.length !== 2 || B.shape.length !== 2 || A.shape[1] !== maxIn || B.shape[0] !== maxOut || B.shape[1] !== r) {
     throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}: vera_A [${A.shape.join(', ')}] / vera_B [${B.shape.join(', ')}] do not fit the targeted layers ([${r}, ${maxIn}] / [${maxOut}, ${r}])`);
   }
