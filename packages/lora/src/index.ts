@@ -15,6 +15,7 @@
  */
 import { lora } from './method';
 import { peftIa3 } from './peft-ia3';
+import { vera } from './vera';
 
 export { lora, LORA_PACKAGE } from './method';
 export { LoRAConfig, IA3Config, type LoRAConfigOverrides } from './lora-config';
@@ -22,6 +23,7 @@ export { LORA_DEFAULTS, LORA_FIELDS, IA3_PRESET, validateLoRAConfig, type AttnMa
 export { mergeAdapter, resetAdapter, isAdapterMerged } from './merge';
 export { averageLoRAAdapter, type AverageLoRAOptions, type LoRACombineStrategy } from './average';
 export { peftIa3, PEFT_IA3, PEFT_IA3_SITES, PEFT_IA3_DEFAULTS, PEFT_IA3_FIELDS, validatePeftIa3Config, type PeftIa3Config, type PeftIa3Site } from './peft-ia3';
+export { vera, VERA, VERA_DEFAULTS, VERA_FIELDS, validateVeraConfig, veraProjectionDims, type VeraConfig } from './vera';
 export { mergeAdapters, type MergeAdaptersOptions, type LoRAMergeType } from './merge-adapters';
 export {
   taskArithmetic,
@@ -41,4 +43,4 @@ export { importPeftAdapter, type ImportPeftOptions } from './peft/import';
 export { parityCaseLoaders } from './parity';
 
 /** What this package installs into a model: `new AdapterModel(host, { methods: [...plugins] })`. */
-export const plugins = [lora, peftIa3] as const;
+export const plugins = [lora, peftIa3, vera] as const;

@@ -16,7 +16,7 @@ import {
   type ProjectionPayload,
 } from '@adapterkit/core';
 import { LORA_PACKAGE } from './method';
-import { moduleDims } from './sites';
+import { denseDims } from './sites';
 
 /** Method id of PEFT-style (IA)³ (our `architecture`; PEFT files are read and written by import/export). */
 export const PEFT_IA3 = 'peft_ia3';
@@ -100,7 +100,7 @@ function create(ctx: CreateContext<PeftIa3Config>): MethodInstance {
       const path = host.modulePath(moduleSite, layer);
       if (path === undefined) throw new CapabilityError('MISSING_MODULE', `peft_ia3 needs module site '${moduleSite}', which the ${host.modelType} host does not have`);
       const feedforward = config.feedforwardSites.includes(site);
-      const { inDim, outDim } = moduleDims(host, moduleSite);
+      const { inDim, outDim } = denseDims(host, moduleSite, layer, ctx.baseParameters);
       const weight = feedforward ? ctx.baseParameters?.get(`${path}.weight`) : undefined;
       if (feedforward && (!weight || weight.shape[0] !== inDim)) {
         throw new CapabilityError('MISSING_BASE_WEIGHT', `peft_ia3 feed-forward scaling needs the base weight '${path}.weight' [in ${inDim}, out ${outDim}]`);

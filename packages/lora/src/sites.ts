@@ -105,3 +105,13 @@ export function loraSites(host: HostInfo, config: LoRAConfig, layer: number): Lo
   }
   return out;
 }
+
+/**
+ * `[in, out]` of a host's dense layer, from its base weight (memory `[in, out]`) when `parameters` has it — exact on
+ * every host, e.g. a GQA value projection narrower than hidden — else {@link moduleDims}.
+ */
+export function denseDims(host: HostInfo, site: ModuleSite, layer: number, parameters?: ReadonlyMap<string, { readonly shape: readonly number[] }>): { inDim: number; outDim: number } {
+  const path = host.modulePath(site, layer);
+  const w = path === undefined ? undefined : parameters?.get(`${path}.weight`);
+  return w && w.shape.length === 2 ? { inDim: w.shape[0]!, outDim: w.shape[1]! } : moduleDims(host, site);
+}

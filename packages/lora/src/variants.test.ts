@@ -8,7 +8,7 @@ import { AdapterModel, AdapterConfigError, Rng, init, serializeSafetensors, writ
 import { initHost, loadHost } from '@adapterkit/models';
 import { goldenInputs, maxAbsDiff, readTensors } from '@adapterkit/testkit';
 import { describe, expect, it } from 'vitest';
-import { exportPeftAdapter, importPeftAdapter, LoRAConfig, mergeAdapter, plugins, resetAdapter } from './index';
+import { exportPeftAdapter, importPeftAdapter, LoRAConfig, mergeAdapter, plugins, resetAdapter, serializePeftAdapter } from './index';
 
 const GOLDEN_NEXT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/golden-next');
 const tiny = { model_type: 'bert', vocab_size: 64, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32 };
@@ -161,7 +161,7 @@ describe('VeRA (PEFT 0.14 files)', () => {
   };
   const veraConfig = { peft_type: 'VERA', r: 4, target_modules: ['query', 'intermediate.dense'], projection_prng_key: 0, save_projection: true, vera_dropout: 0.0, d_initial: 0.1 };
 
-  it('imports as the exact rank-r LoRA: ΔW = (λ_b ⊙ B[:out]) · (λ_d ⊙ A[:, :in]), no scaling', async () => {
+  it('imports as a vera adapter computing ΔW = (λ_b ⊙ B[:out]) · (λ_d ⊙ A[:, :in]), no scaling', async () => {
     const rng = new Rng(5);
     // tiny BERT: query [16 → 16], intermediate.dense [16 → 32]; shared A [4, 16], B [32, 4]
     const A = matrix(rng, 4, 16);
@@ -181,6 +181,11 @@ describe('VeRA (PEFT 0.14 files)', () => {
     try {
       const inputs = batch();
       await importPeftAdapter(model, dir, { name: 'v', setActive: true });
+      expect(model.requireAdapter('v').members[0]!.config).toMatchObject({ method: 'vera', r: 4, targetSites: ['query', 'intermediate'], projectionPrngKey: 0, dInitial: 0.1 });
+      // trainable: only the λ vectors (2 layers × (λ_b + λ_d) × 2 sites); the shared projections are frozen
+      const trainable = model.adapterParams('v').filter((p) => !p.frozen);
+      expect(trainable.reduce((n, p) => n + p.variable.size, 0)).toBe(2 * (16 + 4 + 32 + 4));
+      expect(model.adapterParams('v').filter((p) => p.frozen).map((p) => p.key)).toEqual(['vera_A.v', 'vera_B.v']);
       const ours = model.forward(inputs).lastHiddenState;
       // by hand: fold ΔW into the base weights (memory [in, out]: W[i][o] += ΔW[o][i])
       model.setActiveAdapters(null);
@@ -300,4 +305,50 @@ describe('PEFT (IA)³ with feed-forward modules (peft_ia3)', () => {
     expect(() => model.addAdapter('b', { method: 'peft_ia3', targetSites: ['key'], feedforwardSites: ['output'] })).toThrow(/not in target_sites/);
     model.dispose();
   });
+});
+
+describe('PEFT export of vera and peft_ia3 (round trips)', () => {
+  for (const [label, config] of [
+    ['vera', { method: 'vera', r: 4, targetSites: ['query', 'value', 'output'] }],
+    ['peft_ia3', { method: 'peft_ia3', targetSites: ['key', 'value', 'attention_output', 'output'], feedforwardSites: ['attention_output', 'output'] }],
+  ] as const) {
+    it(`${label}: export → import gives the same outputs`, async () => {
+      const model = new AdapterModel(initHost(tiny), { methods: [...plugins], warn: () => undefined });
+      model.addAdapter('a', config as never, { setActive: true });
+      randomise(model, 'a', 11);
+      const dir = mkdtempSync(join(tmpdir(), `${label}-`));
+      try {
+        await exportPeftAdapter(model, 'a', dir);
+        const cfg = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+        if (label === 'peft_ia3') {
+          // exactly PEFT's own BERT default: `output.dense` suffix-matches attention.output.dense too
+          expect(cfg).toMatchObject({ peft_type: 'IA3', target_modules: ['key', 'value', 'output.dense'], feedforward_modules: ['output.dense'] });
+        } else {
+          expect(cfg).toMatchObject({ peft_type: 'VERA', r: 4, save_projection: true, projection_prng_key: 0 });
+        }
+        const inputs = batch();
+        const before = model.forward(inputs).lastHiddenState;
+        await importPeftAdapter(model, dir, { name: 'back', setActive: true });
+        expect(model.requireAdapter('back').members[0]!.config).toEqual(model.requireAdapter('a').members[0]!.config);
+        const after = model.forward(inputs).lastHiddenState;
+        expect(maxAbsDiff(after, before)).toBeLessThan(1e-6);
+        tf.dispose([before, after]);
+        disposeInputs(inputs);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        model.dispose();
+      }
+    });
+  }
+});
+
+it("peft_ia3 export: feedforward_modules becomes a regex where PEFT's plain endswith would also flag a non-feed-forward target", async () => {
+  const model = new AdapterModel(initHost(tiny), { methods: [...plugins] });
+  model.addAdapter('a', { method: 'peft_ia3', targetSites: ['attention_output', 'output'], feedforwardSites: ['output'] });
+  const files = await serializePeftAdapter(model, 'a');
+  const cfg = JSON.parse(files['adapter_config.json'] as string) as Record<string, unknown>;
+  expect(cfg['feedforward_modules']).toBe('(.*\\.)?(encoder\\.layer\\.\\d+\\.output\\.dense)');
+  expect(new RegExp(`^${cfg['feedforward_modules'] as string}$`).test('encoder.layer.1.output.dense')).toBe(true);
+  expect(new RegExp(`^${cfg['feedforward_modules'] as string}$`).test('encoder.layer.1.attention.output.dense')).toBe(false);
+  model.dispose();
 });

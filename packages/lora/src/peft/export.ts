@@ -9,6 +9,9 @@ import {
   type SerializableTensor,
 } from '@adapterkit/core';
 import { loraInstanceOf } from '../merge';
+import type { PeftIa3Config } from '../peft-ia3';
+import type { VeraConfig } from '../vera';
+import { serializePeftIa3, serializePeftVera } from './export-other';
 import type { LoRAModule } from '../module';
 import { enabledSlots } from '../sites';
 import { PEFT_CONFIG_FILE, PEFT_KEY_PREFIX, PEFT_SUFFIX, PEFT_WEIGHTS_FILE, peftIa3ConfigJson, peftLoraConfigJson, peftTargets } from './format';
@@ -37,6 +40,9 @@ async function entry(t: tf.Tensor): Promise<SerializableTensor> {
  * The files of {@link exportPeftAdapter} (`adapter_config.json` text and `adapter_model.safetensors` bytes).
  */
 export async function serializePeftAdapter(model: AdapterModel, name: string, options: ExportPeftOptions = {}): Promise<Record<string, string | Uint8Array>> {
+  const only = model.requireAdapter(name).members;
+  if (only.length === 1 && only[0]!.method.name === 'vera') return serializePeftVera(model, name, only[0]!.config as unknown as VeraConfig, options);
+  if (only.length === 1 && only[0]!.method.name === 'peft_ia3') return serializePeftIa3(model, name, only[0]!.config as unknown as PeftIa3Config, options);
   const instance = loraInstanceOf(model, name);
   if (!instance) throw new AdapterStateError('NOT_LORA', `Adapter '${name}' has no LoRA / (IA)³ part to export`);
   if (model.requireAdapter(name).members.length > 1) {

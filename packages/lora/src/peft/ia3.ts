@@ -8,12 +8,12 @@ import {
   type TensorEntry,
 } from '@adapterkit/core';
 import { PEFT_IA3_SITES, peftIa3ModuleSite, type PeftIa3Site } from '../peft-ia3';
-import { moduleDims } from '../sites';
+import { denseDims } from '../sites';
 import type { PeftModule } from './convert';
 
 /** Whether a module's `ia3_l` `[1, in]` scales the layer input (PEFT feed-forward), not its output `[out, 1]`. */
-function isFeedforward(m: PeftModule, host: HostInfo): boolean {
-  const { inDim, outDim } = moduleDims(host, m.site);
+function isFeedforward(m: PeftModule, host: HostInfo, parameters?: ReadonlyMap<string, { readonly shape: readonly number[] }>): boolean {
+  const { inDim, outDim } = denseDims(host, m.site, m.layer, parameters);
   const l = m.tensors.l!;
   return l.rows === 1 && l.cols === inDim && !(outDim === 1 && inDim === 1);
 }
@@ -24,8 +24,8 @@ const siteOf = (m: PeftModule): PeftIa3Site => PEFT_IA3_SITES.find((s) => peftIa
  * Whether a PEFT (IA)³ file needs `peft_ia3` (feed-forward vectors, or the attention output dense) rather than
  * AdapterHub's output-scaling (IA)³.
  */
-export function needsPeftIa3(modules: readonly PeftModule[], host: HostInfo): boolean {
-  return modules.some((m) => m.site === 'attention.outputProjection' || isFeedforward(m, host));
+export function needsPeftIa3(modules: readonly PeftModule[], host: HostInfo, parameters?: ReadonlyMap<string, { readonly shape: readonly number[] }>): boolean {
+  return modules.some((m) => m.site === 'attention.outputProjection' || isFeedforward(m, host, parameters));
 }
 
 /**
@@ -40,8 +40,8 @@ export function importPeftIa3(model: AdapterModel, name: string, modules: readon
   const targets = new Map<PeftIa3Site, boolean>();
   for (const m of modules) {
     const site = siteOf(m);
-    const ff = isFeedforward(m, host);
-    const { inDim, outDim } = moduleDims(host, m.site);
+    const ff = isFeedforward(m, host, model.host.parameters);
+    const { inDim, outDim } = denseDims(host, m.site, m.layer, model.host.parameters);
     const l = m.tensors.l!;
     if (!ff && (l.rows !== outDim || l.cols !== 1)) problems.push(`${m.peftName}.ia3_l: expected [${outDim}, 1] or [1, ${inDim}], got [${l.rows}, ${l.cols}]`);
     if (targets.has(site) && targets.get(site) !== ff) problems.push(`${m.peftName}: feed-forward in some layers and not in others`);

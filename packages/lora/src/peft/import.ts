@@ -14,10 +14,10 @@ import {
   type TensorEntry,
 } from '@adapterkit/core';
 import type { LoRAConfig } from '../lora-config';
-import { LORA_MODULE_SITES, loraSites, moduleDims } from '../sites';
+import { LORA_MODULE_SITES, loraSites } from '../sites';
 import { convertIa3, convertLora, type PeftModule } from './convert';
 import { PEFT_CONFIG_FILE, PEFT_KEY_PREFIX, PEFT_SUFFIX, PEFT_WEIGHTS_FILE } from './format';
-import { veraToLora } from './vera';
+import { importPeftVera } from './vera';
 import { importPeftIa3, needsPeftIa3 } from './ia3';
 import { mat, type Mat } from './matrix';
 
@@ -84,17 +84,6 @@ function collectModules(model: AdapterModel, peft: Record<string, unknown>, tens
   return [...modules.values()].sort((a, b) => a.layer - b.layer || sites.indexOf(a.site) - sites.indexOf(b.site));
 }
 
-/** Input width of the module a PEFT key names (`base_model.model.[<base prefix>.]<path>`), if LoRA can wrap it. */
-function moduleInDim(model: AdapterModel, peftModule: string): number | undefined {
-  const info = model.info;
-  const name = peftModule.slice(PEFT_KEY_PREFIX.length);
-  const path = name.startsWith(`${info.baseModelPrefix}.`) ? name.slice(info.baseModelPrefix.length + 1) : name;
-  for (let layer = 0; layer < info.numLayers; layer++) {
-    for (const site of LORA_MODULE_SITES) if (info.modulePath(site, layer) === path) return moduleDims(info, site).inDim;
-  }
-  return undefined;
-}
-
 const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols], data: m.data });
 
 /**
@@ -106,8 +95,8 @@ const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols
  *
  * Nothing is registered if anything fails. Returns the adapter's name.
  *
- * VeRA files (`peft_type` `VERA`, with the shared projections saved) become the equivalent rank-r LoRA (see
- * {@link veraToLora}). DoRA files (`use_dora`) become a LoRA with `useDora` and the `lora_magnitude_vector`s.
+ * VeRA files (`peft_type` `VERA`, with the shared projections saved) become a `vera` adapter (see
+ * {@link importPeftVera}). DoRA files (`use_dora`) become a LoRA with `useDora` and the `lora_magnitude_vector`s.
  *
  * @throws FileFormatError for unsupported PEFT features (trained biases, feed-forward (IA)³, other
  *   `peft_type`s); CapabilityError for modules AdapterHub LoRA cannot wrap; WeightsMismatchError for bad shapes.
@@ -115,17 +104,17 @@ const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols
 export async function importPeftAdapter(model: AdapterModel, dir: string, options: ImportPeftOptions = {}): Promise<string> {
   const name = options.name ?? 'default';
   const configPath = join(dir, PEFT_CONFIG_FILE);
-  let peft = await readJsonObject(configPath);
+  const peft = await readJsonObject(configPath);
   const saved = peft['peft_type'];
   if (saved !== 'LORA' && saved !== 'IA3' && saved !== 'VERA') {
     throw new FileFormatError('PEFT_UNSUPPORTED', `${configPath}: peft_type ${JSON.stringify(saved)} is not a LoRA, VeRA or (IA)³ adapter (expected "LORA", "VERA" or "IA3")`);
   }
   const weightsPath = options.weightsPath ?? findWeights(dir);
-  let { tensors } = await readWeightsFile(weightsPath);
-  if (saved === 'VERA') ({ peft, tensors } = veraToLora(peft, tensors, weightsPath, (m) => moduleInDim(model, m)));
+  const { tensors } = await readWeightsFile(weightsPath);
+  if (saved === 'VERA') return importPeftVera(model, name, peft, tensors, weightsPath, options);
   const peftType = peft['peft_type'];
   const modules = collectModules(model, peft, tensors, weightsPath);
-  if (peftType === 'IA3' && needsPeftIa3(modules, model.info)) return importPeftIa3(model, name, modules, weightsPath, options);
+  if (peftType === 'IA3' && needsPeftIa3(modules, model.info, model.host.parameters)) return importPeftIa3(model, name, modules, weightsPath, options);
   const conversion = peftType === 'LORA' ? convertLora(peft, modules, model.info, weightsPath) : convertIa3(modules, model.info, weightsPath);
 
   const method = model.methods.require('lora');
