@@ -291,11 +291,18 @@ export class LlamaHost extends BaseHost {
       // RoPE has no position table: like transformers, longer sequences than max_position_embeddings run (and extrapolate).
       positions = [Array.from({ length: S }, (_, s) => past + s)];
     }
-    const { cos, sin } = ropeTables(positions, this.invFreq, cfg.ropeScaling);
+    let { cos, sin } = ropeTables(positions, this.invFreq, cfg.ropeScaling);
 
     let x = hooks.run('embeddings.output', -1, tf.gather(this.wordEmbeddings, ids) as tf.Tensor3D, (e) => e);
     if (x.shape[1] !== S) {
       throw new AdapterKitError('BAD_HOOK_RESULT', `embeddings.output changed the sequence length (${S} → ${x.shape[1]}); ${cfg.modelType} hosts do not support prompt tokens`);
+    }
+    if (cos.shape[0] > 1 && cos.shape[0] !== x.shape[0]) {
+      // Per-row positions and a batch the embeddings hook replicated (Parallel composition): replicate the tables too.
+      const reps = x.shape[0] / cos.shape[0];
+      if (!Number.isInteger(reps)) throw new AdapterKitError('BAD_HOOK_RESULT', `hidden-state batch ${x.shape[0]} is not a multiple of the input batch ${cos.shape[0]}`);
+      cos = tf.tile(cos, [reps, 1, 1, 1]);
+      sin = tf.tile(sin, [reps, 1, 1, 1]);
     }
     let mask = additiveMask(inputs.attentionMask ? inputs.attentionMask : tf.ones([B, past + S], 'int32'));
     mask = alignMask(mask, x.shape[0], 0);
