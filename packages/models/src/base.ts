@@ -109,15 +109,25 @@ export abstract class BaseHost implements ModelHost {
 
   private tied: { source: object; weight: tf.Tensor2D } | undefined;
 
+  /** The LM head's output embedding `[vocab, hidden]`: the untied `lmHeadWeight`, else the input embeddings. */
+  protected get outputEmbeddings(): tf.Variable {
+    return this.lmHeadWeight ?? this.wordEmbeddings;
+  }
+
+  /** An untied LM head's output embedding `[vocab, hidden]` (hosts that have one override this). */
+  get lmHeadWeight(): tf.Variable | undefined {
+    return undefined;
+  }
+
   /**
-   * The tied LM-head weight `Eᵀ` `[hidden, vocab]`. Outside gradient recording, or while the embeddings are frozen,
+   * The LM-head weight `Eᵀ` `[hidden, vocab]` (E = {@link outputEmbeddings}). Outside gradient recording, or while the embeddings are frozen,
    * it is one kept copy, refreshed when the embedding variable is assigned: transposing a 49152 × 576 table every
    * step, and the matMul kernel repacking a fresh weight, cost more than the whole rest of a decoding step on wasm.
    * When a gradient of trainable embeddings is being recorded, it is a fresh transpose so the gradient reaches them.
    * Call {@link prepareTiedHead} at construction (so the copy is part of the host's own tensors).
    */
   protected tiedHeadWeight(): tf.Tensor2D {
-    const e = this.wordEmbeddings;
+    const e = this.outputEmbeddings;
     // tfjs records a tape only inside tf.grad(s)/variableGrads (engine state `gradientDepth` > 0).
     const recording = (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
     if (e.trainable && recording) return tf.transpose(e) as tf.Tensor2D;
@@ -126,12 +136,12 @@ export abstract class BaseHost implements ModelHost {
   }
 
   /**
-   * Logits of the tied LM head, `h · Eᵀ` (`[B, S, H]` → `[B, S, V]`). With frozen embeddings (or no gradient being
+   * Logits of the LM head, `h · Eᵀ` (`[B, S, H]` → `[B, S, V]`, E = {@link outputEmbeddings}). With frozen embeddings (or no gradient being
    * recorded) the product uses the kept `Eᵀ`, and its gradient with respect to `h` multiplies by the embedding
    * variable itself (`dy · E`), so a training step neither transposes nor repacks the table.
    */
   protected tiedLogits(h: tf.Tensor3D): tf.Tensor3D {
-    const e = this.wordEmbeddings;
+    const e = this.outputEmbeddings;
     const recording = (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
     if (e.trainable && recording) return linear(h, tf.transpose(e) as tf.Tensor2D);
     const [B, S, H] = h.shape;
@@ -145,7 +155,7 @@ export abstract class BaseHost implements ModelHost {
 
   /** Create or refresh the kept `Eᵀ` of {@link tiedHeadWeight}. */
   protected prepareTiedHead(): void {
-    const e = this.wordEmbeddings;
+    const e = this.outputEmbeddings;
     const source = (e as unknown as { dataId: object }).dataId;
     if (this.tied?.source === source) return;
     const weight = tf.keep(tf.tidy(() => tf.transpose(e) as tf.Tensor2D));

@@ -101,3 +101,23 @@ describe('host descriptions', () => {
     });
   });
 });
+
+describe('llama position ids', () => {
+  it('explicit per-row position ids equal the default arange, also under a replicating (Parallel-style) embeddings hook', async () => {
+    const host = await loadHost(join(NEXT, 'models', 'llama'));
+    const inputs = inputsOf('llama');
+    const positionIds = tf.tensor2d([Array.from({ length: 12 }, (_, i) => i), Array.from({ length: 12 }, (_, i) => i)], [2, 12], 'int32');
+    const a = host.forward(inputs, NO_HOOKS, { training: false }).lastHiddenState;
+    const b = host.forward({ ...inputs, positionIds }, NO_HOOKS, { training: false }).lastHiddenState;
+    expect(maxAbsDiff(a, b)).toBe(0);
+    const twice = {
+      run: (point: string, _layer: number, payload: unknown, terminal: (p: unknown) => unknown) =>
+        point === 'embeddings.output' ? terminal(tf.concat([payload as tf.Tensor3D, payload as tf.Tensor3D], 0)) : terminal(payload),
+    } as unknown as typeof NO_HOOKS;
+    const c = host.forward({ ...inputs, positionIds }, twice, { training: false }).lastHiddenState;
+    expect(c.shape).toEqual([4, 12, 32]);
+    expect(tf.tidy(() => maxAbsDiff(tf.slice(c, [2, 0, 0], [2, 12, 32]), a))).toBeLessThan(1e-6);
+    tf.dispose([a, b, c, positionIds, inputs.inputIds, inputs.attentionMask!]);
+    host.dispose();
+  });
+});

@@ -193,7 +193,7 @@ export class LlamaHost extends BaseHost {
   readonly wordEmbeddings: tf.Variable;
   private readonly layers: LayerWeights[];
   private readonly finalNorm: V1;
-  private readonly lmHead: V2 | undefined;
+  private readonly lmHead: tf.Variable | undefined;
   private readonly act: Activation;
   private readonly invFreq: Float32Array;
 
@@ -223,10 +223,10 @@ export class LlamaHost extends BaseHost {
       });
     }
     this.finalNorm = g1('norm.weight');
-    this.lmHead = config.tieWordEmbeddings ? undefined : g2('lm_head.weight');
+    this.lmHead = config.tieWordEmbeddings ? undefined : store.get('lm_head.weight');
     this.act = getActivation(config.hiddenAct);
     this.invFreq = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
-    if (!this.lmHead) this.prepareTiedHead();
+    this.prepareTiedHead();
     const H = config.hiddenSize;
     const I = config.intermediateSize;
     this.info = makeInfo(config, store, {
@@ -255,6 +255,11 @@ export class LlamaHost extends BaseHost {
       // The reference class is the *ForCausalLM, whose base model sits under `model`.
       stateDictPrefix: 'model.',
     });
+  }
+
+  /** The untied `lm_head.weight` `[vocab, hidden]` (kept in file layout, like an embedding), if the config unties it. */
+  override get lmHeadWeight(): tf.Variable | undefined {
+    return this.lmHead;
   }
 
   /** As {@link BaseHost.exportWeights}; the untied `lm_head.weight` sits outside the base model and never gets the prefix. */
@@ -286,11 +291,18 @@ export class LlamaHost extends BaseHost {
       // RoPE has no position table: like transformers, longer sequences than max_position_embeddings run (and extrapolate).
       positions = [Array.from({ length: S }, (_, s) => past + s)];
     }
-    const { cos, sin } = ropeTables(positions, this.invFreq, cfg.ropeScaling);
+    let { cos, sin } = ropeTables(positions, this.invFreq, cfg.ropeScaling);
 
     let x = hooks.run('embeddings.output', -1, tf.gather(this.wordEmbeddings, ids) as tf.Tensor3D, (e) => e);
     if (x.shape[1] !== S) {
       throw new AdapterKitError('BAD_HOOK_RESULT', `embeddings.output changed the sequence length (${S} → ${x.shape[1]}); ${cfg.modelType} hosts do not support prompt tokens`);
+    }
+    if (cos.shape[0] > 1 && cos.shape[0] !== x.shape[0]) {
+      // Per-row positions and a batch the embeddings hook replicated (Parallel composition): replicate the tables too.
+      const reps = x.shape[0] / cos.shape[0];
+      if (!Number.isInteger(reps)) throw new AdapterKitError('BAD_HOOK_RESULT', `hidden-state batch ${x.shape[0]} is not a multiple of the input batch ${cos.shape[0]}`);
+      cos = tf.tile(cos, [reps, 1, 1, 1]);
+      sin = tf.tile(sin, [reps, 1, 1, 1]);
     }
     let mask = additiveMask(inputs.attentionMask ? inputs.attentionMask : tf.ones([B, past + S], 'int32'));
     mask = alignMask(mask, x.shape[0], 0);
@@ -336,7 +348,7 @@ export class LlamaHost extends BaseHost {
     const lastHiddenState = rmsNorm(x, this.finalNorm, eps);
     if (!options.lmLogits) return { lastHiddenState };
     const h = hooks.run('head.input', -1, lastHiddenState, (t) => t);
-    const logits = this.lmHead ? linear(h, this.lmHead) : this.tiedLogits(h);
+    const logits = this.tiedLogits(h);
     return { lastHiddenState, logits };
   }
 }
@@ -427,7 +439,8 @@ export const LLAMA_ARCHITECTURE: Architecture = {
         .linear(`${p}.mlp.down_proj`, H, I, { bias: false });
     }
     w.norm('norm', H, false);
-    if (!config.tieWordEmbeddings) w.linear('lm_head', config.vocabSize, H, { bias: false });
+    // Untied LM head: kept `[vocab, hidden]` as in the file (an output embedding; logits go through the kept transpose).
+    if (!config.tieWordEmbeddings) w.embedding('lm_head.weight', config.vocabSize, H);
     return w.specs;
   },
   isBuffer: (_config, name) => /^layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/.test(name) || name === 'rotary_emb.inv_freq',

@@ -3,14 +3,14 @@ import type { HookPoint, HostInfo, ModelInputs, TransformerHost } from '@adapter
 import { initHost, type ModelHost } from '@adapterkit/models';
 
 /** The hosts the conformance suite runs on. */
-export type ConformanceHostKind = 'bert' | 'roberta' | 'gpt2';
+export type ConformanceHostKind = 'bert' | 'roberta' | 'distilbert' | 'gpt2' | 'llama';
 
 /** Every host kind, in the order suites run them. */
-export const CONFORMANCE_HOSTS: readonly ConformanceHostKind[] = ['bert', 'roberta', 'gpt2'];
+export const CONFORMANCE_HOSTS: readonly ConformanceHostKind[] = ['bert', 'roberta', 'distilbert', 'gpt2', 'llama'];
 
 /**
  * Tiny HF configs of the conformance hosts: hidden 32, 2 layers, 4 heads, FFN 64, vocab 64, every dropout 0 (so a
- * training-mode forward is deterministic), `initializer_range` 0.1 (outputs that differ visibly when an adapter acts).
+ * training-mode forward is deterministic; Llama with 2 key/value heads), `initializer_range` 0.1 (outputs that differ visibly when an adapter acts).
  */
 export const TINY_HOST_CONFIGS: Readonly<Record<ConformanceHostKind, Readonly<Record<string, unknown>>>> = {
   bert: {
@@ -38,6 +38,29 @@ export const TINY_HOST_CONFIGS: Readonly<Record<ConformanceHostKind, Readonly<Re
     attention_probs_dropout_prob: 0,
     initializer_range: 0.1,
   },
+  distilbert: {
+    model_type: 'distilbert',
+    vocab_size: 64,
+    dim: 32,
+    n_layers: 2,
+    n_heads: 4,
+    hidden_dim: 64,
+    max_position_embeddings: 32,
+    dropout: 0,
+    attention_dropout: 0,
+    initializer_range: 0.1,
+  },
+  llama: {
+    model_type: 'llama',
+    vocab_size: 64,
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    intermediate_size: 64,
+    max_position_embeddings: 32,
+    initializer_range: 0.1,
+  },
   gpt2: {
     model_type: 'gpt2',
     vocab_size: 64,
@@ -58,9 +81,9 @@ export function createConformanceHost(kind: ConformanceHostKind, seed = 0): Mode
   return initHost(TINY_HOST_CONFIGS[kind], seed);
 }
 
-/** Whether forwards on this host should also compute LM logits (hosts with a tied LM head reach `head.input`). */
+/** Whether forwards on this host should also compute LM logits (decoders, whose LM head reaches `head.input`). */
 export function hasLmHead(kind: ConformanceHostKind): boolean {
-  return kind === 'gpt2';
+  return kind === 'gpt2' || kind === 'llama';
 }
 
 /**
@@ -83,7 +106,7 @@ export function conformanceInputs(kind: ConformanceHostKind): ModelInputs {
   return {
     inputIds: tf.tensor2d(ids, [2, 6], 'int32'),
     attentionMask: tf.tensor2d(mask, [2, 6], 'int32'),
-    ...(kind === 'gpt2' ? {} : { tokenTypeIds: tf.tensor2d(types, [2, 6], 'int32') }),
+    ...(kind === 'bert' || kind === 'roberta' ? { tokenTypeIds: tf.tensor2d(types, [2, 6], 'int32') } : {}),
   };
 }
 

@@ -153,6 +153,11 @@ export interface TransformerHost {
   readonly parameters: ReadonlyMap<string, tf.Variable>;
   /** Input word-embedding matrix `[vocab, hidden]` (for tied LM heads). */
   readonly wordEmbeddings: tf.Variable;
+  /**
+   * The output embedding of an untied LM head `[vocab, hidden]` (Llama's `lm_head.weight` with
+   * `tie_word_embeddings: false`), which LM prediction heads project with. Undefined = tied to `wordEmbeddings`.
+   */
+  readonly lmHeadWeight?: tf.Variable;
   forward(inputs: ModelInputs, hooks: HookRunner, options: HostForwardOptions): ModelOutputs;
   dispose(): void;
 }

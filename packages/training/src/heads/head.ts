@@ -77,7 +77,8 @@ export class PredictionHead {
     const hyper = hostHyper(host);
     const hidden = host.info.hiddenSize;
     this.modules = headModules(config, hidden, hyper);
-    this.embeddings = host.wordEmbeddings;
+    // LM heads project with the host's output embedding: the untied LM head's where it has one, else the input embeddings.
+    this.embeddings = host.lmHeadWeight ?? host.wordEmbeddings;
     this.hasPooler = (host.info as { hasPooler?: boolean }).hasPooler ?? true;
     this.params = new ParamCollector(`head:${name}`);
     try {
