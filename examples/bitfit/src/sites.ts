@@ -4,7 +4,7 @@ import type { BitFitSite } from './config';
 /** Hook points BitFit acts at: the outputs of the attention projections and of the two FFN dense layers. */
 export type BitFitPoint = 'attention.projection' | 'ffn.intermediate' | 'ffn.outputProjection';
 
-/** Where a site lives: its hook point, the `site` of that point's payload, the host module, and its width. */
+/** Where a site lives: its hook point, the `site` of that point's payload, the host module, and its width on hosts that give no `moduleShape`. */
 interface SiteInfo {
   readonly point: BitFitPoint;
   readonly payloadSite: string;
@@ -66,7 +66,10 @@ export function biasSites(host: HostInfo, sites: readonly BitFitSite[], layer: n
   for (const site of sites) {
     if (fused && QKV.includes(site)) continue;
     const info = SITES[site];
-    out.push({ point: info.point, payloadSite: info.payloadSite, modulePath: pathOf(host, info.module, layer, site), width: info.width(host) });
+    const modulePath = pathOf(host, info.module, layer, site);
+    // The host's own dense shape where it describes one (GQA key/value widths; Llama's `intermediate` site is down_proj).
+    const width = host.moduleShape?.(info.module, layer)?.outDim ?? info.width(host);
+    out.push({ point: info.point, payloadSite: info.payloadSite, modulePath, width });
   }
   return out;
 }
