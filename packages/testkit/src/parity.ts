@@ -16,7 +16,7 @@ import {
 } from '@adapterkit/core';
 import { loadHost } from '@adapterkit/models';
 import { caseMatches, goldenInputs, readGoldenIndex, readMeta, readTensors, type GoldenCase } from './golden';
-import { collectTensors, maxAbsDiff } from './tensors';
+import { collectTensors, maxAbsDiffAsync } from './tensors';
 
 /** Optional capabilities of installed packages that some case kinds need. */
 export interface ParityExtras {
@@ -25,7 +25,16 @@ export interface ParityExtras {
   /** Load a fusion layer saved in the reference's layout (composition Fuse cases). */
   readonly loadAdapterFusion?: (model: AdapterModel, dir: string) => Promise<unknown>;
   /** Run a training-step case; returns the max normalised deviation per checked tensor group. */
-  readonly trainStep?: (model: AdapterModel, caseDir: string, meta: Record<string, unknown>, goldenDir: string) => Promise<TrainStepCheck>;
+  readonly trainStep?: (model: AdapterModel, caseDir: string, meta: Record<string, unknown>, goldenDir: string, tolerance?: ParityTolerance) => Promise<TrainStepCheck>;
+}
+
+/**
+ * Tolerances that replace the golden folder's (`index.json` `tolerance`), e.g. for a GPU backend: `outputs` is the
+ * atol of outputs, logits and loss; `grads` the `|a−b| ≤ atol + rtol·|b|` bound of training-step gradients.
+ */
+export interface ParityTolerance {
+  readonly outputs?: number;
+  readonly grads?: { readonly atol: number; readonly rtol: number };
 }
 
 /** Result of a training-step check: `ok` plus the worst deviations found. */
@@ -43,6 +52,8 @@ export interface ParityOptions {
   /** Methods and extensions to install in every model. */
   readonly plugins: ReadonlyArray<AnyAdapterMethod | MethodExtension>;
   readonly extras?: ParityExtras;
+  /** Tolerances replacing the golden folder's (see {@link ParityTolerance}). */
+  readonly tolerance?: ParityTolerance;
   /** Receives each result line as it is produced. */
   readonly log?: (line: string) => void;
 }
@@ -100,7 +111,7 @@ async function compareOutputs(goldenDir: string, c: GoldenCase, out: ModelOutput
       if (suffix ? !refName.endsWith(suffix) : refName.endsWith('_ejected')) continue;
       const ours = out[OUTPUT_NAMES[refName.slice(0, refName.length - suffix.length)]!];
       if (!ours) throw new Error(`model produced no '${refName}'`);
-      worst = Math.max(worst, maxAbsDiff(ours as tf.Tensor, t));
+      worst = Math.max(worst, await maxAbsDiffAsync(ours as tf.Tensor, t));
     }
   } finally {
     tf.dispose([...ref.values()]);
@@ -164,7 +175,7 @@ async function runCase(opts: ParityOptions, c: GoldenCase, atol: number): Promis
     }
     if (c.kind === 'train_step') {
       if (!opts.extras?.trainStep) throw new Skip('needs the training harness');
-      const r = await opts.extras.trainStep(model, caseDir, meta, opts.goldenDir);
+      const r = await opts.extras.trainStep(model, caseDir, meta, opts.goldenDir, opts.tolerance);
       return { id, status: r.ok ? 'PASS' : 'FAIL', maxAbsDiff: r.maxAbsDiff, reason: r.detail };
     }
     throw new Skip(`unknown case kind '${c.kind}'`);
@@ -186,7 +197,7 @@ async function runCase(opts: ParityOptions, c: GoldenCase, atol: number): Promis
  */
 export async function runParity(opts: ParityOptions): Promise<{ results: ParityResult[]; passed: number; failed: number; skipped: number }> {
   const index = readGoldenIndex(opts.goldenDir);
-  const atol = index.tolerance.outputs.atol;
+  const atol = opts.tolerance?.outputs ?? index.tolerance.outputs.atol;
   const log = opts.log ?? ((l: string) => console.log(l));
   const results: ParityResult[] = [];
   for (const c of index.cases) {
