@@ -13,7 +13,8 @@
  * two cores).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterModel, initBackend } from '@adapterkit/core';
+import { AdapterModel } from '@adapterkit/core';
+import { initBackend } from '@adapterkit/backends';
 import { generate } from '@adapterkit/generate';
 import { lora, mergeAdapter, resetAdapter } from '@adapterkit/lora';
 import { initHost } from '@adapterkit/models';

@@ -22,7 +22,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterModel, initBackend, type ModelInputs } from '@adapterkit/core';
+import { initBackend, describeBackend } from '@adapterkit/backends';
+import { AdapterModel, type ModelInputs } from '@adapterkit/core';
 import { initHost } from '@adapterkit/models';
 import { plugins as bottleneck } from '@adapterkit/bottleneck';
 import { addClassificationHead, disposeHeads, train, type Example } from '@adapterkit/training';

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterModel, initBackend } from '@adapterkit/core';
+import { initBackend } from '@adapterkit/backends';
+import { AdapterModel } from '@adapterkit/core';
 import { loadHost } from '@adapterkit/models';
 import { plugins as bottleneck } from '@adapterkit/bottleneck';
 

@@ -1,10 +1,11 @@
 /**
- * `pnpm parity [--golden DIR] [--cases GLOB[,GLOB]] [--backend cpu|wasm|native] [--prefer-bin]`: runs every case of a golden folder
- * against the installed method packages and prints PASS|FAIL|SKIP lines and a summary; exit 1 on any FAIL.
+ * `pnpm parity [--golden DIR] [--cases GLOB[,GLOB]] [--backend cpu|wasm|webgpu|native|…] [--threads N] [--prefer-bin]`: runs
+ * every case of a golden folder against the installed method packages on the backend asked for (an unavailable
+ * backend is an error) and prints the backend actually active, PASS|FAIL|SKIP lines and a summary; exit 1 on any FAIL.
  */
 import { fileURLToPath } from 'node:url';
-import { initBackend } from '@adapterkit/core';
-import { discoverPlugins, runParity } from '@adapterkit/testkit';
+import { BackendError, describeBackend, initBackend, type BackendName } from '@adapterkit/backends';
+import { discoverPlugins, runParity, type ParityTolerance } from '@adapterkit/testkit';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -13,10 +14,32 @@ function arg(name: string): string | undefined {
   return eq?.slice(name.length + 3);
 }
 
+/**
+ * Tolerance per backend; undefined = the golden folder's (outputs atol 1e-4, grads atol 1e-5 + rtol 1e-3).
+ * webgpu (measured on SwiftShader, Node, bert/*): see docs/architecture.md "Backends" for the diffs that justify it.
+ */
+const TOLERANCE: Partial<Record<BackendName, ParityTolerance>> = {};
+
 const goldenDir = arg('golden') ?? fileURLToPath(new URL('../fixtures/golden', import.meta.url));
-const backend = (arg('backend') ?? 'cpu') as 'cpu' | 'wasm' | 'native';
-await initBackend(backend);
+const backend = arg('backend') ?? 'cpu';
+const threadsArg = arg('threads');
+let info;
+try {
+  // webgpu: everything on the GPU (tfjs would compute small tensors on the cpu backend)
+  info = await initBackend(backend, { ...(threadsArg !== undefined ? { threads: Number(threadsArg) } : {}), cpuForward: false });
+} catch (err) {
+  if (err instanceof BackendError) {
+    console.error(`parity: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}
+const tolerance = TOLERANCE[info.name];
 const { plugins, extras, packages, missing } = await discoverPlugins((p) => import(p));
-console.log(`golden: ${goldenDir}\nbackend: ${backend}\nmethod packages: ${packages.join(', ') || '(none)'}${missing.length ? `\nnot installed: ${missing.join(', ')}` : ''}`);
-const summary = await runParity({ goldenDir, cases: arg('cases'), plugins, extras, preferBin: process.argv.includes('--prefer-bin') });
+console.log(
+  `golden: ${goldenDir}\nbackend: ${describeBackend(info)}${info.notes.length ? `\nbackend notes: ${info.notes.join('; ')}` : ''}` +
+    `\ntolerance: ${tolerance ? JSON.stringify(tolerance) : "the golden folder's"}` +
+    `\nmethod packages: ${packages.join(', ') || '(none)'}${missing.length ? `\nnot installed: ${missing.join(', ')}` : ''}`,
+);
+const summary = await runParity({ goldenDir, cases: arg('cases'), plugins, extras, ...(tolerance ? { tolerance } : {}), preferBin: process.argv.includes('--prefer-bin') });
 process.exit(summary.failed > 0 ? 1 : 0);

@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { initBackend } from '@adapterkit/core';
+import { initBackend } from '@adapterkit/backends';
 import { loadTokenizer } from '@adapterkit/data';
 import { baseModelBytes, EMBEDDED_MODEL_DIR, fmtBytes, fmtInt, loadTask, runMethod, type Method, type RunResult, type Task } from './lib/task-runs';
 

@@ -147,7 +147,7 @@ export async function runMethod(modelDir: string, task: Task, method: Method, s:
   const dir = mkdtempSync(join(tmpdir(), 'adapterkit-run-'));
   try {
     const t = await trainRun(model, task, method, s);
-    const accuracy = evaluate(model, task.test, { head: task.name, batchSize: 32, metrics: ['accuracy'] })['accuracy']!;
+    const accuracy = (await evaluate(model, task.test, { head: task.name, batchSize: 32, metrics: ['accuracy'] }))['accuracy']!;
     const files = await saveRun(model, task, method, dir);
     return { accuracy, testExamples: task.test.length, methodParams: t.params, headParams: t.headParams, ...files, trainSeconds: t.seconds, steps: t.steps };
   } finally {

@@ -61,7 +61,7 @@ describe('forward', () => {
       cli(['forward', '--model', GOLDEN_BERT, '--inputs', INPUTS, '--out', base]),
       cli(['forward', '--model', GOLDEN_BERT, '--inputs', INPUTS, '--adapter', caseDir('bert/pfeiffer'), '--out', pf]),
     ]);
-    expect(a.stderr).toBe('');
+    expect(a.stderr.trim()).toMatch(/^adapterkit: note: backend (wasm|tensorflow) \([^\n]*\d+ threads?\)$/);
     expect(a.code).toBe(0);
     expect(a.stdout).toContain('last_hidden_state [2, 12, 32]');
     expect(a.stdout).toContain('pooler_output [2, 32]');
@@ -135,10 +135,18 @@ describe('summary', () => {
     expect(r.stdout).toMatch(/Full model\s+36,704\s+100\.000/);
   });
 
-  it('says when --threads cannot be honoured', async () => {
-    const r = await cli(['summary', '--model', GOLDEN_BERT, '--backend', 'wasm', '--threads', '2']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('adapterkit: note: --threads 2: the wasm backend runs 1 thread(s) (tfjs-backend-wasm loads its single-thread build in Node)');
+  it('prints the backend actually active with its package and threads; an unavailable backend is an error', async () => {
+    const [one, two, webgl] = await Promise.all([
+      cli(['summary', '--model', GOLDEN_BERT, '--backend', 'wasm', '--threads', '1']),
+      cli(['summary', '--model', GOLDEN_BERT, '--backend', 'wasm', '--threads', '2']),
+      cli(['summary', '--model', GOLDEN_BERT, '--backend', 'webgl']),
+    ]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).toContain('adapterkit: note: backend wasm (@tensorflow/tfjs-backend-wasm 4.22.0, 1 thread)');
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stderr).toContain('adapterkit: note: backend wasm (@tensorflow/tfjs-backend-wasm 4.22.0 (threaded-simd), 2 threads)');
+    expect(webgl.code).toBe(1);
+    expect(errorLine(webgl.stderr)).toContain("Backend 'webgl' is not available: WebGL needs a browser");
   });
 
   it('suggests the nearest config name', async () => {

@@ -1,4 +1,5 @@
-import { initBackend, suggestNearest, type BackendInfo } from '@adapterkit/core';
+import { BACKEND_NAMES, describeBackend, initBackend, type BackendInfo, type BackendName } from '@adapterkit/backends';
+import { suggestNearest } from '@adapterkit/core';
 import { version } from '../package.json';
 import { parseCommandLine, splitCommand } from './cli/args';
 import type { CommandSpec, Context } from './cli/command';
@@ -7,7 +8,6 @@ import { commandHelp, mainHelp } from './cli/help';
 import { println, processIo, type Io } from './cli/io';
 import { COMMANDS } from './commands';
 
-const BACKENDS = ['wasm', 'cpu', 'tensorflow'] as const;
 
 /** The message of an error as one line (the first non-empty line). */
 function oneLine(err: unknown): string {
@@ -20,7 +20,7 @@ function oneLine(err: unknown): string {
   );
 }
 
-function makeContext(io: Io, verbose: boolean, backend: (typeof BACKENDS)[number] | undefined, threads: number | undefined): Context {
+function makeContext(io: Io, verbose: boolean, backend: BackendName | undefined, threads: number | undefined): Context {
   let selected: Promise<BackendInfo> | undefined;
   const note = (message: string): void => println(io.stderr, `adapterkit: note: ${message}`);
   return {
@@ -30,13 +30,10 @@ function makeContext(io: Io, verbose: boolean, backend: (typeof BACKENDS)[number
     note,
     ensureBackend() {
       selected ??= initBackend(backend, threads !== undefined ? { threads } : {}).then((info) => {
-        if (verbose) note(`backend ${info.name} (${info.package}${info.threads !== undefined ? `, ${info.threads} thread(s)` : ''})`);
-        if (threads !== undefined && info.threads !== undefined && info.threads !== threads) {
-          note(
-            `--threads ${threads}: the ${info.name} backend runs ${info.threads} thread(s)` +
-              (info.name === 'wasm' ? ' (tfjs-backend-wasm loads its single-thread build in Node)' : ''),
-          );
-        }
+        // the backend actually active (tf.getBackend()), its package and threads: always, on stderr
+        note(`backend ${describeBackend(info)}`);
+        for (const n of info.notes) note(n);
+        if (verbose) for (const s of info.skipped) note(`skipped backend ${s.name}: ${s.reason}`);
         return info;
       });
       return selected;
@@ -76,7 +73,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       println(io.stdout, commandHelp(spec));
       return 0;
     }
-    const backend = args.choice('backend', BACKENDS);
+    const backend = args.choice('backend', BACKEND_NAMES);
     const threads = args.int('threads', undefined);
     await spec.run(args, makeContext(io, verbose, backend, threads));
     return 0;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AdapterModel, initBackend, readSafetensors, Stack, type ModelInputs } from '@adapterkit/core';
+import { initBackend } from '@adapterkit/backends';
+import { AdapterModel, readSafetensors, Stack, type ModelInputs } from '@adapterkit/core';
 import { collectTensors, conformanceInputs, createConformanceHost, maxAbsDiff, patternTensor, type ConformanceHostKind } from '@adapterkit/testkit';
 import { bitfit } from './index';
 

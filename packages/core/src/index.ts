@@ -3,7 +3,6 @@
  * Knows no specific adapter method.
  */
 export * from './errors';
-export * from './backend';
 export { registerTrainingSupport } from './nn/kernels';
 
 export * from './hooks/points';

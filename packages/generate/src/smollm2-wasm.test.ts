@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterModel, initBackend } from '@adapterkit/core';
+import { AdapterModel } from '@adapterkit/core';
+import { initBackend } from '@adapterkit/backends';
 import { lora } from '@adapterkit/lora';
 import { initHost } from '@adapterkit/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

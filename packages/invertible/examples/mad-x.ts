@@ -17,7 +17,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterModel, init, initBackend, linear, registerTrainingSupport, Rng, Stack, type AdapterSummaryRow, type ModelInputs } from '@adapterkit/core';
+import { initBackend } from '@adapterkit/backends';
+import { AdapterModel, init, linear, registerTrainingSupport, Rng, Stack, type AdapterSummaryRow, type ModelInputs } from '@adapterkit/core';
 import { plugins as bottleneckPlugins, type BottleneckForwardState } from '@adapterkit/bottleneck';
 import { initHost } from '@adapterkit/models';
 import { plugins as invertiblePlugins } from '@adapterkit/invertible';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@adapterkit/core';
+import { initBackend } from '@adapterkit/backends';
 import { binaryPlan, collapseTranspose } from './kernels';
 import { NativeKernelError, installNativeKernels, nativeKernelsInstalled, nativeStatus, uninstallNativeKernels } from './index';
 

@@ -4,10 +4,10 @@ import {
   type AdapterConfigFor,
   type AdapterConfigInput,
   type AnyAdapterMethod,
-  type BackendName,
   type MethodExtension,
   type NamedParam,
 } from '@adapterkit/core';
+import type { BackendName } from '@adapterkit/backends';
 import { CONFORMANCE_HOSTS, type ConformanceHostKind } from './conformance-hosts';
 
 /** A method or an extension, as passed in `new AdapterModel(host, { methods })`. */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defineAdapterMethod, init, initBackend, type AdapterConfigBase, type AnyAdapterMethod, type HookPoint } from '@adapterkit/core';
+import { initBackend } from '@adapterkit/backends';
+import { defineAdapterMethod, init, type AdapterConfigBase, type AnyAdapterMethod, type HookPoint } from '@adapterkit/core';
 import {
   checkAddDelete,
   checkCapability,

@@ -1,4 +1,5 @@
-import { initBackend, type AnyAdapterMethod } from '@adapterkit/core';
+import { initBackend } from '@adapterkit/backends';
+import type { AnyAdapterMethod } from '@adapterkit/core';
 import { checkAddDelete, checkIdentity, checkLeaks, checkSaveLoad, checkTraining, type CaseContext } from './conformance-checks';
 import { checkCapability, checkConfigString, checkHooks, checkUnion, hasUnionMethod, type ConfigContext } from './conformance-config-checks';
 import { CONFORMANCE_CHECKS, normalizeSuite, type ConformanceCheck, type ConformanceExclusions, type ConformanceOptions, type AdapterPlugin } from './conformance-options';

@@ -18,7 +18,7 @@ import {
 } from '@adapterkit/core';
 import { loadHost } from '@adapterkit/models';
 import { caseMatches, goldenInputs, readGoldenIndex, readMeta, readTensors, type GoldenCase } from './golden';
-import { collectTensors, maxAbsDiff } from './tensors';
+import { collectTensors, maxAbsDiffAsync } from './tensors';
 
 /** Optional capabilities of installed packages that some case kinds need. */
 export interface ParityExtras {
@@ -27,7 +27,7 @@ export interface ParityExtras {
   /** Load a fusion layer saved in the reference's layout (composition Fuse cases). */
   readonly loadAdapterFusion?: (model: AdapterModel, dir: string) => Promise<unknown>;
   /** Run a training-step case; returns the max normalised deviation per checked tensor group. */
-  readonly trainStep?: (model: AdapterModel, caseDir: string, meta: Record<string, unknown>, goldenDir: string) => Promise<TrainStepCheck>;
+  readonly trainStep?: (model: AdapterModel, caseDir: string, meta: Record<string, unknown>, goldenDir: string, tolerance?: ParityTolerance) => Promise<TrainStepCheck>;
   /** `@adapterkit/lora`'s PEFT import, for the `peft_*` cases (a PEFT adapter folder → an active adapter). */
   readonly importPeftAdapter?: (model: AdapterModel, dir: string, options: { name?: string; setActive?: boolean }) => Promise<string>;
   /**
@@ -37,6 +37,15 @@ export interface ParityExtras {
   readonly adapterConfigFixes?: ReadonlyArray<(meta: Record<string, unknown>, config: Record<string, unknown>) => Record<string, unknown> | undefined>;
   /** Load a case of a non-`adapters` kind (e.g. `peft_dora`: a PEFT adapter folder); returns the adapter's name. */
   readonly caseLoaders?: Readonly<Record<string, (model: AdapterModel, caseDir: string, meta: Record<string, unknown>) => Promise<string>>>;
+}
+
+/**
+ * Tolerances that replace the golden folder's (`index.json` `tolerance`), e.g. for a GPU backend: `outputs` is the
+ * atol of outputs, logits and loss; `grads` the `|a−b| ≤ atol + rtol·|b|` bound of training-step gradients.
+ */
+export interface ParityTolerance {
+  readonly outputs?: number;
+  readonly grads?: { readonly atol: number; readonly rtol: number };
 }
 
 /** Result of a training-step check: `ok` plus the worst deviations found. */
@@ -54,6 +63,8 @@ export interface ParityOptions {
   /** Methods and extensions to install in every model. */
   readonly plugins: ReadonlyArray<AnyAdapterMethod | MethodExtension>;
   readonly extras?: ParityExtras;
+  /** Tolerances replacing the golden folder's (see {@link ParityTolerance}). */
+  readonly tolerance?: ParityTolerance;
   /** Receives each result line as it is produced. */
   readonly log?: (line: string) => void;
   /**
@@ -148,7 +159,7 @@ async function compareOutputs(goldenDir: string, c: GoldenCase, out: ModelOutput
       if (suffix ? !refName.endsWith(suffix) : refName.endsWith('_ejected')) continue;
       const ours = out[OUTPUT_NAMES[refName.slice(0, refName.length - suffix.length)]!];
       if (!ours) throw new Error(`model produced no '${refName}'`);
-      worst = Math.max(worst, maxAbsDiff(ours as tf.Tensor, t));
+      worst = Math.max(worst, await maxAbsDiffAsync(ours as tf.Tensor, t));
     }
   } finally {
     tf.dispose([...ref.values()]);
@@ -267,7 +278,7 @@ async function runCase(opts: ParityOptions, c: GoldenCase, atol: number): Promis
     }
     if (c.kind === 'train_step') {
       if (!opts.extras?.trainStep) throw new Skip('needs the training harness');
-      const r = await opts.extras.trainStep(model, caseDir, meta, opts.goldenDir);
+      const r = await opts.extras.trainStep(model, caseDir, meta, opts.goldenDir, opts.tolerance);
       return { id, status: r.ok ? 'PASS' : 'FAIL', maxAbsDiff: r.maxAbsDiff, reason: r.detail };
     }
     throw new Skip(`unknown case kind '${c.kind}'`);
@@ -289,7 +300,7 @@ async function runCase(opts: ParityOptions, c: GoldenCase, atol: number): Promis
  */
 export async function runParity(opts: ParityOptions): Promise<{ results: ParityResult[]; passed: number; failed: number; skipped: number }> {
   const index = readGoldenIndex(opts.goldenDir);
-  const atol = index.tolerance.outputs.atol;
+  const atol = opts.tolerance?.outputs ?? index.tolerance.outputs.atol;
   const log = opts.log ?? ((l: string) => console.log(l));
   const results: ParityResult[] = [];
   if (opts.preferBin) log('weights: from the reference .bin files (safetensors weights removed from copies of the cases)');

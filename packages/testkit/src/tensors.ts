@@ -8,6 +8,22 @@ export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(tf.cast(a, 'float32'), tf.cast(b, 'float32')))).dataSync()[0]!);
 }
 
+/**
+ * {@link maxAbsDiff} read asynchronously (`await data()`), for GPU backends (webgpu, webgl), which cannot read
+ * tensors synchronously in Node.
+ */
+export async function maxAbsDiffAsync(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`shape mismatch: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`);
+  }
+  const m = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.cast(a, 'float32'), tf.cast(b, 'float32')))));
+  try {
+    return (await m.data())[0]!;
+  } finally {
+    m.dispose();
+  }
+}
+
 /** `|a-b| <= atol + rtol*|b|` elementwise; returns the worst violation ratio (≤ 1 means close). */
 export function closeness(a: tf.Tensor, b: tf.Tensor, atol: number, rtol: number): number {
   return tf.tidy(() => {

@@ -5,7 +5,8 @@
  * function taking the model, so `@adapterkit/core` stays head-free.
  *
  * ```ts
- * import { AdapterModel, initBackend } from '@adapterkit/core';
+ * import { AdapterModel } from '@adapterkit/core';
+ * import { initBackend } from '@adapterkit/backends';
  * import { addClassificationHead, train } from '@adapterkit/training';
  * const model = new AdapterModel(host, { methods: [...bottleneckPlugins] });
  * model.addAdapter('sst2', 'pfeiffer');

@@ -72,7 +72,8 @@ interface Checked {
 /**
  * Run one golden training-step case (fixtures/golden/README.md "Training-step cases") and compare with the
  * reference: outputs, logits and loss at `atol 1e-4`, gradients of every trainable parameter at
- * `|a−b| ≤ atol + rtol·|b|`, and the trainable-parameter count.
+ * `|a−b| ≤ atol + rtol·|b|`, and the trainable-parameter count; `tolerance` replaces both bounds (a GPU backend's
+ * parity run). Reads tensors asynchronously, so it runs on webgpu too.
  *
  * - `train_<method>` cases: the adapter of `meta.adapter_weights_from` is loaded through `model.loadAdapter`
  *   (a config whose method is not installed throws AdapterConfigError `METHOD_NOT_INSTALLED`, which the runner
@@ -85,7 +86,14 @@ interface Checked {
  * The model must have the method packages installed and no adapter loaded; it is left with the adapter, its heads
  * are freed.
  */
-export async function parityTrainStep(model: AdapterModel, caseDir: string, meta: Record<string, unknown>, goldenDir: string): Promise<TrainStepCheck> {
+export async function parityTrainStep(
+  model: AdapterModel,
+  caseDir: string,
+  meta: Record<string, unknown>,
+  goldenDir: string,
+  tolerance?: { readonly outputs?: number; readonly grads?: { readonly atol: number; readonly rtol: number } },
+): Promise<TrainStepCheck> {
+  const outputAtol = tolerance?.outputs ?? 1e-4;
   await registerTrainingSupport();
   const flex = existsSync(join(caseDir, 'saved_head'));
   const name = flex
@@ -150,46 +158,62 @@ export async function parityTrainStep(model: AdapterModel, caseDir: string, meta
     let worst = 0;
     let worstRatio = 0;
     let worstAt = '';
-    const compare = (label: string, ours: tf.Tensor, ref: tf.Tensor, tol?: { atol: number; rtol: number }): void => {
+    // async reads: a GPU backend (webgpu) cannot read tensors synchronously
+    const compare = async (label: string, ours: tf.Tensor, ref: tf.Tensor, tol?: { atol: number; rtol: number }): Promise<void> => {
       if (ours.shape.join() !== ref.shape.join()) {
         problems.push(`${label}: shape [${ours.shape.join(', ')}] vs reference [${ref.shape.join(', ')}]`);
         return;
       }
-      const [d, ratio] = tf.tidy(() => {
+      const stats = tf.tidy(() => {
         const diff = tf.abs(tf.sub(ours, ref));
-        const bound = tol ? tf.add(tol.atol, tf.mul(tol.rtol, tf.abs(ref))) : tf.fill(ref.shape, 1e-4);
-        return [tf.max(diff).dataSync()[0]!, tf.max(tf.div(diff, bound)).dataSync()[0]!];
+        const bound = tol ? tf.add(tol.atol, tf.mul(tol.rtol, tf.abs(ref))) : tf.fill(ref.shape, outputAtol);
+        return tf.stack([tf.max(diff), tf.max(tf.div(diff, bound))]);
       });
-      worst = Math.max(worst, d);
-      if (ratio > worstRatio) {
-        worstRatio = ratio;
+      const [d, ratio] = (await stats.data()) as Float32Array;
+      stats.dispose();
+      worst = Math.max(worst, d!);
+      if (ratio! > worstRatio) {
+        worstRatio = ratio!;
         worstAt = label;
       }
-      if (ratio > 1) problems.push(`${label}: max |diff| ${d.toExponential(2)} exceeds the tolerance`);
+      if (ratio! > 1) problems.push(`${label}: max |diff| ${d!.toExponential(2)} exceeds the tolerance`);
     };
 
-    tf.tidy(() => {
-      const fwd = forward();
-      compare('last_hidden_state', fwd.hidden, outRef.get('last_hidden_state')!);
-      compare('logits', fwd.logits, outRef.get('logits')!);
-      compare('loss', tf.reshape(fwd.loss, [1]), outRef.get('loss')!);
-    });
-    const tol = gradTolerance(goldenDir);
-    tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => forward().loss, vars);
+    {
+      const fwd = tf.tidy(() => {
+        const f = forward();
+        return { hidden: f.hidden, logits: f.logits, loss: tf.reshape(f.loss, [1]) };
+      });
+      try {
+        await compare('last_hidden_state', fwd.hidden, outRef.get('last_hidden_state')!);
+        await compare('logits', fwd.logits, outRef.get('logits')!);
+        await compare('loss', fwd.loss, outRef.get('loss')!);
+      } finally {
+        tf.dispose([fwd.hidden, fwd.logits, fwd.loss]);
+      }
+    }
+    const tol = tolerance?.grads ?? gradTolerance(goldenDir);
+    const { value, grads } = tf.variableGrads(() => forward().loss, vars);
+    try {
       for (const c of checked) {
         const g = grads[c.variable.name];
         if (!g) {
           problems.push(`${c.refKey}: no gradient here`);
           continue;
         }
-        compare(`grad ${c.refKey}`, c.transpose ? tf.transpose(g) : g, gradRef.get(c.refKey)!, tol);
+        const ours = c.transpose ? tf.transpose(g) : g;
+        await compare(`grad ${c.refKey}`, ours, gradRef.get(c.refKey)!, tol);
+        if (ours !== g) ours.dispose();
       }
       if (plainW) {
-        compare('grad head.weight', tf.transpose(grads[plainW.name]!), headRef.get('grad_weight')!, tol);
-        compare('grad head.bias', grads[plainB!.name]!, headRef.get('grad_bias')!, tol);
+        const gw = tf.transpose(grads[plainW.name]!);
+        await compare('grad head.weight', gw, headRef.get('grad_weight')!, tol);
+        gw.dispose();
+        await compare('grad head.bias', grads[plainB!.name]!, headRef.get('grad_bias')!, tol);
       }
-    });
+    } finally {
+      tf.dispose([value, ...Object.values(grads)]);
+    }
     const detail =
       problems.length > 0
         ? problems.slice(0, 4).join(' | ')

@@ -152,14 +152,14 @@ describe('train()', () => {
 
     // evaluate() scores held-out data exactly as the trainer's last evaluation did, batch size aside
     const before = tf.memory().numTensors;
-    const scored = evaluate(model, data, { head: 'task', batchSize: 5 });
+    const scored = await evaluate(model, data, { head: 'task', batchSize: 5 });
     expect(tf.memory().numTensors).toBe(before);
     expect(Object.keys(scored)).toEqual(['loss', 'accuracy', 'f1', 'mcc']);
     for (const k of ['accuracy', 'f1', 'mcc']) expect(scored[k], k).toBe(evals[evals.length - 1]![k]);
     expect(scored['loss']).toBeCloseTo(evals[evals.length - 1]!['loss']!, 5);
-    expect(evaluate(model, data.slice(0, 4), { metrics: ['accuracy'] })).toEqual({ accuracy: expect.any(Number) });
-    expect(() => evaluate(model, [])).toThrow(/at least one example/);
-    expect(() => evaluate(model, data, { head: 'nope' })).toThrow(/nope/);
+    expect(await evaluate(model, data.slice(0, 4), { metrics: ['accuracy'] })).toEqual({ accuracy: expect.any(Number) });
+    await expect(evaluate(model, [])).rejects.toThrow(/at least one example/);
+    await expect(evaluate(model, data, { head: 'nope' })).rejects.toThrow(/nope/);
     dispose(model);
   });
 

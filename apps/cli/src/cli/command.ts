@@ -1,4 +1,4 @@
-import type { BackendInfo } from '@adapterkit/core';
+import type { BackendInfo } from '@adapterkit/backends';
 import type { Args, OptionSpec } from './args';
 import type { Io } from './io';
 

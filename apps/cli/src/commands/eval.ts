@@ -65,7 +65,7 @@ export const evalCommand: CommandSpec = {
     const host = hostOf(model);
     const data = encodeExamples(task, tokenizer, rows, { maxLength, seed, tokenTypes: host.config.typeVocabSize > 0, ...(labels ? { labels } : {}) });
     const padTokenId = tokenizer.padTokenId ?? host.config.padTokenId ?? 0;
-    const m = evaluate(model, data, { head, batchSize, padTokenId });
+    const m = await evaluate(model, data, { head, batchSize, padTokenId });
     ctx.out(`${head} on ${args.string('dataset') ? `${args.string('dataset')}/${split}` : args.string('test')} (${data.length} examples): ${formatMetrics(m)}`);
   },
 };

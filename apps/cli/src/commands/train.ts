@@ -218,7 +218,7 @@ export const trainCommand: CommandSpec = {
 
     const finalSet = testData ? 'test' : devData ? 'dev' : 'train';
     const finalData = testData ?? devData ?? trainData;
-    const metrics = evaluate(model, finalData, { head: name, batchSize: h.batchSize, padTokenId });
+    const metrics = await evaluate(model, finalData, { head: name, batchSize: h.batchSize, padTokenId });
     ctx.out(`trained ${result.step} steps in ${formatDuration(seconds)}; final loss ${result.lastLoss.toFixed(4)}`);
     ctx.out(`${finalSet} (${finalData.length} examples): ${formatMetrics(metrics)}`);
     ctx.out(describeTrainable(model, h.full ? 'the whole model' : `adapter '${name}'`));

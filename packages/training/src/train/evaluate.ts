@@ -85,32 +85,40 @@ export function batchLoss(model: AdapterModel, s: Scoring, batch: Batch, trainin
  * Score examples in order, `batchSize` at a time, without dropout: the mean loss per label item (example, or token
  * for tagging / LM), and accuracy, macro-F1 and Matthews correlation over predictions (argmax; logits > 0 for
  * multi-label; tagging counts labelled, unpadded tokens only) or perplexity, as `s.metrics` asks. One `tf.tidy`
- * per batch: no tensor outlives the call.
+ * per batch, read asynchronously: no tensor outlives the call.
  */
-export function scoreExamples(model: AdapterModel, data: readonly TrainExample[], s: Scoring, batchSize: number): Record<string, number> {
+export async function scoreExamples(model: AdapterModel, data: readonly TrainExample[], s: Scoring, batchSize: number): Promise<Record<string, number>> {
   let lossSum = 0;
   let weightSum = 0;
   const preds: number[] = [];
   const golds: number[] = [];
   const lm = s.head !== undefined && isLmHead(s.head.config.headType);
   for (let start = 0; start < data.length; start += batchSize) {
-    tf.tidy(() => {
-      const batch = collate(data.slice(start, start + batchSize), s.padTokenId, s.labelKind);
+    const batch = collate(data.slice(start, start + batchSize), s.padTokenId, s.labelKind);
+    // compute in one tidy, read asynchronously (GPU backends cannot read synchronously)
+    const scored = tf.tidy(() => {
       const r = s.lossFn ? undefined : headForward(model, s, batch, false);
       const loss = r ? r.loss : batchLoss(model, s, batch, false);
-      lossSum += loss.dataSync()[0]! * batch.weight;
-      weightSum += batch.weight;
-      if (!r || !batch.labels || s.labelKind === 'regression' || lm) return;
-      const p = s.labelKind === 'multi' ? tf.cast(tf.greater(r.logits, 0), 'int32') : tf.argMax(r.logits, -1);
-      const pv = p.dataSync();
-      const lv = batch.labels.dataSync();
-      const mv = s.labelKind === 'token' ? batch.inputs.attentionMask!.dataSync() : undefined;
-      for (let i = 0; i < lv.length; i++) {
-        if (s.labelKind === 'token' && (lv[i] === IGNORE_INDEX || mv![i] !== 1)) continue;
-        preds.push(pv[i]!);
-        golds.push(lv[i]!);
-      }
+      if (!r || !batch.labels || s.labelKind === 'regression' || lm) return { loss };
+      return { loss, pred: s.labelKind === 'multi' ? tf.cast(tf.greater(r.logits, 0), 'int32') : tf.argMax(r.logits, -1) };
     });
+    try {
+      lossSum += (await scored.loss.data())[0]! * batch.weight;
+      weightSum += batch.weight;
+      if (scored.pred && batch.labels) {
+        const pv = await scored.pred.data();
+        const lv = await batch.labels.data();
+        const mv = s.labelKind === 'token' ? await batch.inputs.attentionMask!.data() : undefined;
+        for (let i = 0; i < lv.length; i++) {
+          if (s.labelKind === 'token' && (lv[i] === IGNORE_INDEX || mv![i] !== 1)) continue;
+          preds.push(pv[i]!);
+          golds.push(lv[i]!);
+        }
+      }
+    } finally {
+      tf.dispose([scored.loss, ...(scored.pred ? [scored.pred] : [])]);
+      tf.dispose([...Object.values(batch.inputs).filter((t): t is tf.Tensor => t instanceof tf.Tensor), ...(batch.labels ? [batch.labels] : [])]);
+    }
   }
   const meanLoss = lossSum / Math.max(1, weightSum);
   const out: Record<string, number> = {};
@@ -128,11 +136,11 @@ export function scoreExamples(model: AdapterModel, data: readonly TrainExample[]
 /**
  * Evaluate a model with its head (or a custom loss) on examples, exactly as `train` evaluates `evalData`: returns
  * the requested metrics by name (`loss`, `accuracy`, `f1`, `mcc`, `perplexity`). Inputs are batched as
- * `[batch, seq]`; dropout is off; the model is not changed.
+ * `[batch, seq]`; dropout is off; the model is not changed. Reads tensors asynchronously (works on GPU backends).
  *
- * @example evaluate(model, testData, { head: 'sst-2', batchSize: 32 }) // { loss, accuracy, f1, mcc }
+ * @example await evaluate(model, testData, { head: 'sst-2', batchSize: 32 }) // { loss, accuracy, f1, mcc }
  */
-export function evaluate(model: AdapterModel, data: readonly TrainExample[], options: EvaluateOptions = {}): Record<string, number> {
+export async function evaluate(model: AdapterModel, data: readonly TrainExample[], options: EvaluateOptions = {}): Promise<Record<string, number>> {
   if (data.length === 0) throw new AdapterKitError('BAD_TRAIN_OPTIONS', 'evaluate() needs at least one example');
   const batchSize = positiveInt(options.batchSize, 'batchSize', 8);
   return scoreExamples(model, data, resolveScoring(model, options, data[0], 'evaluate()'), batchSize);

@@ -199,7 +199,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
   const emit = (e: TrainEvent): void => o.onProgress?.(e);
 
   /** One optimizer step over `micro` consecutive micro-batches of the current epoch. */
-  const runStep = (order: readonly number[], micro: number, lr: number): { loss: number; norm: number; tokens: number } =>
+  const runStep = (order: readonly number[], micro: number, lr: number): { stats: tf.Tensor1D; tokens: number } =>
     withRandom(rng, () =>
       tf.tidy(() => {
         const acc: Array<tf.Tensor | undefined> = params.map(() => undefined);
@@ -221,12 +221,12 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
         present.forEach((i, j) => (full[i] = clipped[j]));
         opt.apply(params, full, lr);
         const meanLoss = tf.mul(tf.addN(losses), accum / micro);
-        const [loss, n] = tf.stack([meanLoss, norm]).dataSync();
-        return { loss: loss!, norm: n!, tokens };
+        // [loss, grad norm], read asynchronously by the caller (GPU backends cannot read synchronously)
+        return { stats: tf.stack([meanLoss, norm]) as tf.Tensor1D, tokens };
       }),
     );
 
-  const evaluate = (): Record<string, number> => scoreExamples(model, o.evalData!, scoring, evalBatchSize);
+  const evaluate = (): Promise<Record<string, number>> => scoreExamples(model, o.evalData!, scoring, evalBatchSize);
 
   const snapshot = (): void => {
     tf.dispose(bestSnapshot ?? []);
@@ -306,7 +306,10 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
       const micro = Math.min(accum, numBatches - loop.batchInEpoch);
       const lr = learningRate(loop.step, schedule);
       const t0 = performance.now();
-      const r = runStep(order!, micro, lr);
+      const step = runStep(order!, micro, lr);
+      const [stepLoss, stepNorm] = await step.stats.data();
+      step.stats.dispose();
+      const r = { loss: stepLoss!, norm: stepNorm!, tokens: step.tokens };
       const stepMs = performance.now() - t0;
       lastLoss = r.loss;
       loop.batchInEpoch += micro;
@@ -318,7 +321,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
         loop.batchInEpoch = 0;
       }
       if (o.evalData && o.evalData.length > 0 && (o.evalEvery ? loop.step % o.evalEvery === 0 : epochDone)) {
-        const m = evaluate();
+        const m = await evaluate();
         loop.history.push({ step: loop.step, epoch: loop.epoch, metrics: m });
         emit({ type: 'eval', step: loop.step, epoch: loop.epoch, metrics: m });
         const v = m[bestMetric];

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { initBackend } from './backend';
-import { linear } from './nn/ops';
+import { linear } from '@adapterkit/core';
+import { initBackend } from './init';
 
 describe('initBackend', () => {
   it('falls back from tensorflow (not installable here) to native (wasm + @adapterkit/native) or wasm and reports why', async () => {

@@ -1,0 +1,268 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { detectEnvironment, logicalCores, type Environment } from './environment';
+import { BackendError } from './errors';
+import { registerTrainingKernels } from './kernels';
+import { loadNative, nativeKernelsActive, type NativeModule } from './native';
+
+/**
+ * Backends AdapterKit can select. `tensorflow` = tfjs-node-gpu or tfjs-node (native libtensorflow); `native` =
+ * `@adapterkit/native` (the wasm backend with native OpenBLAS matMul kernels); `webgpu` / `webgl` = the GPU backends
+ * (WebGPU in Node through the `webgpu` package); `wasm` = tfjs-backend-wasm (threads in Node through a shim);
+ * `cpu` = tfjs-backend-cpu (plain JavaScript, slow).
+ */
+export type BackendName = 'tensorflow' | 'native' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/** Every {@link BackendName}, in no particular order. */
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'native', 'webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** The order `initBackend()` tries, per environment (webgpu in Node only with a hardware adapter). */
+export const BACKEND_ORDER: Readonly<Record<Environment, readonly BackendName[]>> = {
+  node: ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'],
+  browser: ['webgpu', 'webgl', 'wasm', 'cpu'],
+};
+
+/** True for a name {@link initBackend} knows. */
+export function isBackendName(name: string): name is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(name);
+}
+
+/** Result of {@link initBackend}. */
+export interface BackendInfo {
+  /** The AdapterKit backend chosen. */
+  readonly name: BackendName;
+  /** tfjs backend id actually active (`tf.getBackend()`: `tensorflow`, `webgpu`, `webgl`, `wasm`, `cpu`). */
+  readonly tfBackend: string;
+  /** Package(s) that provide it, with versions where known, e.g. `@tensorflow/tfjs-backend-wasm 4.22.0`. */
+  readonly package: string;
+  /** CPU threads the backend computes with (wasm: XNNPACK threads as tfjs reports them; cpu: 1); absent for GPUs. */
+  readonly threads?: number;
+  /** The GPU adapter (webgpu), e.g. `google swiftshader (fallback)`. */
+  readonly device?: string;
+  /** Where the library runs. */
+  readonly environment: Environment;
+  /** Backends tried before this one and why they were skipped. */
+  readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>;
+  /** What differs from the plain backend: thread caps, precision, kernels that are missing for training. */
+  readonly notes: readonly string[];
+}
+
+/** Options of {@link initBackend}. */
+export interface InitBackendOptions {
+  /**
+   * CPU threads for wasm (and native): default all logical cores in Node (at most 8, the worker pool tfjs preloads),
+   * `navigator.hardwareConcurrency` in a cross-origin-isolated page. The count is fixed for the process at the first
+   * wasm initialisation; a later call with another count keeps it and says so in `notes`.
+   */
+  readonly threads?: number;
+  /**
+   * webgpu only: let tfjs compute small tensors on the cpu backend (`WEBGPU_CPU_FORWARD`, tfjs's default true).
+   * Set false to run everything on the GPU (parity and tests do).
+   */
+  readonly cpuForward?: boolean;
+}
+
+type Activated = { pkg: string; threads?: number; device?: string; notes?: string[] };
+
+async function tryImport(pkg: string): Promise<boolean> {
+  try {
+    await import(/* @vite-ignore */ pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function version(pkg: string, mod: unknown): Promise<string> {
+  const v = (mod as { version_wasm?: string; version_webgpu?: string; version_webgl?: string; version_cpu?: string; version?: string } | undefined) ?? {};
+  const found = v.version_wasm ?? v.version_webgpu ?? v.version_webgl ?? v.version_cpu ?? v.version;
+  return found ? `${pkg} ${found}` : pkg;
+}
+
+interface WasmModule {
+  setThreadsCount(n: number): void;
+  getThreadsCount(): number;
+  version_wasm?: string;
+}
+
+/** The thread count the first wasm initialisation of this process asked for (tfjs fixes it per process). */
+let wasmThreadsAsked: number | undefined;
+
+async function activateWasm(env: Environment, threads: number | undefined): Promise<Activated | string> {
+  let wasm: WasmModule;
+  try {
+    wasm = (await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-wasm')) as unknown as WasmModule;
+  } catch {
+    return '@tensorflow/tfjs-backend-wasm is not installed';
+  }
+  const pkg = await version('@tensorflow/tfjs-backend-wasm', wasm);
+  const notes: string[] = [];
+  const want = threads ?? (await logicalCores());
+  if (wasmThreadsAsked !== undefined) {
+    if (!(await tf.setBackend('wasm'))) return 'the wasm backend failed to initialise';
+    const actual = wasm.getThreadsCount();
+    if (threads !== undefined && threads !== actual) notes.push(`threads: ${threads} asked, but the wasm backend of this process was initialised with ${actual} (fixed per process)`);
+    return { pkg, threads: actual, notes };
+  }
+  wasmThreadsAsked = want;
+  if (env === 'node' && want > 1) {
+    const { initThreadedWasm, WASM_WORKER_POOL } = await import('./node/wasm-threads');
+    if (want > WASM_WORKER_POOL) notes.push(`threads: ${want} asked, capped at the ${WASM_WORKER_POOL} workers tfjs-backend-wasm preloads`);
+    const result = await initThreadedWasm(wasm, want);
+    if (result.ok) return { pkg: `${pkg} (threaded-simd)`, threads: result.threads, notes };
+    notes.push(`wasm threads unavailable, running 1 thread: ${result.reason}`);
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  } else {
+    if (env === 'browser' && want > 1 && !(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) {
+      notes.push('wasm threads need a cross-origin-isolated page (COOP/COEP headers): running 1 thread');
+    }
+    wasm.setThreadsCount(want);
+  }
+  if (!(await tf.setBackend('wasm'))) return 'the wasm backend failed to initialise';
+  return { pkg, threads: wasm.getThreadsCount(), notes };
+}
+
+async function activateWebGPU(env: Environment, asked: boolean, options: InitBackendOptions): Promise<Activated | string> {
+  let device: string | undefined;
+  if (env === 'node') {
+    const { provideNodeWebGPU } = await import('./node/webgpu');
+    const found = await provideNodeWebGPU(!asked);
+    if (typeof found === 'string') return found;
+    device = `${found.description}${found.fallback ? ' (fallback: a CPU implementation of WebGPU, slow)' : ''}`;
+  } else if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+    return 'this browser has no navigator.gpu (WebGPU is off or unsupported)';
+  }
+  let mod: unknown;
+  try {
+    // only now that navigator.gpu exists: the package checks it when it registers the backend
+    mod = await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-webgpu');
+  } catch {
+    return '@tensorflow/tfjs-backend-webgpu is not installed';
+  }
+  if (!tf.findBackendFactory('webgpu')) return '@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing when it was first imported)';
+  if (options.cpuForward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', options.cpuForward);
+  if (!(await tf.setBackend('webgpu'))) return 'the webgpu backend failed to initialise (no GPU device)';
+  const notes = ['GPU tensors: read them with `await tensor.data()`; dataSync() needs OffscreenCanvas in Node'];
+  if (tf.env().getBool('WEBGPU_CPU_FORWARD')) notes.push('WEBGPU_CPU_FORWARD: small tensors are computed on the cpu backend');
+  return { pkg: await version('@tensorflow/tfjs-backend-webgpu', mod), ...(device ? { device } : {}), notes };
+}
+
+async function activateWebGL(env: Environment): Promise<Activated | string> {
+  if (env === 'node') return 'WebGL needs a browser (a WebGL2 canvas context); in Node use webgpu, wasm or cpu';
+  let mod: unknown;
+  try {
+    mod = await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-webgl');
+  } catch {
+    return '@tensorflow/tfjs-backend-webgl is not installed';
+  }
+  if (!(await tf.setBackend('webgl'))) return 'the webgl backend failed to initialise (no WebGL2 context)';
+  const notes: string[] = [];
+  if (!tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) notes.push('this device renders float16 textures only: results lose precision (float32 not available)');
+  return { pkg: await version('@tensorflow/tfjs-backend-webgl', mod), notes };
+}
+
+async function activate(name: BackendName, env: Environment, asked: boolean, options: InitBackendOptions, native: { mod?: NativeModule }): Promise<Activated | string> {
+  switch (name) {
+    case 'tensorflow':
+      for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+        if (await tryImport(pkg)) {
+          if (await tf.setBackend('tensorflow')) return { pkg };
+        }
+      }
+      return 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (their install downloads libtensorflow)';
+    case 'native': {
+      if (env !== 'node') return '@adapterkit/native runs in Node only';
+      const loaded = await loadNative();
+      if (typeof loaded === 'string') return loaded;
+      const wasm = await activateWasm(env, options.threads);
+      if (typeof wasm === 'string') return `@adapterkit/native runs on the wasm backend: ${wasm}`;
+      native.mod = loaded.mod;
+      return { ...wasm, pkg: `@adapterkit/native ${loaded.version} (${loaded.blas}) on ${wasm.pkg}` };
+    }
+    case 'webgpu':
+      return activateWebGPU(env, asked, options);
+    case 'webgl':
+      return activateWebGL(env);
+    case 'wasm': {
+      const wasm = await activateWasm(env, options.threads);
+      // plain wasm after `native` in the same process: put the stock kernels back
+      if (typeof wasm !== 'string' && nativeKernelsActive()) {
+        const loaded = await loadNative();
+        if (typeof loaded !== 'string') loaded.mod.uninstallNativeKernels?.();
+      }
+      return wasm;
+    }
+    case 'cpu': {
+      let mod: unknown;
+      try {
+        mod = await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-cpu');
+      } catch {
+        return '@tensorflow/tfjs-backend-cpu is not installed';
+      }
+      if (!(await tf.setBackend('cpu'))) return 'the cpu backend failed to initialise';
+      return { pkg: await version('@tensorflow/tfjs-backend-cpu', mod), threads: 1 };
+    }
+  }
+}
+
+/**
+ * Select a tfjs backend and register what training needs on it. Without `preferred`, tries the best available for
+ * the environment ({@link BACKEND_ORDER}; Node: tensorflow → webgpu with a hardware GPU adapter → native → wasm →
+ * cpu; browser: webgpu → webgl → wasm → cpu) and reports what it skipped and why. With `preferred`, that backend or a
+ * typed error: `UNKNOWN_BACKEND` for a name it does not know, `BACKEND_UNAVAILABLE` with the reason.
+ *
+ * @throws BackendError `UNKNOWN_BACKEND`, `BACKEND_UNAVAILABLE`, `NO_BACKEND`, `BAD_THREADS`
+ */
+export async function initBackend(preferred?: BackendName | string, options: InitBackendOptions = {}): Promise<BackendInfo> {
+  if (preferred !== undefined && !isBackendName(preferred)) {
+    throw new BackendError('UNKNOWN_BACKEND', `Unknown backend '${preferred}': expected one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+    throw new BackendError('BAD_THREADS', `threads must be a positive integer, got ${options.threads}`);
+  }
+  const env = detectEnvironment();
+  const skipped: Array<{ name: BackendName; reason: string }> = [];
+  const candidates = preferred ? [preferred] : BACKEND_ORDER[env];
+  for (const name of candidates) {
+    const native: { mod?: NativeModule } = {};
+    const result = await activate(name, env, preferred !== undefined, options, native);
+    if (typeof result === 'string') {
+      skipped.push({ name, reason: result });
+      continue;
+    }
+    await tf.ready();
+    const missing = await registerTrainingKernels();
+    const notes = [...(result.notes ?? [])];
+    let threads = result.threads;
+    if (native.mod) {
+      const installed = native.mod.installNativeKernels({ threads: threads ?? 1 });
+      threads = installed.threads;
+      notes.push(`native kernels (${installed.blas}): ${installed.kernels.join(', ')}`);
+    }
+    if (missing.length > 0) notes.push(`kernels missing for training on ${tf.getBackend()}: ${missing.join(', ')}`);
+    return {
+      name,
+      tfBackend: tf.getBackend(),
+      package: result.pkg,
+      ...(threads !== undefined ? { threads } : {}),
+      ...(result.device ? { device: result.device } : {}),
+      environment: env,
+      skipped,
+      notes,
+    };
+  }
+  if (preferred) throw new BackendError('BACKEND_UNAVAILABLE', `Backend '${preferred}' is not available: ${skipped[0]!.reason}`);
+  throw new BackendError('NO_BACKEND', `No usable tfjs backend: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/**
+ * One line for logs and CLIs: `wasm (@tensorflow/tfjs-backend-wasm 4.22.0 (threaded-simd), 2 threads)`, plus the
+ * device for GPUs. `tf.getBackend()` is read again, so a later `tf.setBackend` elsewhere shows.
+ */
+export function describeBackend(info: BackendInfo): string {
+  const active = tf.getBackend();
+  const parts = [info.package];
+  if (info.threads !== undefined) parts.push(`${info.threads} thread${info.threads === 1 ? '' : 's'}`);
+  if (info.device) parts.push(info.device);
+  const name = info.name === active ? active : `${info.name} on tfjs ${active}`;
+  return `${name} (${parts.join(', ')})`;
+}

@@ -1,0 +1,45 @@
+/**
+ * The WebGPU backend in Node (the `webgpu` package, Dawn) on SwiftShader, Debian chromium's CPU Vulkan driver:
+ * a subset of the golden parity cases, including a training step. Runs when the driver, the Vulkan loader and the
+ * `webgpu` package are present (`.ci/run` installs them), and says why it skipped otherwise.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '@adapterkit/backends';
+import { discoverPlugins, runParity } from '@adapterkit/testkit';
+import { describe, expect, it } from 'vitest';
+
+const goldenDir = fileURLToPath(new URL('../fixtures/golden', import.meta.url));
+const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const LOADERS = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1'];
+
+function missing(): string | undefined {
+  if (process.platform !== 'linux') return 'the SwiftShader set-up is Linux-only';
+  if (!existsSync(ICD)) return `no SwiftShader Vulkan driver at ${ICD} (apt-get install chromium)`;
+  if (!LOADERS.some(existsSync)) return 'no Vulkan loader libvulkan.so.1 (apt-get install libvulkan1)';
+  try {
+    createRequire(fileURLToPath(new URL('../packages/backends/package.json', import.meta.url))).resolve('webgpu');
+  } catch {
+    return 'the webgpu package is not installed (pnpm install)';
+  }
+  return undefined;
+}
+
+const reason = missing();
+if (reason) console.warn(`webgpu parity: SKIPPED: ${reason}`);
+
+describe('parity on webgpu (Node, SwiftShader)', () => {
+  it.skipIf(reason !== undefined)(`passes bert base, adapters and the Pfeiffer training step${reason ? ` (SKIPPED: ${reason})` : ''}`, async () => {
+    const info = await initBackend('webgpu', { cpuForward: false });
+    expect(tf.getBackend()).toBe('webgpu');
+    expect(info.device).toMatch(/swiftshader/i);
+    expect(tf.env().getBool('WEBGPU_CPU_FORWARD')).toBe(false);
+    const { plugins, extras } = await discoverPlugins((p) => import(p));
+    const lines: string[] = [];
+    const r = await runParity({ goldenDir, cases: 'bert/base,bert/pfeiffer,bert/lora,bert/train_pfeiffer', plugins, extras, log: (l) => lines.push(l) });
+    expect(lines.at(-1), lines.join('\n')).toBe('4 passed, 0 failed, 0 skipped');
+    expect(r.results.map((x) => x.id)).toEqual(['bert/base', 'bert/pfeiffer', 'bert/lora', 'bert/train_pfeiffer']);
+  });
+});
