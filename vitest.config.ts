@@ -12,6 +12,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The CLI (in-process and spawned) runs wasm on one thread in tests: several test forks starting threaded wasm at
+    // once sometimes stall a worker start (packages/backends/README.md); the thread tests name their threads.
+    env: { ADAPTERKIT_THREADS: '1' },
     typecheck: { enabled: true, tsconfig: './tsconfig.json', include: ['packages/*/src/**/*.test-d.ts', 'examples/*/src/**/*.test-d.ts'] },
   },
 });

@@ -8,7 +8,6 @@ import { commandHelp, mainHelp } from './cli/help';
 import { println, processIo, type Io } from './cli/io';
 import { COMMANDS } from './commands';
 
-
 /** The message of an error as one line (the first non-empty line). */
 function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
@@ -18,6 +17,14 @@ function oneLine(err: unknown): string {
       .map((l) => l.trim())
       .find((l) => l.length > 0) ?? (err instanceof Error ? err.name : 'unknown error')
   );
+}
+
+/** `$ADAPTERKIT_THREADS`: the default of `--threads` (unset: all cores). */
+function threadsFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`ADAPTERKIT_THREADS must be a positive integer, got '${value}'`);
+  return n;
 }
 
 function makeContext(io: Io, verbose: boolean, backend: BackendName | undefined, threads: number | undefined): Context {
@@ -74,7 +81,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       return 0;
     }
     const backend = args.choice('backend', BACKEND_NAMES);
-    const threads = args.int('threads', undefined);
+    const threads = args.int('threads', undefined) ?? threadsFromEnv(process.env['ADAPTERKIT_THREADS']);
     await spec.run(args, makeContext(io, verbose, backend, threads));
     return 0;
   } catch (err) {

@@ -18,7 +18,7 @@ export interface OptionSpec {
 /** Options every command accepts. */
 export const GLOBAL_OPTIONS = {
   backend: { type: 'string', value: 'tensorflow|native|webgpu|webgl|wasm|cpu', description: 'tfjs backend (default: best available: tensorflow, a hardware webgpu, native, wasm, cpu); unavailable = error' },
-  threads: { type: 'string', value: 'N', description: 'threads of the wasm (and native) backend (default: all cores)' },
+  threads: { type: 'string', value: 'N', description: 'threads of the wasm (and native) backend (default: $ADAPTERKIT_THREADS, else all cores)' },
   verbose: { type: 'boolean', description: 'print stack traces and library notes' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
