@@ -1,16 +1,38 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { linear } from '@adapterkit/core';
-import { initBackend } from './init';
+import { availableParallelism } from 'node:os';
+import { BackendError } from './errors';
+import { describeBackend, initBackend } from './init';
 
 describe('initBackend', () => {
-  it('falls back from tensorflow (not installable here) to wasm and reports why', async () => {
+  it('falls back from tensorflow (not installable here) to wasm on all cores, and reports why and what is active', async () => {
     const info = await initBackend();
     expect(['tensorflow', 'wasm']).toContain(info.name);
     if (info.name === 'wasm') {
-      expect(info.skipped[0]).toMatchObject({ name: 'tensorflow' });
+      expect(info.skipped.map((s) => s.name)).toEqual(['tensorflow', 'webgpu', 'native']);
+      expect(info.skipped.find((s) => s.name === 'native')!.reason).toBe('@adapterkit/native is not installed');
       expect(tf.getBackend()).toBe('wasm');
+      expect(info.tfBackend).toBe('wasm');
+      expect(info.environment).toBe('node');
+      // threads on by default in Node: every logical core (at most the 8 workers tfjs preloads)
+      const cores = Math.min(availableParallelism(), 8);
+      expect(info.threads).toBe(cores);
+      expect(describeBackend(info)).toBe(`wasm (@tensorflow/tfjs-backend-wasm 4.22.0${cores > 1 ? ' (threaded-simd)' : ''}, ${cores} thread${cores > 1 ? 's' : ''})`);
+      // the thread count is fixed per process: a later request for another count says so
+      const again = await initBackend('wasm', { threads: cores + 1 });
+      expect(again.threads).toBe(cores);
+      expect(again.notes.join(' ')).toMatch(/fixed per process/);
     }
+  });
+
+  it('is a typed error for an unknown name, a bad thread count, and a backend that cannot run here', async () => {
+    await expect(initBackend('webgpuu')).rejects.toMatchObject({ code: 'UNKNOWN_BACKEND', message: expect.stringMatching(/Unknown backend 'webgpuu': expected one of tensorflow, native, webgpu, webgl, wasm, cpu/) });
+    await expect(initBackend('wasm', { threads: 0 })).rejects.toMatchObject({ code: 'BAD_THREADS' });
+    const webgl = await initBackend('webgl').catch((e: unknown) => e);
+    expect(webgl).toBeInstanceOf(BackendError);
+    expect(webgl).toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/WebGL needs a browser/) });
+    await expect(initBackend('native')).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/@adapterkit\/native is not installed/) });
   });
 
   it('trains through linear on wasm: gradients registered, gather gradient (UnsortedSegmentSum) available', async () => {
@@ -67,5 +89,7 @@ describe('initBackend', () => {
 
   it('refuses an explicitly requested backend that is unavailable', async () => {
     await expect(initBackend('tensorflow')).rejects.toThrow(/tfjs-node/);
+    // the backend in use is unchanged by a failed request
+    expect(tf.getBackend()).toBe('wasm');
   });
 });
