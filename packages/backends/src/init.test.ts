@@ -17,11 +17,17 @@ describe('initBackend', () => {
       expect(info.environment).toBe('node');
       // threads on by default in Node: every logical core (at most the 8 workers tfjs preloads)
       const cores = Math.min(availableParallelism(), 8);
-      expect(info.threads).toBe(cores);
-      expect(describeBackend(info)).toBe(`wasm (@tensorflow/tfjs-backend-wasm 4.22.0${cores > 1 ? ' (threaded-simd)' : ''}, ${cores} thread${cores > 1 ? 's' : ''})`);
+      if (info.threads !== cores) {
+        // the threaded module did not start (its workers failed or timed out): reported, with 1 thread
+        console.warn(`wasm threads fell back: ${info.notes.join('; ')}`);
+        expect(info.threads).toBe(1);
+        expect(info.notes.join(' ')).toMatch(/wasm threads unavailable, running 1 thread/);
+      } else {
+        expect(describeBackend(info)).toBe(`wasm (@tensorflow/tfjs-backend-wasm 4.22.0${cores > 1 ? ' (threaded-simd)' : ''}, ${cores} thread${cores > 1 ? 's' : ''})`);
+      }
       // the thread count is fixed per process: a later request for another count says so
       const again = await initBackend('wasm', { threads: cores + 1 });
-      expect(again.threads).toBe(cores);
+      expect(again.threads).toBe(info.threads);
       expect(again.notes.join(' ')).toMatch(/fixed per process/);
     }
   });
@@ -85,6 +91,17 @@ describe('initBackend', () => {
     const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.clone(w), tf.clone(w))) as tf.Scalar, [w]);
     expect(Array.from(grads[w.name]!.dataSync())).toEqual([2, 4, 6]);
     tf.dispose([w, grads[w.name]!]);
+  });
+
+  it('replaces the cpu UnsortedSegmentSum by the linear-time scatter-add, with the stock results', async () => {
+    await initBackend('cpu');
+    expect(tf.getKernel('UnsortedSegmentSum', 'cpu')!.kernelFunc.toString()).toContain('scatterAdd');
+    const table = tf.variable(tf.zeros([5, 2]));
+    const idx = tf.tensor1d([4, 1, 4, 9], 'int32');
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.clipByValue(idx, 0, 4)), tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]))))(table);
+    expect(Array.from(await g.data())).toEqual([0, 0, 3, 4, 0, 0, 0, 0, 13, 16]);
+    tf.dispose([table, idx, g]);
+    await initBackend('wasm');
   });
 
   it('refuses an explicitly requested backend that is unavailable', async () => {
