@@ -1,7 +1,15 @@
 /**
- * `pnpm bench [--steps N] [--quick] [--backend wasm|native|cpu] [--threads N] [--compare BACKEND]`: training and inference cost of a Pfeiffer adapter on a
- * BERT-like model (4 layers, hidden 256, 4 heads, FFN 1024, vocab 8000; batch 16 × 128 tokens), measured in one
- * run on the wasm backend:
+ * `pnpm bench [--steps N] [--quick] [--backend wasm|cpu|webgpu|…] [--threads N] [--peer]`: training and inference
+ * cost of a Pfeiffer adapter on a BERT-like model (4 layers, hidden 256, 4 heads, FFN 1024, vocab 8000; batch
+ * 16 × 128 tokens), measured in one run on one backend (default wasm), every figure labelled with the backend
+ * actually active and its thread count:
+ *
+ * - the adapter and full steps at all threads (`--threads`, default all cores) and at 1 thread, each in its own
+ *   process (tfjs fixes wasm's thread count per process), with a 1024³ matMul microbenchmark beside each;
+ * - `--peer`: the reference library's same training step (adapter-transformers 3.2.1 on PyTorch,
+ *   `../shared/reference/peer_bench.py`) at the same thread counts in the same run, and
+ *   `AdapterKit / reference step time` per mode and thread count; skipped, with the set-up to do, when the
+ *   reference is not set up (`ADAPTERKIT_PEER_PYTHONPATH`, see {@link peerSetup});
  *
  * - adapter training step (adapter + classification head trained, base frozen) vs full fine-tuning step, their ratio
  *   and tokens/s — both through `train()` of `@adapterkit/training`, step time = its `stepMs` (collate, forward,
@@ -14,13 +22,12 @@
  *   its matMul work at the 2-D matMul throughput this backend reached (the floor no kernel-level tuning of the other
  *   ops can beat).
  *
- * `--compare native` (or any backend) runs the same phases on that backend too, alternating with the first one's
- * processes, and prints its step and forward times with their ratios to the first backend (same run).
- * `--threads N` is passed to `initBackend` (the native kernels' OpenBLAS threads; wasm in Node has 1).
- *
  * Medians over the timed steps after warm-up. Finishes in about 3 minutes (`--quick`: about 1.5 minutes).
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, describeBackend } from '@adapterkit/backends';
 import { AdapterModel, type ModelInputs } from '@adapterkit/core';
@@ -38,11 +45,11 @@ const quick = process.argv.includes('--quick');
 const steps = Number(arg('steps') ?? (quick ? 2 : 5));
 /** Untimed steps first: a fresh process grows the wasm heap during its first steps. */
 const warmup = 2;
-type Backend = 'wasm' | 'native' | 'cpu';
-const backendName = (arg('backend') ?? 'wasm') as Backend;
-const compareWith = arg('compare') as Backend | undefined;
-const threads = arg('threads') !== undefined ? Number(arg('threads')) : undefined;
+const backendName = arg('backend') ?? 'wasm';
+const threads = Number(arg('threads') ?? availableParallelism());
 const phase = arg('phase') as 'adapter' | 'full' | undefined;
+/** A phase that times the training step and the matMul only (no forward comparison, no profile). */
+const light = process.argv.includes('--light');
 const BATCH = 16;
 const SEQ = 128;
 const CONFIG = {
@@ -64,11 +71,6 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
-/** This process's CPU time (user + system, all its threads) in ms: unlike wall time, not inflated when other processes take the cores. */
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 function makeData(n: number, seed: number): Example[] {
   let s = seed;
@@ -85,11 +87,9 @@ function newModel(): AdapterModel {
   return model;
 }
 
-/** Median step time (ms) of a `train()` run of warm-up + `steps` steps, and the median CPU time of those steps. */
-async function stepTime(model: AdapterModel, mode: 'adapter' | 'full'): Promise<{ stepMs: number; stepCpuMs: number }> {
+/** Median step time (ms) of a `train()` run of warm-up + `steps` steps. */
+async function stepTime(model: AdapterModel, mode: 'adapter' | 'full'): Promise<number> {
   const times: number[] = [];
-  const cpuTimes: number[] = [];
-  let cpu0 = cpuMs();
   await train(model, {
     mode,
     ...(mode === 'adapter' ? { adapter: 'task' } : {}),
@@ -101,16 +101,10 @@ async function stepTime(model: AdapterModel, mode: 'adapter' | 'full'): Promise<
     lr: 1e-4,
     onProgress: (e) => {
       sampleRss();
-      if (e.type !== 'step') return;
-      const cpu = cpuMs();
-      if (e.step > warmup) {
-        times.push(e.stepMs);
-        cpuTimes.push(cpu - cpu0);
-      }
-      cpu0 = cpu;
+      if (e.type === 'step' && e.step > warmup) times.push(e.stepMs);
     },
   });
-  return { stepMs: median(times), stepCpuMs: median(cpuTimes) };
+  return median(times);
 }
 
 /** Training steps profiled per mode; the profile reports their mean (one step alone varies by ±20 % here). */
@@ -164,59 +158,105 @@ async function profileStep(model: AdapterModel, mode: 'adapter' | 'full'): Promi
 const FORWARD_RUNS = 7;
 
 /** Median forward time (ms) of the base model and of the model with adapter `name` active, measured interleaved. */
-function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: string): { baseForwardMs: number; adapterForwardMs: number; baseForwardCpuMs: number } {
+async function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: string): Promise<{ baseForwardMs: number; adapterForwardMs: number }> {
   const times: Record<'base' | 'adapter', number[]> = { base: [], adapter: [] };
-  const baseCpu: number[] = [];
   for (let i = 0; i < warmup + FORWARD_RUNS; i++) {
     for (const which of ['base', 'adapter'] as const) {
       model.setActiveAdapters(which === 'base' ? null : name);
       const t0 = performance.now();
-      const c0 = cpuMs();
       const out = model.forward(inputs);
-      out.lastHiddenState.dataSync();
+      await out.lastHiddenState.data();
       const dt = performance.now() - t0;
-      if (i >= warmup && which === 'base') baseCpu.push(cpuMs() - c0);
       tf.dispose(out.poolerOutput ? [out.lastHiddenState, out.poolerOutput] : [out.lastHiddenState]);
       sampleRss();
       if (i >= warmup) times[which].push(dt);
     }
   }
-  return { baseForwardMs: median(times.base), adapterForwardMs: median(times.adapter), baseForwardCpuMs: median(baseCpu) };
+  return { baseForwardMs: median(times.base), adapterForwardMs: median(times.adapter) };
+}
+
+const MATMUL_N = 1024;
+
+/** Median time (ms) of a `[1024, 1024] · [1024, 1024]` matMul with its read-back, 5 runs after 2 warm-ups. */
+async function matMulMs(): Promise<number> {
+  const a = tf.randomNormal([MATMUL_N, MATMUL_N], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([MATMUL_N, MATMUL_N], 0, 1, 'float32', 2);
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    await c.data();
+    if (i >= 2) times.push(performance.now() - t0);
+    c.dispose();
+  }
+  tf.dispose([a, b]);
+  return median(times);
 }
 
 /** What a phase process reports. */
 interface PhaseResult {
   readonly backend: string;
+  readonly threads?: number;
+  readonly matMulMs: number;
   readonly params: number;
   readonly stepMs: number;
-  /** Median CPU time of the timed steps (robust to other processes on the machine; ≈ wall time at 1 thread when idle). */
-  readonly stepCpuMs: number;
   readonly peakRss: number;
-  readonly profile: MatMulProfile;
+  readonly profile?: MatMulProfile;
   readonly baseForwardMs?: number;
   readonly adapterForwardMs?: number;
-  readonly baseForwardCpuMs?: number;
 }
 
 /** One phase, in this process: adapter training (with the forward comparison) or full fine-tuning. */
 async function runPhase(which: 'adapter' | 'full'): Promise<PhaseResult> {
-  const backend = await initBackend(backendName, threads !== undefined ? { threads } : {});
+  const backend = await initBackend(backendName, { threads });
+  const mm = await matMulMs();
   const model = newModel();
-  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs' | 'baseForwardCpuMs'> = {};
+  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs'> = {};
   let params = model.info.numParameters;
   if (which === 'adapter') {
     model.addAdapter('task', 'pfeiffer', { seed: 3 });
+  }
+  if (which === 'adapter' && !light) {
     const ids = makeData(BATCH, 9).map((e) => e.inputIds as number[]);
     const inputs: ModelInputs = { inputIds: tf.tensor2d(ids, [BATCH, SEQ], 'int32') };
-    forward = forwardTimes(model, inputs, 'task');
+    forward = await forwardTimes(model, inputs, 'task');
     tf.dispose([inputs.inputIds]);
-    params = model.adapterSummary()[0]!.numParams;
   }
-  const { stepMs, stepCpuMs } = await stepTime(model, which);
-  const profile = await profileStep(model, which);
+  if (which === 'adapter') params = model.adapterSummary()[0]!.numParams;
+  const stepMs = await stepTime(model, which);
+  const profile = light ? undefined : await profileStep(model, which);
   disposeHeads(model);
   model.dispose();
-  return { backend: `${backend.name} (${backend.package}${backend.threads !== undefined ? `, ${backend.threads} thread(s)` : ''})`, params, stepMs, stepCpuMs, peakRss, profile, ...forward };
+  return { backend: describeBackend(backend), ...(backend.threads !== undefined ? { threads: backend.threads } : {}), matMulMs: mm, params, stepMs, peakRss, ...(profile ? { profile } : {}), ...forward };
+}
+
+/**
+ * The reference (peer) set-up, from the environment: `ADAPTERKIT_PEER_PYTHONPATH` (required: adapter-transformers
+ * 3.2.1 `src` and huggingface_hub 0.13.4 `src`, `:`-separated), `ADAPTERKIT_PEER_BLAS` (a folder with OpenBLAS's
+ * `libblas.so.3`, put on LD_LIBRARY_PATH for a fair BLAS), `ADAPTERKIT_PEER_PYTHON` (default `/usr/bin/python3`, with
+ * torch), `ADAPTERKIT_PEER_SCRIPT` (default `../shared/reference/peer_bench.py` beside the repository).
+ */
+function peerSetup(): { python: string; script: string; env: NodeJS.ProcessEnv } | string {
+  const howTo =
+    'set ADAPTERKIT_PEER_PYTHONPATH=<adapter-transformers 3.2.1>/src:<huggingface_hub 0.13.4>/src (and ADAPTERKIT_PEER_BLAS=<OpenBLAS lib folder>, ' +
+    'ADAPTERKIT_PEER_SCRIPT=<peer_bench.py>); steps in ../shared/reference/REFERENCE-SETUP.md';
+  const pythonPath = process.env['ADAPTERKIT_PEER_PYTHONPATH'];
+  if (!pythonPath) return `the reference is not set up: ${howTo}`;
+  const python = process.env['ADAPTERKIT_PEER_PYTHON'] ?? '/usr/bin/python3';
+  const script = process.env['ADAPTERKIT_PEER_SCRIPT'] ?? fileURLToPath(new URL('../../shared/reference/peer_bench.py', import.meta.url));
+  if (!existsSync(python)) return `no Python at ${python} (ADAPTERKIT_PEER_PYTHON)`;
+  if (!existsSync(script)) return `no peer_bench.py at ${script}: ${howTo}`;
+  const blas = process.env['ADAPTERKIT_PEER_BLAS'];
+  return { python, script, env: { ...process.env, PYTHONPATH: pythonPath, ...(blas ? { LD_LIBRARY_PATH: blas } : {}) } };
+}
+
+/** The reference's median step time (ms) for `mode` at `threads` threads, or the error. */
+function peerStep(setup: { python: string; script: string; env: NodeJS.ProcessEnv }, mode: 'adapter' | 'full', t: number): number | string {
+  const env = { ...setup.env, OPENBLAS_NUM_THREADS: String(t), OMP_NUM_THREADS: String(t), OMP_WAIT_POLICY: 'PASSIVE' };
+  const r = spawnSync(setup.python, [setup.script, `mode=${mode}`, `threads=${t}`, `vocab=${CONFIG.vocab_size}`, `steps=${steps}`], { encoding: 'utf8', env, maxBuffer: 1 << 24 });
+  const line = r.stdout?.split('\n').find((l) => l.startsWith('{'));
+  if (r.status !== 0 || !line) return `peer failed (exit ${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? ''}`;
+  return (JSON.parse(line) as { stepMs: number }).stepMs;
 }
 
 const RESULT_TAG = 'BENCH_PHASE_RESULT ';
@@ -226,18 +266,26 @@ if (phase) {
 } else {
   const t0 = performance.now();
   /** Run a phase in a fresh process (same Node flags and loader), so that its peak RSS is its own. */
-  const run = (which: 'adapter' | 'full', backend: Backend = backendName): PhaseResult => {
-    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backend, ...(threads !== undefined ? ['--threads', String(threads)] : [])];
+  const run = (which: 'adapter' | 'full', t: number, lightPhase: boolean): PhaseResult => {
+    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backendName, '--threads', String(t), ...(lightPhase ? ['--light'] : [])];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
     if (r.status !== 0 || !line) throw new Error(`bench phase '${which}' failed (exit ${r.status ?? r.signal}):\n${r.stdout}`);
     return JSON.parse(line.slice(RESULT_TAG.length)) as PhaseResult;
   };
-  const adapter = run('adapter');
-  const otherAdapter = compareWith ? run('adapter', compareWith) : undefined;
-  const full = run('full');
-  const otherFull = compareWith ? run('full', compareWith) : undefined;
-  console.log(`backend: ${adapter.backend}`);
+  const adapter = run('adapter', threads, false);
+  const full = run('full', threads, false);
+  const cpuBackend = adapter.threads !== undefined;
+  const adapter1 = cpuBackend && threads > 1 ? run('adapter', 1, true) : undefined;
+  const full1 = cpuBackend && threads > 1 ? run('full', 1, true) : undefined;
+  const wantPeer = process.argv.includes('--peer');
+  const setup = wantPeer ? peerSetup() : 'not asked for (--peer)';
+  const peerThreads = [...new Set([1, threads])];
+  const peer = new Map<string, number | string>();
+  if (typeof setup !== 'string') {
+    for (const mode of ['adapter', 'full'] as const) for (const t of peerThreads) peer.set(`${mode}@${t}`, peerStep(setup, mode, t));
+  }
+  console.log(`backend: ${adapter.backend}${adapter1 ? `; 1-thread rows: ${adapter1.backend}` : ''}`);
   console.log(
     `model: BERT ${CONFIG.num_hidden_layers} layers, hidden ${CONFIG.hidden_size}, ${CONFIG.num_attention_heads} heads, FFN ${CONFIG.intermediate_size}, vocab ${CONFIG.vocab_size}; ` +
       `batch ${BATCH} × ${SEQ} tokens; ${steps} timed steps after ${warmup} warm-up; each mode in its own process`,
@@ -246,42 +294,59 @@ if (phase) {
   const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   const gf = (f: number): string => `${(f / 1e9).toFixed(1)} GFLOP`;
   const rate = (flops: number, ms: number): number => flops / 1e6 / Math.max(ms, 1e-9); // GFLOP/s
-  const p = (r: PhaseResult): MatMulProfile => r.profile;
+  const p = (r: PhaseResult): MatMulProfile => r.profile!;
+  /** The label every figure carries: backend and threads of the process that measured it. */
+  const at = (r: PhaseResult): string => `[${r.backend.split(' ')[0]}${r.threads !== undefined ? `, ${r.threads} thr` : ''}]`;
+  const mmRate = (r: PhaseResult): string => `${r.matMulMs.toFixed(1)} ms  (${((2 * MATMUL_N ** 3) / 1e6 / r.matMulMs).toFixed(1)} GFLOP/s)`;
   const rate2d = rate(p(adapter).flops2d + p(full).flops2d, p(adapter).ms2d + p(full).ms2d);
   const floor = (r: PhaseResult): number => (p(r).flops2d + p(r).flopsBatched) / 1e6 / rate2d; // ms
   const matmulShare = (r: PhaseResult): string => `${((100 * (p(r).ms2d + p(r).msBatched)) / p(r).msAll).toFixed(0)} %`;
   const rows: Array<[string, string]> = [
     ['trainable params (adapter / full)', `${adapter.params.toLocaleString('en-US')} (+ head) / ${full.params.toLocaleString('en-US')} (+ head)`],
-    ['adapter training step', `${adapter.stepMs.toFixed(0)} ms  (${((1000 * tokens) / adapter.stepMs).toFixed(0)} tokens/s)`],
-    ['full fine-tuning step', `${full.stepMs.toFixed(0)} ms  (${((1000 * tokens) / full.stepMs).toFixed(0)} tokens/s)`],
-    ['adapter / full step time', `${(adapter.stepMs / full.stepMs).toFixed(2)}  (full / adapter ${(full.stepMs / adapter.stepMs).toFixed(2)}×)`],
-    ['base forward', `${adapter.baseForwardMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter.baseForwardMs!).toFixed(0)} tokens/s)`],
-    ['adapter forward', `${adapter.adapterForwardMs!.toFixed(0)} ms`],
-    ['adapter / base forward (overhead)', `${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×  (${signed((100 * (adapter.adapterForwardMs! - adapter.baseForwardMs!)) / adapter.baseForwardMs!)}%)`],
-    ['peak RSS (adapter / full)', `${mb(adapter.peakRss)} / ${mb(full.peakRss)}  (${(adapter.peakRss / full.peakRss).toFixed(2)}×)`],
-    ['matMul work per step (adapter / full)', `${gf(p(adapter).flops2d + p(adapter).flopsBatched)} / ${gf(p(full).flops2d + p(full).flopsBatched)}  (${((p(adapter).flops2d + p(adapter).flopsBatched) / (p(full).flops2d + p(full).flopsBatched)).toFixed(2)})`],
-    ['  of which attention (batched)', `${gf(p(adapter).flopsBatched)} / ${gf(p(full).flopsBatched)}`],
-    ['matMul throughput (2-D / batched)', `${rate2d.toFixed(1)} / ${rate(p(adapter).flopsBatched + p(full).flopsBatched, p(adapter).msBatched + p(full).msBatched).toFixed(1)} GFLOP/s  (profiled steps)`],
-    ['share of kernel time in matMul (adapter / full)', `${matmulShare(adapter)} / ${matmulShare(full)}`],
-    ['matMul floor at 2-D throughput (adapter / full)', `${floor(adapter).toFixed(0)} ms / ${floor(full).toFixed(0)} ms`],
+    [`adapter training step ${at(adapter)}`, `${adapter.stepMs.toFixed(0)} ms  (${((1000 * tokens) / adapter.stepMs).toFixed(0)} tokens/s)`],
+    [`full fine-tuning step ${at(full)}`, `${full.stepMs.toFixed(0)} ms  (${((1000 * tokens) / full.stepMs).toFixed(0)} tokens/s)`],
+    [`adapter / full step time ${at(adapter)}`, `${(adapter.stepMs / full.stepMs).toFixed(2)}  (full / adapter ${(full.stepMs / adapter.stepMs).toFixed(2)}×)`],
+    [`matMul ${MATMUL_N}³ ${at(adapter)}`, mmRate(adapter)],
   ];
-  if (otherAdapter && otherFull) {
-    const vs = (mine: number, theirs: number): string => `${theirs.toFixed(0)} ms  (${(mine / theirs).toFixed(2)}× faster than ${backendName}, ${(theirs / mine).toFixed(2)}× its time)`;
+  if (adapter1 && full1) {
     rows.push(
-      [`${compareWith} backend`, otherAdapter.backend],
-      [`${compareWith}: adapter training step`, vs(adapter.stepMs, otherAdapter.stepMs)],
-      [`${compareWith}: full fine-tuning step`, vs(full.stepMs, otherFull.stepMs)],
-      [`${compareWith}: base forward`, vs(adapter.baseForwardMs!, otherAdapter.baseForwardMs!)],
-      [`CPU time: adapter step (${backendName} / ${compareWith})`, `${adapter.stepCpuMs.toFixed(0)} / ${otherAdapter.stepCpuMs.toFixed(0)} ms  (${(adapter.stepCpuMs / otherAdapter.stepCpuMs).toFixed(2)}×)`],
-      [`CPU time: full step (${backendName} / ${compareWith})`, `${full.stepCpuMs.toFixed(0)} / ${otherFull.stepCpuMs.toFixed(0)} ms  (${(full.stepCpuMs / otherFull.stepCpuMs).toFixed(2)}×)`],
-      [`CPU time: base forward (${backendName} / ${compareWith})`, `${adapter.baseForwardCpuMs!.toFixed(0)} / ${otherAdapter.baseForwardCpuMs!.toFixed(0)} ms  (${(adapter.baseForwardCpuMs! / otherAdapter.baseForwardCpuMs!).toFixed(2)}×)`],
-      [`${compareWith}: adapter forward`, vs(adapter.adapterForwardMs!, otherAdapter.adapterForwardMs!)],
-      [`${compareWith}: share of kernel time in matMul (adapter / full)`, `${matmulShare(otherAdapter)} / ${matmulShare(otherFull)}`],
-      [`${compareWith}: matMul throughput (2-D / batched)`, `${rate(p(otherAdapter).flops2d + p(otherFull).flops2d, p(otherAdapter).ms2d + p(otherFull).ms2d).toFixed(1)} / ${rate(p(otherAdapter).flopsBatched + p(otherFull).flopsBatched, p(otherAdapter).msBatched + p(otherFull).msBatched).toFixed(1)} GFLOP/s  (profiled steps)`],
-      [`${compareWith}: peak RSS (adapter / full)`, `${mb(otherAdapter.peakRss)} / ${mb(otherFull.peakRss)}`],
+      [`adapter training step ${at(adapter1)}`, `${adapter1.stepMs.toFixed(0)} ms  (${((1000 * tokens) / adapter1.stepMs).toFixed(0)} tokens/s)`],
+      [`full fine-tuning step ${at(full1)}`, `${full1.stepMs.toFixed(0)} ms  (${((1000 * tokens) / full1.stepMs).toFixed(0)} tokens/s)`],
+      [`matMul ${MATMUL_N}³ ${at(adapter1)}`, mmRate(adapter1)],
+      [`thread scaling, 1 → ${adapter.threads} thr (adapter / full / matMul)`, `${(adapter1.stepMs / adapter.stepMs).toFixed(2)}× / ${(full1.stepMs / full.stepMs).toFixed(2)}× / ${(adapter1.matMulMs / adapter.matMulMs).toFixed(2)}×`],
     );
   }
+  if (typeof setup === 'string') rows.push(['reference (peer)', `skipped: ${setup}`]);
+  else {
+    const ours = (mode: 'adapter' | 'full', t: number): PhaseResult | undefined =>
+      t === threads ? (mode === 'adapter' ? adapter : full) : mode === 'adapter' ? adapter1 : full1;
+    for (const mode of ['adapter', 'full'] as const) {
+      for (const t of peerThreads) {
+        const ref = peer.get(`${mode}@${t}`)!;
+        const mine = ours(mode, t);
+        if (typeof ref === 'string') rows.push([`reference ${mode} step [torch, ${t} thr]`, ref]);
+        else {
+          rows.push([`reference ${mode} step [torch, ${t} thr]`, `${ref.toFixed(0)} ms`]);
+          if (mine) rows.push([`AdapterKit / reference step time, ${mode} ${at(mine)}`, `${(mine.stepMs / ref).toFixed(2)}`]);
+        }
+      }
+      const r1 = peer.get(`${mode}@1`);
+      const rn = peer.get(`${mode}@${threads}`);
+      if (threads > 1 && typeof r1 === 'number' && typeof rn === 'number') rows.push([`reference thread scaling, ${mode} 1 → ${threads} thr`, `${(r1 / rn).toFixed(2)}×`]);
+    }
+  }
+  rows.push(
+    [`base forward ${at(adapter)}`, `${adapter.baseForwardMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter.baseForwardMs!).toFixed(0)} tokens/s)`],
+    [`adapter forward ${at(adapter)}`, `${adapter.adapterForwardMs!.toFixed(0)} ms`],
+    ['adapter / base forward (overhead)', `${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×  (${signed((100 * (adapter.adapterForwardMs! - adapter.baseForwardMs!)) / adapter.baseForwardMs!)}%)`],
+    [`peak RSS (adapter / full) ${at(adapter)}`, `${mb(adapter.peakRss)} / ${mb(full.peakRss)}  (${(adapter.peakRss / full.peakRss).toFixed(2)}×)`],
+    ['matMul work per step (adapter / full)', `${gf(p(adapter).flops2d + p(adapter).flopsBatched)} / ${gf(p(full).flops2d + p(full).flopsBatched)}  (${((p(adapter).flops2d + p(adapter).flopsBatched) / (p(full).flops2d + p(full).flopsBatched)).toFixed(2)})`],
+    ['  of which attention (batched)', `${gf(p(adapter).flopsBatched)} / ${gf(p(full).flopsBatched)}`],
+    [`matMul throughput (2-D / batched) ${at(adapter)}`, `${rate2d.toFixed(1)} / ${rate(p(adapter).flopsBatched + p(full).flopsBatched, p(adapter).msBatched + p(full).msBatched).toFixed(1)} GFLOP/s  (profiled steps)`],
+    ['share of kernel time in matMul (adapter / full)', `${matmulShare(adapter)} / ${matmulShare(full)}`],
+    ['matMul floor at 2-D throughput (adapter / full)', `${floor(adapter).toFixed(0)} ms / ${floor(full).toFixed(0)} ms`],
+    ['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`],
+  );
   const w = Math.max(...rows.map(([k]) => k.length));
-  rows.push(['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`]);
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
 }

@@ -15,10 +15,20 @@ function arg(name: string): string | undefined {
 }
 
 /**
- * Tolerance per backend; undefined = the golden folder's (outputs atol 1e-4, grads atol 1e-5 + rtol 1e-3).
- * webgpu (measured on SwiftShader, Node, bert/*): see docs/architecture.md "Backends" for the diffs that justify it.
+ * Tolerance per backend: `golden` = the golden folder's (`index.json`: outputs atol 1e-4; training-step gradients
+ * `|a−b| ≤ 1e-5 + 1e-3·|ref|`), or an explicit {@link ParityTolerance}. Every backend keeps the golden tolerance:
+ * the largest output difference measured over all `bert/*` cases was 1.19e-6 on webgpu (Node, SwiftShader; the
+ * Pfeiffer training step at 1 % of its gradient tolerance), and the wasm run with 2 threads passes every case, so
+ * no backend needs a looser bound. webgl is not testable in Node (issue 19 measures it in a browser).
  */
-const TOLERANCE: Partial<Record<BackendName, ParityTolerance>> = {};
+const TOLERANCE: Readonly<Record<BackendName, ParityTolerance | 'golden'>> = {
+  tensorflow: 'golden',
+  native: 'golden',
+  webgpu: 'golden',
+  webgl: 'golden',
+  wasm: 'golden',
+  cpu: 'golden',
+};
 
 const goldenDir = arg('golden') ?? fileURLToPath(new URL('../fixtures/golden', import.meta.url));
 const backend = arg('backend') ?? 'cpu';
@@ -34,11 +44,12 @@ try {
   }
   throw err;
 }
-const tolerance = TOLERANCE[info.name];
+const chosen = TOLERANCE[info.name];
+const tolerance = chosen === 'golden' ? undefined : chosen;
 const { plugins, extras, packages, missing } = await discoverPlugins((p) => import(p));
 console.log(
   `golden: ${goldenDir}\nbackend: ${describeBackend(info)}${info.notes.length ? `\nbackend notes: ${info.notes.join('; ')}` : ''}` +
-    `\ntolerance: ${tolerance ? JSON.stringify(tolerance) : "the golden folder's"}` +
+    `\ntolerance (${info.name}): ${tolerance ? JSON.stringify(tolerance) : "the golden folder's (index.json)"}` +
     `\nmethod packages: ${packages.join(', ') || '(none)'}${missing.length ? `\nnot installed: ${missing.join(', ')}` : ''}`,
 );
 const summary = await runParity({ goldenDir, cases: arg('cases'), plugins, extras, ...(tolerance ? { tolerance } : {}), preferBin: process.argv.includes('--prefer-bin') });

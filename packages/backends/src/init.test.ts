@@ -1,21 +1,52 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { linear } from '@adapterkit/core';
-import { initBackend } from './init';
+import { availableParallelism } from 'node:os';
+import { BackendError } from './errors';
+import { describeBackend, initBackend } from './init';
 
 describe('initBackend', () => {
-  it('falls back from tensorflow (not installable here) to native (wasm + @adapterkit/native) or wasm and reports why', async () => {
+  it('falls back from tensorflow (not installable here) to native (when installed) or wasm on all cores, and reports why and what is active', async () => {
     const info = await initBackend();
     expect(['tensorflow', 'native', 'wasm']).toContain(info.name);
     if (info.name !== 'tensorflow') {
-      expect(info.skipped[0]).toMatchObject({ name: 'tensorflow' });
+      expect(info.skipped.map((s) => s.name).slice(0, 2)).toEqual(['tensorflow', 'webgpu']);
+      if (info.name === 'wasm') {
+        // @adapterkit/native is optional: absent or unloadable, it is skipped with the reason
+        expect(info.skipped.find((s) => s.name === 'native')).toMatchObject({ reason: expect.stringMatching(/@adapterkit\/native(:| is not installed| failed to load)/) });
+      } else {
+        expect(info.package).toMatch(/^@adapterkit\/native .* on @tensorflow\/tfjs-backend-wasm /);
+      }
       expect(tf.getBackend()).toBe('wasm');
+      expect(info.tfBackend).toBe('wasm');
+      expect(info.environment).toBe('node');
+      // threads on by default in Node: every logical core (at most the 8 workers tfjs preloads)
+      const cores = Math.min(availableParallelism(), 8);
+      if (info.threads !== cores) {
+        // the threaded module did not start (its workers failed or timed out): reported, with 1 thread
+        console.warn(`wasm threads fell back: ${info.notes.join('; ')}`);
+        expect(info.threads).toBe(1);
+        expect(info.notes.join(' ')).toMatch(/wasm threads unavailable, running 1 thread/);
+      } else {
+        if (info.name === 'wasm') expect(describeBackend(info)).toBe(`wasm (@tensorflow/tfjs-backend-wasm 4.22.0${cores > 1 ? ' (threaded-simd)' : ''}, ${cores} thread${cores > 1 ? 's' : ''})`);
+      }
+      // the thread count is fixed per process: a later request for another count says so
+      const again = await initBackend('wasm', { threads: cores + 1 });
+      expect(again.threads).toBe(info.threads);
+      expect(again.notes.join(' ')).toMatch(/fixed per process/);
     }
-    if (info.name === 'wasm') {
-      // @adapterkit/native is optional: absent or unloadable, it is skipped with the reason
-      expect(info.skipped.find((s) => s.name === 'native')).toMatchObject({ reason: expect.stringMatching(/@adapterkit\/native(:| is not installed| failed to load)/) });
-    }
-    if (info.name === 'native') expect(info.package).toMatch(/^@adapterkit\/native .* on @tensorflow\/tfjs-backend-wasm /);
+  });
+
+  it('is a typed error for an unknown name, a bad thread count, and a backend that cannot run here', async () => {
+    await expect(initBackend('webgpuu')).rejects.toMatchObject({ code: 'UNKNOWN_BACKEND', message: expect.stringMatching(/Unknown backend 'webgpuu': expected one of tensorflow, native, webgpu, webgl, wasm, cpu/) });
+    await expect(initBackend('wasm', { threads: 0 })).rejects.toMatchObject({ code: 'BAD_THREADS' });
+    const webgl = await initBackend('webgl').catch((e: unknown) => e);
+    expect(webgl).toBeInstanceOf(BackendError);
+    expect(webgl).toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/WebGL needs a browser/) });
+    // native is optional: where it cannot run, asking for it by name is the same typed error with the reason
+    const native = await initBackend('native').catch((e: unknown) => e);
+    if (native instanceof BackendError) expect(native).toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/@adapterkit\/native/) });
+    else expect(native).toMatchObject({ name: 'native', tfBackend: 'wasm' });
   });
 
   it('trains through linear on wasm: gradients registered, gather gradient (UnsortedSegmentSum) available', async () => {
@@ -70,7 +101,20 @@ describe('initBackend', () => {
     tf.dispose([w, grads[w.name]!]);
   });
 
+  it('replaces the cpu UnsortedSegmentSum by the linear-time scatter-add, with the stock results', async () => {
+    await initBackend('cpu');
+    expect(tf.getKernel('UnsortedSegmentSum', 'cpu')!.kernelFunc.toString()).toContain('scatterAdd');
+    const table = tf.variable(tf.zeros([5, 2]));
+    const idx = tf.tensor1d([4, 1, 4, 9], 'int32');
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.clipByValue(idx, 0, 4)), tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]))))(table);
+    expect(Array.from(await g.data())).toEqual([0, 0, 3, 4, 0, 0, 0, 0, 13, 16]);
+    tf.dispose([table, idx, g]);
+    await initBackend('wasm');
+  });
+
   it('refuses an explicitly requested backend that is unavailable', async () => {
     await expect(initBackend('tensorflow')).rejects.toThrow(/tfjs-node/);
+    // the backend in use is unchanged by a failed request
+    expect(tf.getBackend()).toBe('wasm');
   });
 });

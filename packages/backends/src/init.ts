@@ -111,6 +111,7 @@ async function activateWasm(env: Environment, threads: number | undefined): Prom
     if (result.ok) return { pkg: `${pkg} (threaded-simd)`, threads: result.threads, notes };
     notes.push(`wasm threads unavailable, running 1 thread: ${result.reason}`);
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    wasm.setThreadsCount(1);
   } else {
     if (env === 'browser' && want > 1 && !(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) {
       notes.push('wasm threads need a cross-origin-isolated page (COOP/COEP headers): running 1 thread');

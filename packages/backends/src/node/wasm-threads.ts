@@ -22,6 +22,9 @@ export const WASM_WORKER_POOL = 8;
 
 const MAIN_PREFIX = 'var WasmBackendModuleThreadedSimd';
 
+/** How long the threaded module may take to start its workers before the single-thread build is used instead. */
+const INIT_TIMEOUT_MS = 30_000;
+
 /** The rollup/tslib helpers the threaded module's factory text refers to outside itself (tfjs 4.22 node bundle). */
 const HELPERS = [
   "var require$$0 = require('fs'), require$$1 = require('path'), require$$3 = require('perf_hooks'), require$$4 = require('os');",
@@ -42,7 +45,12 @@ export async function initThreadedWasm(
   wasm: { setThreadsCount(n: number): void; getThreadsCount(): number },
   threads: number,
 ): Promise<ThreadedWasmResult> {
-  const [fs, path, os] = await Promise.all([import(/* @vite-ignore */ 'node:fs'), import(/* @vite-ignore */ 'node:path'), import(/* @vite-ignore */ 'node:os')]);
+  const [fs, path, os, wt] = await Promise.all([
+    import(/* @vite-ignore */ 'node:fs'),
+    import(/* @vite-ignore */ 'node:path'),
+    import(/* @vite-ignore */ 'node:os'),
+    import(/* @vite-ignore */ 'node:worker_threads'),
+  ]);
   const n = Math.min(threads, WASM_WORKER_POOL);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adapterkit-wasm-threads-'));
   const cleanup = (): void => fs.rmSync(dir, { recursive: true, force: true });
@@ -53,6 +61,22 @@ export async function initThreadedWasm(
   const origCreate = URL.createObjectURL;
   const osModule = ((os as unknown as { default?: { cpus: typeof os.cpus } }).default ?? os) as { cpus: typeof os.cpus };
   const origCpus = osModule.cpus;
+  // the workers emscripten creates, to report their errors and to stop them if the module never gets ready
+  const wtModule = ((wt as unknown as { default?: { Worker: typeof wt.Worker } }).default ?? wt) as { Worker: typeof wt.Worker };
+  const OrigWorker = wtModule.Worker;
+  const workers: InstanceType<typeof wt.Worker>[] = [];
+  let workerError: unknown;
+  let failed: (() => void) | undefined;
+  class TrackedWorker extends OrigWorker {
+    constructor(...args: ConstructorParameters<typeof wt.Worker>) {
+      super(...args);
+      workers.push(this);
+      this.once('error', (err) => {
+        workerError ??= err;
+        failed?.();
+      });
+    }
+  }
   const texts = new WeakMap<Blob, string>();
   class TextBlob extends OrigBlob {
     constructor(parts?: ConstructorParameters<typeof Blob>[0], options?: ConstructorParameters<typeof Blob>[1]) {
@@ -80,11 +104,28 @@ export async function initThreadedWasm(
     const cpus = origCpus();
     return Array.from({ length: Math.max(2 * n, cpus.length) }, (_, i) => cpus[i % cpus.length]!);
   };
+  wtModule.Worker = TrackedWorker as typeof wt.Worker;
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasm.setThreadsCount(n);
+  const factory = tf.findBackendFactory('wasm');
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     // the tfjs bundle builds the main-module Blob before it asks for the worker, both inside setBackend
-    if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'the threaded wasm module failed to initialise' };
+    const gaveUp = new Promise<'failed'>((resolve) => {
+      failed = () => resolve('failed');
+      timer = setTimeout(failed, INIT_TIMEOUT_MS);
+      timer.unref?.();
+    });
+    const ready = await Promise.race([tf.setBackend('wasm'), gaveUp]);
+    if (ready === 'failed') {
+      // stop the half-started module and give tfjs a fresh wasm registration for the single-thread build
+      for (const w of workers) void w.terminate();
+      tf.removeBackend('wasm');
+      if (factory) tf.registerBackend('wasm', factory, 2);
+      const why = workerError instanceof Error ? `a worker failed: ${workerError.message}` : `its workers did not start within ${INIT_TIMEOUT_MS / 1000} s`;
+      return { ok: false, reason: `the threaded wasm module did not initialise (${why})` };
+    }
+    if (!ready) return { ok: false, reason: 'the threaded wasm module failed to initialise' };
     // emscripten refs a worker while it runs a pthread, and XNNPACK's pool threads run for the life of the module:
     // unref them so that they do not keep Node alive (they wait on shared memory, not on the event loop)
     const module = (tf.findBackend('wasm') as unknown as { wasm?: { PThread?: { runningWorkers?: Array<{ unref?: () => void }> } } }).wasm;
@@ -93,6 +134,8 @@ export async function initThreadedWasm(
   } catch (err) {
     return { ok: false, reason: `the threaded wasm module failed to initialise: ${err instanceof Error ? err.message : String(err)}` };
   } finally {
+    if (timer) clearTimeout(timer);
+    wtModule.Worker = OrigWorker;
     // every pooled worker has read both files once the module is ready
     cleanup();
     globalThis.Blob = OrigBlob;

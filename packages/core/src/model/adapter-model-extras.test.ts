@@ -82,7 +82,7 @@ describe('AdapterModel: AdapterDrop, model-level hooks, setup callbacks', () => 
     expect(disposed).toBe(true);
   });
 
-  it('the cpu UnsortedSegmentSum (gather gradient) is the linear-time scatter-add', () => {
+  it('computes the gather gradient (UnsortedSegmentSum) on cpu', () => {
     const table = tf.variable(tf.zeros([5, 2]));
     const idx = tf.tensor1d([4, 1, 4], 'int32');
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), tf.tensor2d([[1, 2], [3, 4], [5, 6]]))))(table);
