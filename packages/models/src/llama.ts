@@ -27,6 +27,7 @@ export const LLAMA_HOOK_POINTS: readonly HookPoint[] = [
   'attention.kv',
   'attention.outputProjection',
   'attention.output',
+  'ffn.gateProjection',
   'ffn.intermediate',
   'ffn.outputProjection',
   'ffn.output',
@@ -58,6 +59,8 @@ export function llamaModulePath(site: ModuleSite, i: number): string | undefined
       return `${p}.self_attn.o_proj`;
     case 'attention.output':
       return `${p}.attention_adapters`;
+    case 'ffn.gateProjection':
+      return `${p}.mlp.gate_proj`;
     case 'ffn.intermediate':
       return `${p}.mlp.down_proj`;
     case 'ffn.outputProjection':
@@ -188,7 +191,7 @@ const CLASS_NAMES: Record<string, string> = { llama: 'LlamaForCausalLM', qwen2: 
  *   RoPE on q and k (`rope_theta`, `rope_scaling` linear/llama3); KV cache append; `repeat_kv` to every query head;
  *   `attention.kv` (prefix tuning: after `repeat_kv` and after RoPE, so prefixes have one key/value per query head
  *   and are never rotated); `softmax(q·kᵀ/√d + causal + padding)·v`, `o_proj` (`attention.outputProjection`), `attention.output` (`hidden +
- *   residual`); `m = RMSNorm(x)`, `up = up_proj(m)` (`ffn.outputProjection`), `u = silu(gate_proj(m))·up`,
+ *   residual`); `m = RMSNorm(x)`, `up = up_proj(m)` (`ffn.outputProjection`), `u = silu(gate_proj(m))·up` (`ffn.gateProjection`),
  *   `down_proj(u)` (`ffn.intermediate`), `ffn.output`, `layer.output`.
  * - `norm` → `lastHiddenState [B, S, H]`; with `lmLogits`: `head.input`, then `lm_head` (or the tied embeddings)
  *   → `logits [B, S, V]`.
@@ -253,6 +256,8 @@ export class LlamaHost extends BaseHost {
             return { inDim: config.numHeads * config.headDim, outDim: H }; // o_proj
           case 'layer':
             return { inDim: H, outDim: H }; // decoder layer: hidden state in and out
+          case 'ffn.gateProjection':
+            return { inDim: H, outDim: I }; // gate_proj
           case 'ffn.intermediate':
             return { inDim: I, outDim: H }; // down_proj
           case 'ffn.outputProjection':
@@ -352,7 +357,8 @@ export class LlamaHost extends BaseHost {
       const residual2 = x;
       const m = rmsNorm(x, w.postNorm, eps);
       const up = hooks.run('ffn.outputProjection', i, { site: 'output', x: m, y: linear(m, w.upW) }, (p) => p.y);
-      const u = tf.mul(this.act(linear(m, w.gateW)), up) as tf.Tensor3D;
+      const gate = hooks.run('ffn.gateProjection', i, { site: 'gate', x: m, y: linear(m, w.gateW) }, (p) => p.y);
+      const u = tf.mul(this.act(gate), up) as tf.Tensor3D;
       const down = hooks.run('ffn.intermediate', i, { site: 'intermediate', x: u, y: linear(u, w.downW) }, (p) => p.y);
       x = hooks.run('ffn.output', i, { hidden: down, residual: residual2, layerNorm: undefined }, addAndNorm);
       // The decoder layer's output (before the final RMSNorm), where `adapters` 1.1 hooks ReFT.
