@@ -6,6 +6,7 @@ import { discoverPlugins, runParity } from '@adapterkit/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const goldenDir = fileURLToPath(new URL('../fixtures/golden-next', import.meta.url));
+const extraDir = fileURLToPath(new URL('../fixtures/golden-next-extra', import.meta.url));
 
 describe('parity with the second reference set (fixtures/golden-next: DistilBERT, Llama, Qwen2)', () => {
   beforeAll(async () => {
@@ -33,6 +34,16 @@ describe('parity with the second reference set (fixtures/golden-next: DistilBERT
         'llama/train_lora',
         'qwen2/base',
       ].sort(),
+    );
+  });
+
+  it('passes the DistilBERT cases generated here with adapter-transformers 3.2.1 (fixtures/golden-next-extra)', async () => {
+    const { plugins, extras } = await discoverPlugins((p) => import(p));
+    const lines: string[] = [];
+    const r = await runParity({ goldenDir: extraDir, cases: 'distilbert/*', plugins, extras, log: (l) => lines.push(l) });
+    expect(lines.at(-1), lines.join('\n')).toBe('8 passed, 0 failed, 0 skipped');
+    expect(r.results.map((x) => x.id).sort()).toEqual(
+      ['compacter_rf8', 'houlsby', 'ia3', 'lora_all', 'mam', 'parallel', 'pfeiffer_inv', 'train_pfeiffer'].map((c) => `distilbert/${c}`),
     );
   });
 });
