@@ -123,10 +123,8 @@ describe.each(['llama', 'bert'] as const)('PEFT LoRA on every linear layer (all-
     const config = m.requireAdapter('default').members[0]!.config as unknown as { extraModules: readonly string[] };
     expect([...config.extraModules]).toEqual(lm ? ['attention_output', 'gate'] : ['attention_output', 'pooler']);
     const ours = outputsOf(m.forward(x, { lmLogits: lm }));
-    const base = outputsOf(tf.tidy(() => {
-      m.setActiveAdapters(null);
-      return m.forward(x, { lmLogits: lm });
-    }));
+    m.setActiveAdapters(null);
+    const base = outputsOf(m.forward(x, { lmLogits: lm }));
     // the adapter acts on every output
     for (let i = 0; i < ours.length; i++) expect(maxAbsDiff(ours[i]!, base[i]!)).toBeGreaterThan(0.05);
 
