@@ -36,8 +36,11 @@ function routeRows<P extends LoRAPoint>(point: P): BlockCompiler<P> {
 /** BatchSplit and Parallel route rows the same way (core's `blockRowSizes`), at every LoRA point. */
 const ROW_ROUTING: { [P in LoRAPoint]: BlockCompiler<P> } = {
   'attention.projection': routeRows('attention.projection'),
+  'attention.outputProjection': routeRows('attention.outputProjection'),
+  'ffn.gateProjection': routeRows('ffn.gateProjection'),
   'ffn.intermediate': routeRows('ffn.intermediate'),
   'ffn.outputProjection': routeRows('ffn.outputProjection'),
+  'pooler.projection': routeRows('pooler.projection'),
 };
 
 /**

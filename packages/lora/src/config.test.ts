@@ -39,6 +39,7 @@ describe('LoRAConfig / IA3Config', () => {
       useGating: false,
       useRslora: false,
       useDora: false,
+      extraModules: [],
     });
     expect(IA3Config()).toMatchObject({ intermediateLora: true, r: 1, alpha: 1, attnMatrices: ['k', 'v'], compositionMode: 'scale', initWeights: 'ia3' });
   });

@@ -24,6 +24,7 @@ export const LORA_FIELDS: { readonly [K in Exclude<keyof LoRAConfig, 'method'>]-
   useGating: { type: 'bool', doc: 'learned gate instead of alpha / r' },
   useRslora: { type: 'bool', omitDefault: true, doc: 'rsLoRA: scaling = alpha / sqrt(r) (written only when true)' },
   useDora: { type: 'bool', omitDefault: true, doc: 'DoRA: magnitude vector and row-normalised W + s·B·A (written only when true)' },
+  extraModules: { type: 'list', omitDefault: true, doc: "PEFT-only dense layers: subset of ['attention_output', 'gate', 'pooler'] (written only when non-empty)" },
 };
 
 /** Defaults of {@link LoRAConfig} (adapter-transformers 3.2.1). */
@@ -40,6 +41,7 @@ export const LORA_DEFAULTS: Omit<LoRAConfig, 'method'> = {
   useGating: false,
   useRslora: false,
   useDora: false,
+  extraModules: [],
 };
 
 /** The reference's `IA3Config()`: k, v and the FFN intermediate dense, scaled (r = alpha = 1, ones init). */
@@ -57,6 +59,7 @@ export const IA3_PRESET: Partial<Omit<LoRAConfig, 'method'>> = {
 };
 
 const ATTN_MATRICES: readonly string[] = ['q', 'k', 'v'];
+const EXTRA_MODULES: readonly string[] = ['attention_output', 'gate', 'pooler'];
 
 /** Check a resolved config; throws AdapterConfigError naming the field at fault. */
 export function validateLoRAConfig(config: LoRAConfig): void {
@@ -71,6 +74,15 @@ export function validateLoRAConfig(config: LoRAConfig): void {
   if (config.dropout < 0 || config.dropout >= 1) fail('dropout', `must be in [0, 1), got ${config.dropout}`);
   if (config.useDora && config.compositionMode !== 'add') fail('use_dora', "needs composition_mode 'add' (DoRA rescales a LoRA-updated weight)");
   if (config.useDora && config.useGating) fail('use_dora', 'cannot be combined with use_gating');
+  const seenExtra = new Set<string>();
+  for (const m of config.extraModules as readonly unknown[]) {
+    if (typeof m !== 'string' || !EXTRA_MODULES.includes(m)) {
+      fail('extra_modules', `may only contain 'attention_output', 'gate', 'pooler', got ${JSON.stringify(m)}`);
+    }
+    if (seenExtra.has(m as string)) fail('extra_modules', `lists '${String(m)}' twice`);
+    seenExtra.add(m as string);
+  }
+  if (config.extraModules.length > 0 && config.useGating) fail('extra_modules', 'cannot be combined with use_gating');
   const seen = new Set<string>();
   for (const m of config.attnMatrices as readonly unknown[]) {
     if (typeof m !== 'string' || !ATTN_MATRICES.includes(m)) {

@@ -10,6 +10,8 @@ describeAdapterMethod([lora], {
     { config: { method: 'lora', r: 2, alpha: 2, useGating: true, intermediateLora: true }, label: 'lora with gating (object)' },
     'lora[r=2,alpha=4,use_dora=True,intermediate_lora=True]',
     'lora[r=4,alpha=8,use_rslora=True]',
+    // PEFT all-linear's attention output dense (every conformance host has it; gate/pooler are host-specific)
+    'lora[r=2,alpha=4,extra_modules=["attention_output"]]',
   ],
   extraPlugins: unionPlugins,
 });

@@ -10,7 +10,7 @@ import {
 } from '@adapterkit/core';
 import type { LoRAConfig } from './lora-config';
 import { LoRAModule } from './module';
-import { loraSites, type LoRAPoint } from './sites';
+import { allLoraSites, type LoRAPoint } from './sites';
 
 /** Base weights a merge changed, with bit-exact copies of their values before the merge. */
 interface MergedWeight {
@@ -33,35 +33,37 @@ export class LoRAInstance implements MethodInstance {
   /** Every module, layer by layer in the reference's order. */
   readonly modules: readonly LoRAModule[];
   readonly handlers: HandlerTable;
-  private readonly byLayer: Array<Map<LoRAPoint, Map<string, LoRAModule>>>;
+  /** Modules by layer (model-level ones, the pooler, under key -1), hook point and payload site. */
+  private readonly byLayer: Map<number, Map<LoRAPoint, Map<string, LoRAModule>>>;
   private merged: MergedWeight[] | undefined;
 
   constructor(ctx: CreateContext<LoRAConfig>) {
     this.name = ctx.name;
     this.config = ctx.config;
     const modules: LoRAModule[] = [];
-    this.byLayer = [];
-    for (let layer = 0; layer < ctx.host.numLayers; layer++) {
-      const points = new Map<LoRAPoint, Map<string, LoRAModule>>();
-      for (const site of loraSites(ctx.host, ctx.config, layer)) {
-        const m = new LoRAModule(site, ctx.config, ctx.name, ctx.params, ctx.rng, ctx.baseParameters);
-        modules.push(m);
-        const bySite = points.get(site.point) ?? new Map<string, LoRAModule>();
-        bySite.set(site.payloadSite, m);
-        points.set(site.point, bySite);
-      }
-      this.byLayer.push(points);
+    this.byLayer = new Map();
+    for (const site of allLoraSites(ctx.host, ctx.config)) {
+      const m = new LoRAModule(site, ctx.config, ctx.name, ctx.params, ctx.rng, ctx.baseParameters);
+      modules.push(m);
+      const points = this.byLayer.get(site.layer) ?? new Map<LoRAPoint, Map<string, LoRAModule>>();
+      const bySite = points.get(site.point) ?? new Map<string, LoRAModule>();
+      bySite.set(site.payloadSite, m);
+      points.set(site.point, bySite);
+      this.byLayer.set(site.layer, points);
     }
     this.modules = modules;
     this.handlers = {
       'attention.projection': (layer) => this.handler('attention.projection', layer),
+      'attention.outputProjection': (layer) => this.handler('attention.outputProjection', layer),
+      'ffn.gateProjection': (layer) => this.handler('ffn.gateProjection', layer),
       'ffn.intermediate': (layer) => this.handler('ffn.intermediate', layer),
       'ffn.outputProjection': (layer) => this.handler('ffn.outputProjection', layer),
+      'pooler.projection': (layer) => this.handler('pooler.projection', layer),
     };
   }
 
   private handler(point: LoRAPoint, layer: number) {
-    const bySite = this.byLayer[layer]?.get(point);
+    const bySite = this.byLayer.get(layer)?.get(point);
     if (!bySite) return undefined;
     return <S extends string>(p: ProjectionPayload<S>, next: (p: ProjectionPayload<S>) => tf.Tensor3D, ctx: HookContext): tf.Tensor3D => {
       const m = bySite.get(p.site);

@@ -1,5 +1,6 @@
 import { buildConfig, type AdapterConfigBase } from '@adapterkit/core';
 import type { AttnMatrix, CompositionMode, LoRAInitWeights } from './config';
+import type { LoRAExtraModule } from './sites';
 import { lora } from './method';
 
 /**
@@ -36,6 +37,12 @@ export interface LoRAConfig extends AdapterConfigBase {
    * Default false.
    */
   readonly useDora: boolean;
+  /**
+   * Dense layers that only PEFT wraps (`target_modules="all-linear"`), none of which AdapterHub's LoRA has:
+   * `attention_output` (BERT `attention.output.dense`, Llama `o_proj`), `gate` (Llama `mlp.gate_proj`), `pooler`
+   * (BERT `pooler.dense`). Saved only when non-empty (`extra_modules`); such adapters export to PEFT files. Default `[]`.
+   */
+  readonly extraModules: readonly LoRAExtraModule[];
 }
 
 /** Overrides accepted by the config constructors (camelCase or snake_case keys). */

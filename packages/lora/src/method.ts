@@ -10,7 +10,8 @@ export const LORA_PACKAGE = { package: '@adapterkit/lora', version: '0.1.0', api
 /**
  * The LoRA / (IA)³ method (adapter-transformers 3.2.1 `LoRAConfig`, `"architecture": "lora"`). Presets: `lora`
  * (the defaults) and `ia3` (`IA3Config()`). Acts at `attention.projection` (q/k/v or fused qkv),
- * `ffn.intermediate` and `ffn.outputProjection`:
+ * `ffn.intermediate` and `ffn.outputProjection`; PEFT-only `extra_modules` add `attention.outputProjection`,
+ * `ffn.gateProjection` and `pooler.projection`:
  * - add: `y = W₀x + b + (α/r)·B·A·drop(x)`; with `use_gating` the factor α/r is replaced by `mean_seq σ(W_g x + b_g)`;
  * - scale ((IA)³): `y = (W₀x + b) ⊙ (α/r)·ℓ` (the bias is scaled too).
  *
@@ -25,7 +26,8 @@ export const lora: AdapterMethod<LoRAConfig> = defineAdapterMethod<LoRAConfig>({
   defaults: LORA_DEFAULTS,
   presets: { lora: {}, ia3: IA3_PRESET },
   validate: validateLoRAConfig,
-  hooks: ['attention.projection', 'ffn.intermediate', 'ffn.outputProjection'],
+  // `ffn.gateProjection` / `pooler.projection` (extra_modules) are checked per config through the host's module sites.
+  hooks: ['attention.projection', 'attention.outputProjection', 'ffn.intermediate', 'ffn.outputProjection'],
   blocks: LORA_BLOCKS,
   create: (ctx) => new LoRAInstance(ctx),
   meta: LORA_PACKAGE,

@@ -83,21 +83,21 @@ describe('PEFT LoRA on the new hosts', () => {
     again.dispose();
   });
 
-  it('llama: a PEFT target the host cannot adapt (o_proj) is refused, naming the module', async () => {
+  it('llama: a PEFT target the host cannot adapt (lm_head) is refused, naming the module', async () => {
     const m = await model('llama');
-    const dir = join(tmp, 'o-proj');
+    const dir = join(tmp, 'lm-head');
     const golden = join(NEXT, 'cases', 'llama', 'peft_lora');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify({ ...json(join(golden, 'adapter_config.json')), target_modules: ['o_proj'] }));
+    writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify({ ...json(join(golden, 'adapter_config.json')), target_modules: ['lm_head'] }));
     const data = new Float32Array(4 * 32);
     writeFileSync(
       join(dir, 'adapter_model.safetensors'),
       serializeSafetensors({
-        'base_model.model.model.layers.0.self_attn.o_proj.lora_A.weight': { shape: [4, 32], data },
-        'base_model.model.model.layers.0.self_attn.o_proj.lora_B.weight': { shape: [32, 4], data },
+        'base_model.model.lm_head.lora_A.weight': { shape: [4, 32], data },
+        'base_model.model.lm_head.lora_B.weight': { shape: [512, 4], data: new Float32Array(512 * 4) },
       }),
     );
-    await expect(importPeftAdapter(m, dir)).rejects.toThrow(/'layers\.0\.self_attn\.o_proj', which AdapterHub LoRA cannot wrap on llama/);
+    await expect(importPeftAdapter(m, dir)).rejects.toThrow(/module 'lm_head', which LoRA cannot wrap on llama/);
     expect(m.adapterNames()).toEqual([]);
     m.dispose();
   });

@@ -231,11 +231,11 @@ describe('importing PEFT adapters written elsewhere', () => {
     });
     // feed-forward (IA)³ is read as peft_ia3, which needs a vector for every layer of a targeted site
     await expect(importPeftAdapter(model, ff)).rejects.toThrow(/encoder\.layer\.1\.output\.dense\.ia3_l/);
-    const attnOut = await writePeft({ peft_type: 'LORA', r: 2, target_modules: ['dense'] }, {
-      'base_model.model.encoder.layer.0.attention.output.dense.lora_A.weight': randomMatrix(rng, 2, 32),
-      'base_model.model.encoder.layer.0.attention.output.dense.lora_B.weight': randomMatrix(rng, 32, 2),
+    const embeddings = await writePeft({ peft_type: 'LORA', r: 2, target_modules: ['word_embeddings'] }, {
+      'base_model.model.embeddings.word_embeddings.lora_A.weight': randomMatrix(rng, 2, 512),
+      'base_model.model.embeddings.word_embeddings.lora_B.weight': randomMatrix(rng, 32, 2),
     });
-    await expect(importPeftAdapter(model, attnOut)).rejects.toThrow(CapabilityError);
+    await expect(importPeftAdapter(model, embeddings)).rejects.toThrow(CapabilityError);
     const dora = await writePeft({ peft_type: 'LORA', r: 2, use_dora: true }, {
       'base_model.model.encoder.layer.0.attention.self.query.lora_A.weight': randomMatrix(rng, 2, 32),
       'base_model.model.encoder.layer.0.attention.self.query.lora_B.weight': randomMatrix(rng, 32, 2),

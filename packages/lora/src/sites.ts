@@ -3,7 +3,21 @@ import type { AttnMatrix } from './config';
 import type { LoRAConfig } from './lora-config';
 
 /** Hook points LoRA acts at. */
-export type LoRAPoint = 'attention.projection' | 'ffn.intermediate' | 'ffn.outputProjection';
+export type LoRAPoint = 'attention.projection' | 'attention.outputProjection' | 'ffn.gateProjection' | 'ffn.intermediate' | 'ffn.outputProjection' | 'pooler.projection';
+
+/**
+ * Dense layers beyond AdapterHub's sites that PEFT targets (`target_modules="all-linear"`): the attention output
+ * dense (`attention_output`: BERT `attention.output.dense`, Llama `o_proj`), the gate of a gated FFN (`gate`: Llama
+ * `gate_proj`) and the pooler dense (`pooler`: BERT `pooler.dense`, model-level).
+ */
+export type LoRAExtraModule = 'attention_output' | 'gate' | 'pooler';
+
+/** Every {@link LoRAExtraModule}, with its hook point and host module site. */
+export const LORA_EXTRA_MODULES: ReadonlyArray<{ readonly name: LoRAExtraModule; readonly point: LoRAPoint; readonly site: ModuleSite; readonly payload: string }> = [
+  { name: 'attention_output', point: 'attention.outputProjection', site: 'attention.outputProjection', payload: 'attention_output' },
+  { name: 'gate', point: 'ffn.gateProjection', site: 'ffn.gateProjection', payload: 'gate' },
+  { name: 'pooler', point: 'pooler.projection', site: 'pooler', payload: 'pooler' },
+];
 
 /**
  * One dense layer that carries a LoRA module. A plain Linear has one output slot; GPT-2's fused `c_attn` has three
@@ -15,6 +29,7 @@ export interface LoRASite {
   readonly payloadSite: string;
   /** Host module site (for {@link HostInfo.modulePath}). */
   readonly moduleSite: ModuleSite;
+  /** Layer index, or -1 for a model-level site (the pooler). */
   readonly layer: number;
   /** Reference module path, e.g. `encoder.layer.0.attention.self.query` or `h.0.attn.c_attn`. */
   readonly modulePath: string;
@@ -52,6 +67,9 @@ function hasFusedQkv(host: HostInfo): boolean {
 /** Module sites LoRA can wrap. */
 export const LORA_MODULE_SITES: readonly ModuleSite[] = ['attention.query', 'attention.key', 'attention.value', 'attention.qkv', 'ffn.intermediate', 'ffn.outputProjection'];
 
+/** Per-layer module sites of {@link LoRAExtraModule}s (the pooler is model-level). */
+export const LORA_EXTRA_LAYER_SITES: readonly ModuleSite[] = ['attention.outputProjection', 'ffn.gateProjection'];
+
 /** `[in, out]` of a wrappable dense layer of the host (its `moduleShape`, else the BERT shapes). */
 export function moduleDims(host: HostInfo, site: ModuleSite, layer = 0): { inDim: number; outDim: number } {
   if (host.moduleShape) {
@@ -67,6 +85,8 @@ export function moduleDims(host: HostInfo, site: ModuleSite, layer = 0): { inDim
       return { inDim: H, outDim: host.intermediateSize };
     case 'ffn.outputProjection':
       return { inDim: host.intermediateSize, outDim: H };
+    case 'ffn.gateProjection':
+      return { inDim: H, outDim: host.intermediateSize };
     default:
       return { inDim: H, outDim: H };
   }
@@ -97,11 +117,27 @@ export function loraSites(host: HostInfo, config: LoRAConfig, layer: number): Lo
       }
     }
   }
+  if (config.extraModules.includes('attention_output')) {
+    out.push(site('attention.outputProjection', 'attention_output', 'attention.outputProjection', [true]));
+  }
+  if (config.extraModules.includes('gate')) {
+    out.push(site('ffn.gateProjection', 'gate', 'ffn.gateProjection', [true]));
+  }
   if (config.intermediateLora) {
     out.push(site('ffn.intermediate', 'intermediate', 'ffn.intermediate', [true]));
   }
   if (config.outputLora) {
     out.push(site('ffn.outputProjection', 'output', 'ffn.outputProjection', [true]));
+  }
+  return out;
+}
+
+/** Every dense layer a config wraps: {@link loraSites} of each layer, then the model-level pooler (layer -1). */
+export function allLoraSites(host: HostInfo, config: LoRAConfig): LoRASite[] {
+  const out: LoRASite[] = [];
+  for (let layer = 0; layer < host.numLayers; layer++) out.push(...loraSites(host, config, layer));
+  if (config.extraModules.includes('pooler')) {
+    out.push({ point: 'pooler.projection', payloadSite: 'pooler', moduleSite: 'pooler', layer: -1, modulePath: pathOf(host, 'pooler', 0), ...moduleDims(host, 'pooler', 0), slots: [true] });
   }
   return out;
 }

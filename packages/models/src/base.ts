@@ -220,6 +220,10 @@ export function makeInfo(
         return { inDim: H, outDim: I };
       case 'ffn.outputProjection':
         return { inDim: I, outDim: H };
+      case 'ffn.gateProjection':
+        return { inDim: H, outDim: I };
+      case 'pooler':
+        return { inDim: H, outDim: H };
       default:
         return undefined;
     }

@@ -49,6 +49,8 @@ export function bertModulePath(site: ModuleSite, i: number): string | undefined 
   switch (site) {
     case 'layer':
       return p;
+    case 'pooler':
+      return 'pooler.dense';
     case 'attention.self':
       return `${p}.attention.self`;
     case 'attention.query':
@@ -107,7 +109,7 @@ const CLASS_NAMES: Record<string, string> = { bert: 'BertModel', roberta: 'Rober
  * - each layer: q/k/v projections (`attention.projection`), heads `[B, heads, S, headDim]` (`attention.kv`),
  *   `softmax(q·kᵀ/√headDim + mask)·v`, output dense + dropout (`attention.output`, add & LayerNorm), FFN
  *   (`ffn.intermediate`, activation, `ffn.outputProjection`, dropout, `ffn.output`).
- * - pooler: `tanh(dense(h[:, 0]))` → `poolerOutput [B, H]`.
+ * - pooler: `tanh(dense(h[:, 0]))` (`pooler.projection` on the dense, `[B, 1, H]`) → `poolerOutput [B, H]`.
  */
 export class BertHost extends BaseHost {
   readonly info: ModelHostInfo;
@@ -162,8 +164,8 @@ export class BertHost extends BaseHost {
     this.info = makeInfo(config, store, {
       modelClass: CLASS_NAMES[config.modelType]!,
       baseModelPrefix: this.isRoberta ? 'roberta' : 'bert',
-      hookPoints: BERT_HOOK_POINTS,
-      modulePath: bertModulePath,
+      hookPoints: this.pooler ? [...BERT_HOOK_POINTS, 'pooler.projection'] : BERT_HOOK_POINTS,
+      modulePath: this.pooler ? bertModulePath : (site, i) => (site === 'pooler' ? undefined : bertModulePath(site, i)),
       hasPooler: this.pooler !== undefined,
       hasLmHead: false,
       isDecoder: false,
@@ -246,7 +248,9 @@ export class BertHost extends BaseHost {
 
     if (!this.pooler) return { lastHiddenState: x };
     const first = tf.reshape(tf.slice(x, [0, 0, 0], [x.shape[0], 1, H]), [x.shape[0], H]) as tf.Tensor2D;
-    const poolerOutput = tf.tanh(linear(first, this.pooler.w, this.pooler.b));
+    const { w: pw, b: pb } = this.pooler;
+    const pooled = hooks.run('pooler.projection', -1, { site: 'pooler', x: tf.expandDims(first, 1) as tf.Tensor3D, y: tf.expandDims(linear(first, pw, pb), 1) as tf.Tensor3D }, (p) => p.y);
+    const poolerOutput = tf.tanh(tf.squeeze(pooled, [1])) as tf.Tensor2D;
     return { lastHiddenState: x, poolerOutput };
   }
 }

@@ -25,11 +25,15 @@ const DISTILBERT_LN_EPS = 1e-12;
 /**
  * Reference module path of a site in layer `i` of DistilBERT (adapter-transformers 3.2.1, relative to the base
  * model): LoRA wraps `attention.{q,k,v}_lin`, `ffn.lin1` (intermediate) and `ffn.lin2` (output); bottleneck
- * adapters live in `attention_adapters` / `output_adapters`; prefix tuning under `attention`.
+ * adapters live in `attention_adapters` / `output_adapters`; prefix tuning under `attention`. 3.2.1 never adapts
+ * `attention.out_lin` (site `attention.outputProjection`, a PEFT target) and has no ReFT (site `layer`, the
+ * `transformer.layer.{i}` block whose output `layer.output` sees); both are mapped for the methods that use them.
  */
 export function distilbertModulePath(site: ModuleSite, i: number): string | undefined {
   const p = `transformer.layer.${i}`;
   switch (site) {
+    case 'layer':
+      return p;
     case 'attention.self':
       return `${p}.attention`;
     case 'attention.query':
@@ -38,6 +42,8 @@ export function distilbertModulePath(site: ModuleSite, i: number): string | unde
       return `${p}.attention.k_lin`;
     case 'attention.value':
       return `${p}.attention.v_lin`;
+    case 'attention.outputProjection':
+      return `${p}.attention.out_lin`;
     case 'attention.output':
       return `${p}.attention_adapters`;
     case 'ffn.intermediate':
@@ -79,8 +85,8 @@ interface LayerWeights {
  *
  * - embeddings: `LayerNorm(word[ids] + position[0..S-1])` → dropout → `embeddings.output`.
  * - each layer: `q/k/v_lin` (`attention.projection`), heads (`attention.kv`), `softmax(q·kᵀ/√d + mask)·v`,
- *   `out_lin` (`attention.output`: add & `sa_layer_norm`); `ffn.lin1` (`ffn.intermediate`), activation,
- *   `ffn.lin2` (`ffn.outputProjection`), dropout, `ffn.output` (add & `output_layer_norm`).
+ *   `out_lin` (`attention.outputProjection`), `attention.output` (add & `sa_layer_norm`); `ffn.lin1` (`ffn.intermediate`), activation,
+ *   `ffn.lin2` (`ffn.outputProjection`), dropout, `ffn.output` (add & `output_layer_norm`), `layer.output`.
  * - output: `lastHiddenState [B, S, H]` only.
  */
 export class DistilBertHost extends BaseHost {
@@ -173,7 +179,8 @@ export class DistilBertHost extends BaseHost {
       // The reference scales q before the product (q / √d); the difference is float rounding.
       const scores = tf.add(batchMatMul(tf.mul(splitHeads(q, nh), scale), tf.transpose(kv.key, [0, 1, 3, 2])), kv.mask);
       const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training) as tf.Tensor4D;
-      const attnOut = linear(mergeHeads(batchMatMul(probs, kv.value)), w.oW, w.oB);
+      const ctx = mergeHeads(batchMatMul(probs, kv.value));
+      const attnOut = hooks.run('attention.outputProjection', i, { site: 'attention_output', x: ctx, y: linear(ctx, w.oW, w.oB) }, (p) => p.y);
       const x1 = hooks.run(
         'attention.output',
         i,
@@ -189,6 +196,7 @@ export class DistilBertHost extends BaseHost {
         { hidden: dropout(out, cfg.hiddenDropout, training), residual: x1, layerNorm: (t) => layerNorm(t, w.outLnG, w.outLnB, DISTILBERT_LN_EPS) },
         addAndNorm,
       );
+      x = hooks.run('layer.output', i, x, (h) => h);
     }
     return { lastHiddenState: x };
   }

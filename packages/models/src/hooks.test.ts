@@ -1,8 +1,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOOK_POINTS, MASK_NEGATIVE, NO_HOOKS, type HookRunner, type KeyValuePayload, type ModelInputs } from './core';
-import { BERT_HOOK_POINTS, loadHost, type ModelHost } from './index';
+import { MASK_NEGATIVE, NO_HOOKS, type HookRunner, type KeyValuePayload, type ModelInputs } from './core';
+import { BERT_HOOK_POINTS, GPT2_HOOK_POINTS, loadHost, type ModelHost } from './index';
 import { disposeInputs, disposeOutputs, tidyForward, goldenInputs, maxAbsDiff, modelDir, RecordingRunner, type GoldenModel } from './test-helpers';
 
 beforeAll(async () => {
@@ -28,7 +28,8 @@ describe.each(MODELS)('%s hooks', (model) => {
     const lm = model === 'gpt2';
     disposeOutputs(tidyForward(host, inputs, rec, { training: false, lmLogits: lm }));
     const L = host.info.numLayers;
-    const expectedPoints = lm ? HOOK_POINTS : BERT_HOOK_POINTS;
+    // The golden bert/roberta checkpoints have a pooler, so they also advertise (and call) pooler.projection.
+    const expectedPoints = lm ? GPT2_HOOK_POINTS : [...BERT_HOOK_POINTS, 'pooler.projection' as const];
     expect(new Set(host.info.hookPoints)).toEqual(new Set(expectedPoints));
     // GPT-2 advertises head.input for flex LM heads (AdapterModel.runHook); its static LM head does not run it
     expect(new Set(rec.calls.map((c) => c.point))).toEqual(new Set(expectedPoints.filter((p) => !(lm && p === 'head.input'))));
@@ -52,6 +53,7 @@ describe.each(MODELS)('%s hooks', (model) => {
           ];
     const expected = ['embeddings.output@-1'];
     for (let i = 0; i < L; i++) for (const p of perLayer) expected.push(`${p}@${i}`);
+    if (!lm) expected.push('pooler.projection:pooler@-1');
     expect(rec.calls.map((c) => `${c.point}${c.site ? `:${c.site}` : ''}@${c.layer}`)).toEqual(expected);
   });
 

@@ -25,21 +25,28 @@ export const LLAMA_HOOK_POINTS: readonly HookPoint[] = [
   'embeddings.output',
   'attention.projection',
   'attention.kv',
+  'attention.outputProjection',
   'attention.output',
+  'ffn.gateProjection',
   'ffn.intermediate',
   'ffn.outputProjection',
   'ffn.output',
+  'layer.output',
   'head.input',
 ];
 
 /**
  * Reference module path of a site in decoder layer `i` (relative to the base model `model`), as `adapters` 1.1.0
  * places its modules on Llama: LoRA's `intermediate` site is **`mlp.down_proj`** and its `output` site
- * **`mlp.up_proj`** (the reverse of BERT's roles); `gate_proj` and `o_proj` are never adapted.
+ * **`mlp.up_proj`** (the reverse of BERT's roles); `gate_proj` and `o_proj` are never adapted by `adapters` LoRA.
+ * `attention.outputProjection` is `o_proj` (PEFT targets it: VeRA, `all-linear` LoRA) and `layer` the decoder layer
+ * (ReFT's hook on the layer output).
  */
 export function llamaModulePath(site: ModuleSite, i: number): string | undefined {
   const p = `layers.${i}`;
   switch (site) {
+    case 'layer':
+      return p;
     case 'attention.self':
       return `${p}.self_attn`;
     case 'attention.query':
@@ -48,8 +55,12 @@ export function llamaModulePath(site: ModuleSite, i: number): string | undefined
       return `${p}.self_attn.k_proj`;
     case 'attention.value':
       return `${p}.self_attn.v_proj`;
+    case 'attention.outputProjection':
+      return `${p}.self_attn.o_proj`;
     case 'attention.output':
       return `${p}.attention_adapters`;
+    case 'ffn.gateProjection':
+      return `${p}.mlp.gate_proj`;
     case 'ffn.intermediate':
       return `${p}.mlp.down_proj`;
     case 'ffn.outputProjection':
@@ -179,9 +190,9 @@ const CLASS_NAMES: Record<string, string> = { llama: 'LlamaForCausalLM', qwen2: 
  * - each layer: `a = RMSNorm(x)`; `q/k/v_proj` (`attention.projection`; k/v `[B, S, kvHeads·d]`, Qwen2 biases);
  *   RoPE on q and k (`rope_theta`, `rope_scaling` linear/llama3); KV cache append; `repeat_kv` to every query head;
  *   `attention.kv` (prefix tuning: after `repeat_kv` and after RoPE, so prefixes have one key/value per query head
- *   and are never rotated); `softmax(q·kᵀ/√d + causal + padding)·v`, `o_proj`, `attention.output` (`hidden +
- *   residual`); `m = RMSNorm(x)`, `up = up_proj(m)` (`ffn.outputProjection`), `u = silu(gate_proj(m))·up`,
- *   `down_proj(u)` (`ffn.intermediate`), `ffn.output`.
+ *   and are never rotated); `softmax(q·kᵀ/√d + causal + padding)·v`, `o_proj` (`attention.outputProjection`), `attention.output` (`hidden +
+ *   residual`); `m = RMSNorm(x)`, `up = up_proj(m)` (`ffn.outputProjection`), `u = silu(gate_proj(m))·up` (`ffn.gateProjection`),
+ *   `down_proj(u)` (`ffn.intermediate`), `ffn.output`, `layer.output`.
  * - `norm` → `lastHiddenState [B, S, H]`; with `lmLogits`: `head.input`, then `lm_head` (or the tied embeddings)
  *   → `logits [B, S, V]`.
  *
@@ -241,6 +252,12 @@ export class LlamaHost extends BaseHost {
           case 'attention.key':
           case 'attention.value':
             return { inDim: H, outDim: config.numKeyValueHeads * config.headDim };
+          case 'attention.outputProjection':
+            return { inDim: config.numHeads * config.headDim, outDim: H }; // o_proj
+          case 'layer':
+            return { inDim: H, outDim: H }; // decoder layer: hidden state in and out
+          case 'ffn.gateProjection':
+            return { inDim: H, outDim: I }; // gate_proj
           case 'ffn.intermediate':
             return { inDim: I, outDim: H }; // down_proj
           case 'ffn.outputProjection':
@@ -334,15 +351,18 @@ export class LlamaHost extends BaseHost {
       let scores: tf.Tensor = tf.mul(batchMatMul(qh, tf.transpose(kv.key, [0, 1, 3, 2])), scale);
       scores = tf.add(tf.add(scores, causalMask(S, sk)), kv.mask);
       const ctx = mergeHeads(batchMatMul(tf.softmax(scores) as tf.Tensor4D, kv.value));
-      const o = linear(ctx, w.oW);
+      const o = hooks.run('attention.outputProjection', i, { site: 'attention_output', x: ctx, y: linear(ctx, w.oW) }, (p) => p.y);
       x = hooks.run('attention.output', i, { hidden: o, residual, layerNorm: undefined }, addAndNorm);
 
       const residual2 = x;
       const m = rmsNorm(x, w.postNorm, eps);
       const up = hooks.run('ffn.outputProjection', i, { site: 'output', x: m, y: linear(m, w.upW) }, (p) => p.y);
-      const u = tf.mul(this.act(linear(m, w.gateW)), up) as tf.Tensor3D;
+      const gate = hooks.run('ffn.gateProjection', i, { site: 'gate', x: m, y: linear(m, w.gateW) }, (p) => p.y);
+      const u = tf.mul(this.act(gate), up) as tf.Tensor3D;
       const down = hooks.run('ffn.intermediate', i, { site: 'intermediate', x: u, y: linear(u, w.downW) }, (p) => p.y);
       x = hooks.run('ffn.output', i, { hidden: down, residual: residual2, layerNorm: undefined }, addAndNorm);
+      // The decoder layer's output (before the final RMSNorm), where `adapters` 1.1 hooks ReFT.
+      x = hooks.run('layer.output', i, x, (h) => h);
     }
 
     const lastHiddenState = rmsNorm(x, this.finalNorm, eps);

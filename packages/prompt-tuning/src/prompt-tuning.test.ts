@@ -102,6 +102,24 @@ describe('prompt tuning behaviour', () => {
     model.dispose();
   });
 
+  it('Llama (adapters 1.1 support_prompt_tuning = False): loading the no-op case adds nothing, warns, and gives the base output', async () => {
+    const extra = resolve(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/golden-next-extra');
+    const warnings: string[] = [];
+    const model = new AdapterModel(await loadHost(join(extra, 'models/llama')), { methods: [...plugins], warn: (m) => warnings.push(m) });
+    expect(model.info.supportsPromptTuning).toBe(false);
+    const inputs = goldenInputs(extra, 'llama');
+    const base = model.forward(inputs).lastHiddenState;
+    const name = await model.loadAdapter(join(extra, 'cases/llama/prompt_tuning'), { setActive: true });
+    expect(model.adapterParams(name)).toEqual([]);
+    expect(warnings.some((w) => w.includes('does not support prompt tuning'))).toBe(true);
+    const ref = await readTensors(join(extra, 'cases/llama/prompt_tuning/output.safetensors'));
+    const out = model.forward(inputs).lastHiddenState;
+    expect(maxAbsDiff(out, base)).toBe(0);
+    expect(maxAbsDiff(out, ref.get('last_hidden_state')!)).toBeLessThan(1e-5);
+    tf.dispose([base, out, ...ref.values(), inputs.inputIds, inputs.attentionMask!]);
+    model.dispose();
+  });
+
   it('rejects from_string without a tokenizer and bad lengths with typed errors', () => {
     const model = new AdapterModel(initHost(bertCfg), { methods: [...plugins] });
     expect(() => model.addAdapter('s', { method: 'prompt_tuning', promptInit: 'from_string', promptInitText: 'hello' })).toThrow(CapabilityError);

@@ -14,6 +14,12 @@ export interface ConfigJson {
   readonly floatPaths: readonly string[][];
 }
 
+/** Equal values, lists compared element by element (an omit-by-default list field equal to its default). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b;
+}
+
 /** The snake_case dict of one member, as the reference's `to_dict()`. */
 export function memberToJson(member: ResolvedMember, path: string[] = []): ConfigJson {
   const dict: Record<string, unknown> = {};
@@ -22,7 +28,7 @@ export function memberToJson(member: ResolvedMember, path: string[] = []): Confi
   for (const [field, spec] of Object.entries(member.method.fields as Record<string, FieldSpec>)) {
     const key = snakeKey(field, spec);
     const value = member.config[field];
-    if (spec.omitDefault && value === (member.method.defaults as Record<string, unknown>)[field]) continue;
+    if (spec.omitDefault && sameValue(value, (member.method.defaults as Record<string, unknown>)[field])) continue;
     dict[key] = value;
     if (spec.type === 'float' && typeof value === 'number') floatPaths.push([...path, key]);
   }

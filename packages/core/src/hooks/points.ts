@@ -68,6 +68,11 @@ export interface HookPointTypes {
   'attention.outputProjection': { payload: ProjectionPayload<'attention_output'>; result: tf.Tensor3D };
   /** After the attention output projection, before/around add & norm → new hidden. Bottleneck `mh_adapter`. */
   'attention.output': { payload: SublayerPayload; result: tf.Tensor3D };
+  /**
+   * The gate dense of a gated FFN (`[.., hidden] → [.., intermediate]`, before the activation: Llama `mlp.gate_proj`)
+   * → new output. PEFT LoRA on every linear layer.
+   */
+  'ffn.gateProjection': { payload: ProjectionPayload<'gate'>; result: tf.Tensor3D };
   /** FFN intermediate dense (`[.., hidden] → [.., intermediate]`, before the activation) → new output. LoRA/(IA)³. */
   'ffn.intermediate': { payload: ProjectionPayload<'intermediate'>; result: tf.Tensor3D };
   /** FFN output dense (`[.., intermediate] → [.., hidden]`) → new output. LoRA `output_lora`. */
@@ -80,6 +85,12 @@ export interface HookPointTypes {
    * ReFT (the reference's forward hook on each layer module).
    */
   'layer.output': { payload: tf.Tensor3D; result: tf.Tensor3D };
+  /**
+   * The pooler dense (BERT `pooler.dense`, before its tanh): `x` is the first position `[batch, 1, hidden]`, the
+   * result `[batch, 1, hidden]`. Model-level (layer -1); called only by hosts with a pooler. PEFT LoRA on every linear
+   * layer.
+   */
+  'pooler.projection': { payload: ProjectionPayload<'pooler'>; result: tf.Tensor3D };
   /** Hidden states entering an LM head `[batch, seq, hidden]` → same. Invertible adapters (inverse). */
   'head.input': { payload: tf.Tensor3D; result: tf.Tensor3D };
 }
@@ -98,15 +109,17 @@ export const HOOK_POINTS: readonly HookPoint[] = [
   'attention.kv',
   'attention.outputProjection',
   'attention.output',
+  'ffn.gateProjection',
   'ffn.intermediate',
   'ffn.outputProjection',
   'ffn.output',
   'layer.output',
+  'pooler.projection',
   'head.input',
 ];
 
 /** Points called once per forward rather than once per layer; they are dispatched with layer `-1`. */
-export const MODEL_LEVEL_POINTS: ReadonlySet<HookPoint> = new Set<HookPoint>(['embeddings.output', 'head.input']);
+export const MODEL_LEVEL_POINTS: ReadonlySet<HookPoint> = new Set<HookPoint>(['embeddings.output', 'pooler.projection', 'head.input']);
 
 /** What the host does at a point when no adapter is active there. */
 export type Terminal<P extends HookPoint> = (payload: HookPayload<P>) => HookResult<P>;

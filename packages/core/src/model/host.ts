@@ -15,11 +15,15 @@ export type ModuleSite =
   | 'attention.output'
   /** The attention output dense (BERT `attention.output.dense`, GPT-2 `attn.c_proj`). */
   | 'attention.outputProjection'
+  /** The gate dense of a gated FFN (Llama `mlp.gate_proj`). */
+  | 'ffn.gateProjection'
   | 'ffn.intermediate'
   | 'ffn.outputProjection'
   | 'ffn.output'
   /** The whole Transformer layer module (BERT `encoder.layer.3`, GPT-2 `h.3`): where ReFT keeps its `reft_layer`. */
-  | 'layer';
+  | 'layer'
+  /** The pooler dense (BERT `pooler.dense`); model-level: hosts map it for every layer index (look it up with 0). */
+  | 'pooler';
 
 /**
  * Where a host runs its model-level hook points, following the reference on the same architecture (this is where

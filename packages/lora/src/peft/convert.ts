@@ -1,7 +1,7 @@
 import { CapabilityError, FileFormatError, WeightsMismatchError, type HostInfo, type ModuleSite } from '@adapterkit/core';
 import type { AttnMatrix } from '../config';
 import type { LoRAConfigOverrides } from '../lora-config';
-import { ATTN_SITES, enabledSlots, moduleDims, type LoRASite } from '../sites';
+import { ATTN_SITES, enabledSlots, LORA_EXTRA_MODULES, moduleDims, type LoRASite } from '../sites';
 import { colSlice, concatRows, filled, isConstant, padTo, rowSlice, scaled, type Mat } from './matrix';
 import { patternValue } from './format';
 
@@ -56,6 +56,7 @@ function siteFlags(modules: readonly PeftModule[], fusedSlotFlags: readonly bool
     ...(attn.length > 0 ? { attnMatrices: attn } : {}),
     intermediateLora: modules.some((m) => m.site === 'ffn.intermediate'),
     outputLora: modules.some((m) => m.site === 'ffn.outputProjection'),
+    extraModules: LORA_EXTRA_MODULES.filter((e) => modules.some((m) => m.site === e.site)).map((e) => e.name),
   };
 }
 
@@ -85,7 +86,7 @@ export function convertLora(peft: Record<string, unknown>, modules: readonly Pef
   const problems: string[] = [];
   for (const m of modules) {
     const { A, B } = m.tensors;
-    const { inDim, outDim } = moduleDims(host, m.site, m.layer);
+    const { inDim, outDim } = moduleDims(host, m.site, Math.max(m.layer, 0)); // model-level sites (layer -1) are looked up with 0
     if (dora && (!m.tensors.m || m.tensors.m.cols !== outDim)) problems.push(`${m.peftName}: DoRA needs lora_magnitude_vector [${outDim}]`);
     if (!dora && m.tensors.m) problems.push(`${m.peftName}: lora_magnitude_vector without use_dora`);
     if (!A || !B) problems.push(`${m.peftName}: needs both lora_A and lora_B`);

@@ -14,7 +14,7 @@ import {
   type TensorEntry,
 } from '@adapterkit/core';
 import type { LoRAConfig } from '../lora-config';
-import { LORA_MODULE_SITES, loraSites } from '../sites';
+import { allLoraSites, LORA_EXTRA_LAYER_SITES, LORA_MODULE_SITES } from '../sites';
 import { convertIa3, convertLora, type PeftModule } from './convert';
 import { PEFT_CONFIG_FILE, PEFT_KEY_PREFIX, PEFT_SUFFIX, PEFT_WEIGHTS_FILE } from './format';
 import { importPeftVera } from './vera';
@@ -40,13 +40,15 @@ const findWeights = (dir: string): string =>
 function collectModules(model: AdapterModel, peft: Record<string, unknown>, tensors: Map<string, TensorEntry>, source: string): PeftModule[] {
   const info = model.info;
   const where = new Map<string, { site: ModuleSite; layer: number }>();
-  const sites: readonly ModuleSite[] = peft['peft_type'] === 'IA3' ? [...LORA_MODULE_SITES, 'attention.outputProjection'] : LORA_MODULE_SITES;
+  const sites: readonly ModuleSite[] = peft['peft_type'] === 'IA3' ? [...LORA_MODULE_SITES, 'attention.outputProjection'] : [...LORA_MODULE_SITES, ...LORA_EXTRA_LAYER_SITES];
   for (let layer = 0; layer < info.numLayers; layer++) {
     for (const site of sites) {
       const p = info.modulePath(site, layer);
       if (p !== undefined) where.set(p, { site, layer });
     }
   }
+  const pooler = peft['peft_type'] === 'IA3' ? undefined : info.modulePath('pooler', 0);
+  if (pooler !== undefined) where.set(pooler, { site: 'pooler', layer: -1 });
   const kinds =
     peft['peft_type'] === 'IA3'
       ? ([['l', PEFT_SUFFIX.ia3]] as const)
@@ -67,7 +69,7 @@ function collectModules(model: AdapterModel, peft: Record<string, unknown>, tens
     if (!loc) {
       throw new CapabilityError(
         'PEFT_UNSUPPORTED_MODULE',
-        `${source}: '${key}' targets module '${path}', which AdapterHub LoRA cannot wrap on ${info.modelType} (it wraps attention q/k/v, the FFN intermediate and FFN output dense layers)`,
+        `${source}: '${key}' targets module '${path}', which LoRA cannot wrap on ${info.modelType} (it wraps attention q/k/v and output, the FFN gate, intermediate and output dense layers, and the pooler)`,
       );
     }
     const rank = kind[0] === 'm' ? 1 : 2;
@@ -81,7 +83,8 @@ function collectModules(model: AdapterModel, peft: Record<string, unknown>, tens
   }
   if (problems.length > 0) throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}:\n  ${problems.join('\n  ')}`);
   if (modules.size === 0) throw new WeightsMismatchError('PEFT_WEIGHTS_MISMATCH', `${source}: no LoRA / (IA)³ weights found`);
-  return [...modules.values()].sort((a, b) => a.layer - b.layer || sites.indexOf(a.site) - sites.indexOf(b.site));
+  const order = (m: PeftModule): number => (m.layer < 0 ? info.numLayers : m.layer); // the pooler last
+  return [...modules.values()].sort((a, b) => order(a) - order(b) || sites.indexOf(a.site) - sites.indexOf(b.site));
 }
 
 const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols], data: m.data });
@@ -122,18 +125,16 @@ export async function importPeftAdapter(model: AdapterModel, dir: string, option
   const config = full as unknown as LoRAConfig;
   const files = new Map<string, TensorEntry>();
   const missing: string[] = [];
-  for (let layer = 0; layer < model.info.numLayers; layer++) {
-    for (const site of loraSites(model.info, config, layer)) {
-      let w = conversion.weights(site);
-      if (!w) {
-        missing.push(site.modulePath);
-        w = conversion.identity(site);
-      }
-      const key = `${site.modulePath}.loras.${name}`;
-      if (w.A) files.set(`${key}.lora_A`, toEntry(w.A));
-      files.set(`${key}.lora_B`, toEntry(w.B));
-      if (w.m) files.set(`${key}.lora_magnitude_vector`, { dtype: 'F32', shape: [w.m.cols], data: w.m.data });
+  for (const site of allLoraSites(model.info, config)) {
+    let w = conversion.weights(site);
+    if (!w) {
+      missing.push(site.modulePath);
+      w = conversion.identity(site);
     }
+    const key = `${site.modulePath}.loras.${name}`;
+    if (w.A) files.set(`${key}.lora_A`, toEntry(w.A));
+    files.set(`${key}.lora_B`, toEntry(w.B));
+    if (w.m) files.set(`${key}.lora_magnitude_vector`, { dtype: 'F32', shape: [w.m.cols], data: w.m.data });
   }
   if (missing.length > 0) model.warn(`${weightsPath}: no PEFT weights for ${missing.join(', ')}; these get a no-op update`);
 
