@@ -46,3 +46,45 @@ export function maxDiff(a: unknown, b: unknown): number {
   if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return Infinity;
   return a.reduce((m: number, x, i) => Math.max(m, maxDiff(x, b[i])), 0);
 }
+
+/** A started server on 127.0.0.1 and a JSON client for it. */
+export interface Running {
+  readonly url: string;
+  readonly server: import('./server').AdapterServer;
+  readonly http: import('node:http').Server;
+  request(path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; text: string }>;
+  stop(): Promise<void>;
+}
+
+/** Start {@link createAdapterServer} with `options` on an ephemeral loopback port. */
+export async function start(options: import('./server').AdapterServerOptions): Promise<Running> {
+  const { createServer } = await import('node:http');
+  const { createAdapterServer } = await import('./server');
+  const server = createAdapterServer(options);
+  const http = createServer(server.handler);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const port = (http.address() as import('node:net').AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    server,
+    http,
+    async request(path, body, headers = {}) {
+      const init: RequestInit = body === undefined ? { headers } : { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) };
+      const res = await fetch(url + path, init);
+      const text = await res.text();
+      let json: any;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, json, text };
+    },
+    async stop() {
+      await server.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
