@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Stack, type AdapterModel, type SetupNode } from '@adapterkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adaptersFolder, bertModel, CASES, ids, maxDiff, REPO, start, type Running } from './test-support';
+import { adaptersFolder, bertModel, CASES, ids, maxDiff, REPO, start } from './test-support';
 
 let model: AdapterModel;
 let reference: AdapterModel;
