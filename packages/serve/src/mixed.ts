@@ -11,6 +11,8 @@ export interface MixedRow {
   /** 0/1 per token (default all 1). */
   readonly attentionMask?: readonly number[];
   readonly tokenTypeIds?: readonly number[];
+  /** `'logits'`: only the logits are wanted (the hidden states are not copied out; `lastHiddenState` is empty). */
+  readonly outputs?: 'all' | 'logits';
 }
 
 /** What one row gets back, restricted to its own (unpadded) length. */
@@ -172,15 +174,16 @@ function runGroups(model: AdapterModel, rows: readonly MixedRow[], groups: reado
   try {
     groups.forEach((g, gi) => {
       const c = computed[gi]!;
-      const hidden = c.hidden.arraySync() as number[][][];
-      const pooler = c.pooler?.arraySync() as number[][] | undefined;
+      const needHidden = g.rows.some((ri) => rows[ri]!.outputs !== 'logits');
+      const hidden = needHidden ? (c.hidden.arraySync() as number[][][]) : undefined;
+      const pooler = needHidden ? (c.pooler?.arraySync() as number[][] | undefined) : undefined;
       const logits = c.logits?.arraySync() as number[][] | number[][][] | undefined;
       g.rows.forEach((ri, k) => {
         const n = rows[ri]!.inputIds.length;
         const l = logits?.[k];
         results[ri] = {
-          lastHiddenState: hidden[k]!.slice(0, n),
-          ...(pooler ? { poolerOutput: pooler[k]! } : {}),
+          lastHiddenState: hidden && rows[ri]!.outputs !== 'logits' ? hidden[k]!.slice(0, n) : [],
+          ...(pooler && rows[ri]!.outputs !== 'logits' ? { poolerOutput: pooler[k]! } : {}),
           ...(l !== undefined ? { logits: Array.isArray(l[0]) ? (l as number[][]).slice(0, n) : (l as number[]) } : {}),
           ...(c.headType !== undefined ? { headType: c.headType } : {}),
           ...(c.labels !== undefined ? { labels: c.labels } : {}),

@@ -235,7 +235,7 @@ export function createAdapterServer(options: AdapterServerOptions): AdapterServe
     if (!pool.hasHead(last)) throw new ServeError(400, 'NO_HEAD', `'adapter': adapter '${last}' was not saved with a prediction head`, 'adapter');
     const tok = await getTokenizer('inputs');
     const enc = (inputs as string[]).map((t) => tok.encode(t, null, { maxLength: maxLen, truncation: true }));
-    const rows: MixedRow[] = enc.map((e) => ({ setup, inputIds: e.ids, tokenTypeIds: e.tokenTypeIds }));
+    const rows: MixedRow[] = enc.map((e) => ({ setup, inputIds: e.ids, tokenTypeIds: e.tokenTypeIds, outputs: 'logits' }));
     const results = await withTimeout((signal) => batcher.submit(setup, rows, signal));
     const head = results[0]!.headType;
     if (head !== 'classification' && head !== 'multilabel_classification') {
