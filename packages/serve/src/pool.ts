@@ -25,7 +25,8 @@ export interface AdapterListing {
  * The servable adapters of a folder and the LRU of loaded ones. Every subfolder of `adaptersDir` holding an
  * `adapter_config.json` is servable under its folder name (loaded with `loadAs` = that name, with its head when a
  * `head_config.json` is beside it). At most `maxLoaded` are loaded at once: loading one more unloads the least
- * recently used adapter that no running batch pins (its variables, and its head's, are disposed). A folder that
+ * recently used adapter that no running batch pins (its variables, and its head's, are disposed), and so does
+ * exceeding `maxLoadedBytes` of loaded parameters (float32) after a load. A folder that
  * fails to load is remembered, and its requests are answered 422 until it is reloaded explicitly.
  *
  * Not thread-safe by itself: the server calls it only under its model lock.
@@ -41,6 +42,8 @@ export class AdapterPool {
     readonly adaptersDir: string,
     readonly maxLoaded: number,
     private readonly metrics: ServeMetrics,
+    /** Bytes of loaded parameters (float32) to stay under, besides the count; the adapter just loaded always stays. */
+    readonly maxLoadedBytes = Number.POSITIVE_INFINITY,
   ) {
     if (!Number.isInteger(maxLoaded) || maxLoaded < 1) throw new ServeError(500, 'BAD_OPTION', `maxLoaded must be a positive integer, got ${maxLoaded}`);
     if (!existsSync(adaptersDir) || !statSync(adaptersDir).isDirectory()) throw new ServeError(500, 'BAD_OPTION', `adaptersDir ${adaptersDir} is not a directory`);
@@ -83,6 +86,13 @@ export class AdapterPool {
         ...(error !== undefined ? { error } : {}),
       };
     });
+  }
+
+  /** Bytes of the loaded adapters' (and heads') parameters, float32. */
+  loadedBytes(): number {
+    let n = 0;
+    for (const e of this.lru.values()) n += e.parameters * 4;
+    return n;
   }
 
   /** Keep `names` loaded until {@link unpin} (a batch that uses them is running). */
@@ -135,6 +145,12 @@ export class AdapterPool {
     if (heads.has(name)) parameters += heads.require(name).list().reduce((s, p) => s + p.variable.size, 0);
     this.lru.set(name, { parameters });
     this.metrics.adapterLoads++;
+    while (this.loadedBytes() > this.maxLoadedBytes) {
+      const victim = [...this.lru.keys()].find((n) => n !== name && !this.pins.has(n));
+      if (victim === undefined) break;
+      this.unload(victim);
+      this.metrics.adapterEvictions++;
+    }
     this.metrics.adaptersLoaded = this.lru.size;
   }
 

@@ -150,6 +150,17 @@ describe('adapter server', () => {
     }
   });
 
+  it('also evicts to stay under maxLoadedBytes', async () => {
+    const s = await start({ model, adaptersDir: dir, maxLoaded: 8, maxLoadedBytes: 1, batchWindowMs: 1 });
+    try {
+      for (const a of ['lora', 'pfeiffer', 'ia3']) expect((await s.request('/v1/forward', { adapter: a, input_ids: [[5, 6]] })).status).toBe(200);
+      expect(s.server.pool.loaded()).toEqual(['ia3']);
+      expect(metric((await s.request('/metrics')).text, 'adapterkit_adapter_evictions_total')).toBe(2);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('requires the API key on every route but /health (401 otherwise)', async () => {
     const s = await start({ model, adaptersDir: dir, apiKey: 'sekret-key' });
     try {

@@ -27,6 +27,8 @@ export interface AdapterServerOptions {
   readonly tokenizer?: Tokenizer;
   /** Adapters loaded at once (LRU). Default 8. */
   readonly maxLoaded?: number;
+  /** Bytes of adapter (+ head) parameters loaded at once (float32); the LRU also evicts to stay under it. Default: no limit. */
+  readonly maxLoadedBytes?: number;
   /** Rows per forward batch. Default 32; 1 = one request at a time. */
   readonly maxBatch?: number;
   /** Batch collection window (ms). Default 5. */
@@ -149,7 +151,7 @@ export function createAdapterServer(options: AdapterServerOptions): AdapterServe
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
   const metrics = new ServeMetrics();
   const lock = new Mutex();
-  const pool = new AdapterPool(m, options.adaptersDir, options.maxLoaded ?? 8, metrics);
+  const pool = new AdapterPool(m, options.adaptersDir, options.maxLoaded ?? 8, metrics, options.maxLoadedBytes);
   const lmLogits = (m.host as { info?: { hasLmHead?: boolean } }).info?.hasLmHead === true;
   const batcher = new Batcher(m, pool, lock, metrics, {
     maxBatch: options.maxBatch ?? 32,
@@ -268,7 +270,7 @@ export function createAdapterServer(options: AdapterServerOptions): AdapterServe
       send(res, closing ? 503 : 200, { status: closing ? 'shutting_down' : 'ok', loaded: pool.loaded().length });
       return ['/health', closing ? 503 : 200];
     }
-    if (!authorized(req)) throw Object.assign(new ServeError(401, 'UNAUTHORIZED', 'missing or wrong API key (send Authorization: Bearer KEY)', 'authorization'), { route: path });
+    if (!authorized(req)) throw new ServeError(401, 'UNAUTHORIZED', 'missing or wrong API key (send Authorization: Bearer KEY)', 'authorization');
     if (closing) throw new ServeError(503, 'SHUTTING_DOWN', 'the server is shutting down');
     const post = async (name: string, fn: (body: Json) => Promise<unknown>): Promise<[string, number]> => {
       if (method !== 'POST') throw new ServeError(405, 'METHOD_NOT_ALLOWED', `use POST ${name}`);
