@@ -28,7 +28,9 @@ interface Job {
 
 /**
  * Collects forward requests for `batchWindowMs` (or until `maxBatch` rows wait) and runs them as one
- * {@link mixedForward} under the model lock, after loading their adapters into the pool. A request whose adapter
+ * {@link mixedForward} under the model lock, after loading their adapters into the pool. One batch runs at a time:
+ * requests arriving meanwhile form the next batch as soon as it ends (continuous batching), so batches grow with
+ * the load. A request whose adapter
  * fails to load is rejected alone (422); the others of its batch run.
  */
 export class Batcher {
@@ -53,39 +55,48 @@ export class Batcher {
         job.cancelled = true;
       });
       this.queue.push(job);
+      // while a batch runs, requests accumulate and form the next batch as soon as it ends
+      if (this.running > 0) return;
       const waiting = this.queue.reduce((s, j) => s + j.rows.length, 0);
       if (waiting >= this.options.maxBatch || this.options.batchWindowMs <= 0) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.options.batchWindowMs);
     });
   }
 
-  /** Run what waits now (without waiting for the window). */
+  /** Start the next batch from what waits now (without waiting for the window), unless one is running. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.running > 0) return;
+    const batch: Job[] = [];
+    let rows = 0;
     while (this.queue.length > 0) {
-      const batch: Job[] = [];
-      let rows = 0;
-      while (this.queue.length > 0) {
-        const next = this.queue[0]!;
-        if (next.cancelled) {
-          this.queue.shift();
-          continue;
-        }
-        if (batch.length > 0 && rows + next.rows.length > this.options.maxBatch) break;
-        const names = new Set(batch.flatMap((j) => (j.setup ? adapterNames(j.setup) : [])));
-        for (const n of next.setup ? adapterNames(next.setup) : []) names.add(n);
-        if (batch.length > 0 && names.size > this.pool.maxLoaded) break;
-        batch.push(this.queue.shift()!);
-        rows += next.rows.length;
+      const next = this.queue[0]!;
+      if (next.cancelled) {
+        this.queue.shift();
+        continue;
       }
-      if (batch.length === 0) break;
-      this.running++;
-      void this.lock.run(() => this.run(batch)).finally(() => {
-        this.running--;
-        if (this.running === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
+      if (batch.length > 0 && rows + next.rows.length > this.options.maxBatch) break;
+      const names = new Set(batch.flatMap((j) => (j.setup ? adapterNames(j.setup) : [])));
+      for (const n of next.setup ? adapterNames(next.setup) : []) names.add(n);
+      if (batch.length > 0 && names.size > this.pool.maxLoaded) break;
+      batch.push(this.queue.shift()!);
+      rows += next.rows.length;
     }
+    if (batch.length === 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+      return;
+    }
+    this.running++;
+    void this.lock.run(() => this.run(batch)).finally(() => {
+      this.running--;
+      // let the requests that arrived while the forward blocked the event loop be read first, then batch them
+      setImmediate(() => {
+        if (this.running > 0) return;
+        if (this.queue.length > 0) this.flush();
+        else for (const w of this.idleWaiters.splice(0)) w();
+      });
+    });
   }
 
   /** Resolves when nothing is queued or running (after a {@link flush}). */
