@@ -39,7 +39,7 @@ describe('help', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Usage:[\s\S]*Options:[\s\S]*Global options:[\s\S]*Examples:/);
     }
-    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['convert', 'eject-prefix', 'eval', 'forward', 'generate', 'merge', 'merge-adapters', 'predict', 'pretrain', 'summary', 'train']);
+    expect(COMMANDS.map((c) => c.name).sort()).toEqual(['convert', 'eject-prefix', 'eval', 'forward', 'generate', 'merge', 'merge-adapters', 'predict', 'pretrain', 'serve', 'summary', 'train']);
   });
 
   it('rejects unknown commands and options with a suggestion (exit 2)', async () => {

@@ -1,5 +1,5 @@
 /** Helpers for the CLI tests: build the binary and run it as a subprocess (or `main()` in-process). */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -116,4 +116,14 @@ export async function runMain(args: readonly string[], options: { input?: string
   const stderr = capture();
   const code = await main(args, { stdout, stderr, stdin: Readable.from([options.input ?? '']), env: process.env, cwd: REPO });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** Start the built binary with `args` and return the child process (for long-running commands such as `serve`). */
+export function spawnCli(args: readonly string[], options: { readonly env?: Record<string, string> } = {}): ChildProcess {
+  if (!built) throw new Error('call buildCli() first');
+  return spawn(process.execPath, ['--import', TSX, '--conditions=source', built, ...args], {
+    cwd: REPO,
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }

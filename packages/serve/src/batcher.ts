@@ -1,0 +1,155 @@
+import { adapterNames, type AdapterModel, type SetupNode } from '@adapterkit/core';
+import { ServeError } from './errors';
+import type { Mutex } from './lock';
+import type { ServeMetrics } from './metrics';
+import { mixedForward, type MixedRow, type MixedRowResult } from './mixed';
+import type { AdapterPool } from './pool';
+
+/** Options of a {@link Batcher}. */
+export interface BatcherOptions {
+  /** Most rows in one forward (a request with more rows runs alone). */
+  readonly maxBatch: number;
+  /** How long the first request of a batch waits for others (ms). */
+  readonly batchWindowMs: number;
+  /** Combine different adapters in one BatchSplit forward (default true); false: one forward per adapter setup. */
+  readonly mixed?: boolean;
+  /** Compute the host's LM logits (decoder hosts). */
+  readonly lmLogits?: boolean;
+}
+
+interface Job {
+  readonly setup: SetupNode | null;
+  readonly rows: readonly MixedRow[];
+  readonly enqueued: number;
+  readonly resolve: (r: MixedRowResult[]) => void;
+  readonly reject: (e: unknown) => void;
+  cancelled: boolean;
+}
+
+/**
+ * Collects forward requests for `batchWindowMs` (or until `maxBatch` rows wait) and runs them as one
+ * {@link mixedForward} under the model lock, after loading their adapters into the pool. One batch runs at a time:
+ * requests arriving meanwhile form the next batch as soon as it ends (continuous batching), so batches grow with
+ * the load. A request whose adapter
+ * fails to load is rejected alone (422); the others of its batch run.
+ */
+export class Batcher {
+  private queue: Job[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly model: AdapterModel,
+    private readonly pool: AdapterPool,
+    private readonly lock: Mutex,
+    private readonly metrics: ServeMetrics,
+    private readonly options: BatcherOptions,
+  ) {}
+
+  /** Queue rows that share one setup; resolves with one result per row. `signal` cancels a job not yet started. */
+  submit(setup: SetupNode | null, rows: readonly MixedRow[], signal?: AbortSignal): Promise<MixedRowResult[]> {
+    return new Promise((resolve, reject) => {
+      const job: Job = { setup, rows, enqueued: performance.now(), resolve, reject, cancelled: false };
+      signal?.addEventListener('abort', () => {
+        job.cancelled = true;
+      });
+      this.queue.push(job);
+      // while a batch runs, requests accumulate and form the next batch as soon as it ends
+      if (this.running > 0) return;
+      const waiting = this.queue.reduce((s, j) => s + j.rows.length, 0);
+      if (waiting >= this.options.maxBatch || this.options.batchWindowMs <= 0) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.options.batchWindowMs);
+    });
+  }
+
+  /** Start the next batch from what waits now (without waiting for the window), unless one is running. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.running > 0) return;
+    const batch: Job[] = [];
+    let rows = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (next.cancelled) {
+        this.queue.shift();
+        continue;
+      }
+      if (batch.length > 0 && rows + next.rows.length > this.options.maxBatch) break;
+      const names = new Set(batch.flatMap((j) => (j.setup ? adapterNames(j.setup) : [])));
+      for (const n of next.setup ? adapterNames(next.setup) : []) names.add(n);
+      if (batch.length > 0 && names.size > this.pool.maxLoaded) break;
+      batch.push(this.queue.shift()!);
+      rows += next.rows.length;
+    }
+    if (batch.length === 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+      return;
+    }
+    this.running++;
+    void this.lock.run(() => this.run(batch)).finally(() => {
+      this.running--;
+      // let the requests that arrived while the forward blocked the event loop be read first, then batch them
+      setImmediate(() => {
+        if (this.running > 0) return;
+        if (this.queue.length > 0) this.flush();
+        else for (const w of this.idleWaiters.splice(0)) w();
+      });
+    });
+  }
+
+  /** Resolves when nothing is queued or running (after a {@link flush}). */
+  idle(): Promise<void> {
+    this.flush();
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async run(jobs: Job[]): Promise<void> {
+    const live: Job[] = [];
+    const pinned: string[] = [];
+    try {
+      for (const job of jobs) {
+        if (job.cancelled) continue;
+        const names = job.setup ? adapterNames(job.setup) : [];
+        try {
+          for (const n of names) {
+            await this.pool.ensure(n);
+            this.pool.pin([n]);
+            pinned.push(n);
+          }
+          live.push(job);
+        } catch (err) {
+          job.reject(err);
+        }
+      }
+      if (live.length === 0) return;
+      const now = performance.now();
+      for (const j of live) this.metrics.queueTime.observe((now - j.enqueued) / 1000);
+      const rows = live.flatMap((j) => j.rows.map((r) => ({ ...r, setup: j.setup })));
+      let results: MixedRowResult[];
+      try {
+        results = mixedForward(this.model, rows, {
+          mixed: this.options.mixed ?? true,
+          lmLogits: this.options.lmLogits ?? false,
+          onForward: (n, k) => {
+            this.metrics.batchRows.observe(n);
+            this.metrics.batchAdapters.observe(k);
+          },
+        });
+      } catch (err) {
+        const e = err instanceof ServeError ? err : new ServeError(500, 'FORWARD_FAILED', `forward failed: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+        for (const j of live) j.reject(e);
+        return;
+      }
+      let start = 0;
+      for (const j of live) {
+        j.resolve(results.slice(start, start + j.rows.length));
+        start += j.rows.length;
+      }
+    } finally {
+      this.pool.unpin(pinned);
+    }
+  }
+}
