@@ -25,7 +25,7 @@ describe.skipIf(!present)('golden parity (bert) in Chromium', () => {
   let server: StaticServer;
   let browser: Browser;
   beforeAll(async () => {
-    const dist = process.env['ADAPTERKIT_PLAYGROUND_DIST'] ?? (await buildPlayground());
+    const dist = process.env['ADAPTERKIT_PLAYGROUND_DIST'] ?? (await buildPlayground('parity'));
     server = await serveStatic(dist, { golden: join(ROOT, 'fixtures', 'golden') });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   }, 300_000);

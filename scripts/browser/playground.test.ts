@@ -39,7 +39,7 @@ describe.skipIf(!present)('playground in Chromium', () => {
   let server: StaticServer;
   let browser: Browser;
   beforeAll(async () => {
-    const dist = process.env['ADAPTERKIT_PLAYGROUND_DIST'] ?? (await buildPlayground());
+    const dist = process.env['ADAPTERKIT_PLAYGROUND_DIST'] ?? (await buildPlayground('playground'));
     server = await serveStatic(dist);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     mkdirSync(OUT, { recursive: true });

@@ -63,10 +63,14 @@ export function serveStatic(dir: string, mounts: Record<string, string> = {}): P
   });
 }
 
-/** Builds `apps/playground` with Vite; returns its `dist` folder. */
-export async function buildPlayground(): Promise<string> {
+/**
+ * Builds `apps/playground` with Vite into `out/browser/dist-<tag>` (one folder per test file, so test files running
+ * in parallel never write the same folder); returns that folder.
+ */
+export async function buildPlayground(tag: string): Promise<string> {
   const { build } = await import('vite');
   const root = join(ROOT, 'apps', 'playground');
-  await build({ root, configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
-  return join(root, 'dist');
+  const outDir = join(ROOT, 'out', 'browser', `dist-${tag}`);
+  await build({ root, configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  return outDir;
 }

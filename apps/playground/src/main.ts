@@ -60,7 +60,7 @@ function renderAdapters(): void {
     const count = entry.params.count();
     const tr = document.createElement('tr');
     if (state.active === name) tr.className = 'active';
-    const method = entry.members.map((x) => x.method).join('+');
+    const method = entry.members.map((x) => x.method.name).join('+');
     const head = getHeads(m).has(name) ? 'yes' : 'no';
     tr.innerHTML = `<td>${name}</td><td>${method}</td><td>${count.toLocaleString('en-US')}</td><td>${(count * 4 / 1024).toFixed(1)} KiB</td><td>${head}</td><td><button data-activate="${name}">activate</button></td>`;
     body.appendChild(tr);

@@ -27,6 +27,8 @@ interface GoldenCase {
   model: string;
   status: string;
   path: string;
+  /** False where `save_adapter()` left parameters out: `adapter_full.safetensors` holds all of them. */
+  adapter_file_complete?: boolean;
 }
 
 const out = document.getElementById('out')!;
@@ -50,7 +52,7 @@ async function run(): Promise<void> {
     let name: string | undefined;
     try {
       if (c.kind === 'single_adapter') {
-        name = await model.loadAdapter(dir);
+        name = await model.loadAdapter(dir, c.adapter_file_complete === false ? { weightsPath: { source: dir, name: 'adapter_full.safetensors' } } : {});
         model.setActiveAdapters(name);
       } else model.setActiveAdapters(null);
       const expected = (await readSafetensors({ source: dir, name: 'output.safetensors' })).tensors.get('last_hidden_state');
