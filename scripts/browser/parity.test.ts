@@ -38,8 +38,8 @@ describe.skipIf(!present)('golden parity (bert) in Chromium', () => {
     it(`${backend}: base + single-adapter cases match the reference`, async () => {
       const page = await browser.newPage();
       await page.goto(`${server.url}/parity.html?backend=${backend}`);
-      await page.waitForFunction(() => (window as unknown as { parity: Report }).parity.done, null, { timeout: 300_000 });
-      const report = await page.evaluate(() => (window as unknown as { parity: Report }).parity);
+      await page.waitForFunction(() => (globalThis as unknown as { parity: Report }).parity.done, null, { timeout: 300_000 });
+      const report = await page.evaluate(() => (globalThis as unknown as { parity: Report }).parity);
       expect(report.error).toBeUndefined();
       expect(report.backend).toBe(backend);
       expect(report.results.length).toBeGreaterThanOrEqual(16);

@@ -33,7 +33,7 @@ interface PageState {
   downloadBytes?: number;
 }
 
-const pageState = (page: Page): Promise<PageState> => page.evaluate(() => (window as unknown as { playground: { state: PageState } }).playground.state);
+const pageState = (page: Page): Promise<PageState> => page.evaluate(() => (globalThis as unknown as { playground: { state: PageState } }).playground.state);
 
 describe.skipIf(!present)('playground in Chromium', () => {
   let server: StaticServer;
@@ -57,17 +57,17 @@ describe.skipIf(!present)('playground in Chromium', () => {
       await page.goto(`${server.url}/index.html`);
       await page.selectOption('#backend', backend);
       await page.click('#start');
-      await page.waitForFunction(() => (window as unknown as { playground: { state: PageState } }).playground.state.loadMs !== undefined, null, { timeout: 120_000 });
+      await page.waitForFunction(() => (globalThis as unknown as { playground: { state: PageState } }).playground.state.loadMs !== undefined, null, { timeout: 120_000 });
       expect((await pageState(page)).backend).toBe(backend);
       await page.screenshot({ path: join(OUT, `${backend}-1-loaded.png`), fullPage: true });
 
       await page.fill('#train-steps', '30');
       await page.click('#train');
-      await page.waitForFunction(() => ((window as unknown as { playground: { state: PageState } }).playground.state.training?.step ?? 0) >= 10, null, { timeout: 240_000 });
+      await page.waitForFunction(() => ((globalThis as unknown as { playground: { state: PageState } }).playground.state.training?.step ?? 0) >= 10, null, { timeout: 240_000 });
       await page.screenshot({ path: join(OUT, `${backend}-2-training.png`), fullPage: true });
       await page.waitForFunction(
         () => {
-          const s = (window as unknown as { playground: { state: PageState } }).playground.state;
+          const s = (globalThis as unknown as { playground: { state: PageState } }).playground.state;
           return s.training?.error !== undefined || (s.training?.done === true && s.adapters.includes('mytask') && s.prediction !== undefined);
         },
         null,
@@ -87,12 +87,12 @@ describe.skipIf(!present)('playground in Chromium', () => {
       const zipPath = join(OUT, `${backend}-mytask.zip`);
       await download.saveAs(zipPath);
       await page.evaluate(() => {
-        const s = (window as unknown as { playground: { state: PageState } }).playground.state;
+        const s = (globalThis as unknown as { playground: { state: PageState } }).playground.state;
         s.prediction = undefined;
       });
       await page.fill('#load-as', 'copy');
       await page.setInputFiles('#pick-zip', zipPath);
-      await page.waitForFunction(() => (window as unknown as { playground: { state: PageState } }).playground.state.prediction !== undefined, null, { timeout: 60_000 });
+      await page.waitForFunction(() => (globalThis as unknown as { playground: { state: PageState } }).playground.state.prediction !== undefined, null, { timeout: 60_000 });
       s = await pageState(page);
       expect(s.adapters).toEqual(['mytask', 'copy']);
       expect(s.active).toBe('copy');

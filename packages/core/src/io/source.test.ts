@@ -7,7 +7,7 @@ import { writeZipFiles } from '@adapterkit/torch-format';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdapterModel } from '../model/adapter-model';
 import { createToyHost, createToyScaleMethod } from '../testing/toy';
-import { baseName, dirName, filesSource, joinPath, readBytes, readText, refLabel, toSource, writeFiles, type DirectoryHandleLike } from './source';
+import { baseName, dirName, filesSource, joinPath, readBytes, readText, refLabel, toSource, writeFiles, type DirectoryHandleLike, type FileBytes } from './source';
 
 const tmp = mkdtempSync(join(tmpdir(), 'adapterkit-source-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -24,7 +24,7 @@ describe('file sources', () => {
   });
 
   it('reads a map of files, looking through a single top folder, with sub-folders', async () => {
-    const src = toSource(new Map([['my/a.json', '{"x":1}'], ['my/sub/b.bin', new Uint8Array([1, 2])]]));
+    const src = toSource(new Map<string, FileBytes>([['my/a.json', '{"x":1}'], ['my/sub/b.bin', new Uint8Array([1, 2])]]));
     expect(await readText({ source: src, name: 'a.json' })).toBe('{"x":1}');
     expect(await src.has('missing')).toBe(false);
     expect([...(await src.dir('sub').read('b.bin'))!]).toEqual([1, 2]);
