@@ -12,8 +12,6 @@ import { baseName, dirName, filesSource, joinPath, readBytes, readText, refLabel
 const tmp = mkdtempSync(join(tmpdir(), 'adapterkit-source-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-
 describe('file sources', () => {
   it('joins and splits paths and URLs', () => {
     expect(joinPath('/a/b/', 'c.json')).toBe('/a/b/c.json');
