@@ -67,17 +67,22 @@ function workspaces(): Workspace[] {
   return out;
 }
 
-/** Relative paths the manifest points at (`exports` leaves except the `source` condition, `main`, `types`, `bin`). */
+/**
+ * Relative paths the manifest points at (`exports` and `imports` leaves except under the `source` condition, which
+ * may itself hold conditions, `main`, `types`, `bin`).
+ */
 function entryFiles(manifest: Record<string, unknown>): string[] {
   const out = new Set<string>();
   const walk = (v: unknown, key?: string): void => {
+    if (key === 'source') return;
     if (typeof v === 'string') {
-      if (key !== 'source') out.add(v.replace(/^\.\//, ''));
+      out.add(v.replace(/^\.\//, ''));
     } else if (v && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) walk(x, k);
     }
   };
   walk(manifest['exports']);
+  walk(manifest['imports']);
   for (const field of ['main', 'module', 'types', 'bin']) walk(manifest[field]);
   return [...out];
 }

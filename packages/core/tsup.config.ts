@@ -1,10 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // The host file system is picked at import time by package.json `imports` (`#host-fs`): both variants are built
+  // as entries of their own and `#host-fs` stays an import, so a browser bundle gets the one without `node:`.
+  entry: { index: 'src/index.ts', 'host-fs.node': 'src/io/host-fs.node.ts', 'host-fs.browser': 'src/io/host-fs.browser.ts' },
+  external: ['#host-fs'],
   format: ['esm'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts' } },
   clean: true,
   sourcemap: true,
-  target: 'node20',
+  target: 'es2022',
 });

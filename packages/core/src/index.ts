@@ -38,6 +38,10 @@ export { Rng, init } from './nn/init';
 export * from './io/safetensors';
 export { writeFileAtomic, writeFilesAtomic } from './io/atomic';
 export { readJsonObject } from './io/json';
+export * from './io/source';
+export type { HostFs } from './io/host-fs';
+export { hostFs } from '#host-fs';
+export { sha1Hex } from './config/sha1';
 export {
   findWeightsFile,
   isTorchWeightsPath,

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { ConfigReader, type ModelConfig } from './config-reader';
-import { FileFormatError } from './core';
+import { FileFormatError, readBytes, refLabel, type FileRef } from './core';
 import { architectureOf, ARCHITECTURES } from './registry';
 
 export type { ModelConfig, RopeScaling } from './config-reader';
@@ -66,10 +65,11 @@ export function maxSequenceLength(config: ModelConfig): number {
  *
  * @throws FileFormatError when the file cannot be read, is not JSON, or is not a supported config.
  */
-export async function readConfig(path: string): Promise<ModelConfig> {
+export async function readConfig(file: string | FileRef): Promise<ModelConfig> {
+  const path = refLabel(file);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = new TextDecoder().decode(await readBytes(file));
   } catch (err) {
     throw new FileFormatError('MODEL_CONFIG_IO', `${path}: cannot read model config: ${(err as Error).message}`, { cause: err });
   }

@@ -6,6 +6,11 @@
  */
 export {
   ACTIVATION_NAMES,
+  baseName,
+  readBytes,
+  refLabel,
+  toFileRef,
+  toSource,
   AdapterKitError,
   addAndNorm,
   dropout as dropoutOp,
@@ -27,6 +32,9 @@ export {
 } from '@adapterkit/core';
 export type {
   Activation,
+  FileRef,
+  FileSource,
+  SourceInput,
   HookPlacement,
   HookPoint,
   HookRunner,

@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelHost } from './base';
 import { readConfig, toModelConfig, type ModelConfig } from './config';
 import { readCheckpointWeights } from './checkpoint-weights';
-import { Rng, tensorEntryToTf } from './core';
+import { Rng, tensorEntryToTf, toSource, type SourceInput } from './core';
 import { architectureOf } from './registry';
 import { expectedWeights, matchWeights, ParameterStore, type SuppliedWeight, type WeightSpec } from './weights';
 
@@ -47,13 +46,15 @@ const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
  * Every parameter becomes a trainable `tf.Variable` (the AdapterModel wrapper freezes them); nn.Linear weights are
  * stored transposed (`[in, out]`).
  *
- * @param dir - The checkpoint folder.
+ * @param dir - The checkpoint folder: a Node path, a URL (fetched), a map of files, a zip, a directory handle (see
+ *   `SourceInput` of `@adapterkit/core`).
  * @throws FileFormatError for an unreadable/unsupported `config.json` or missing weights;
  *   WeightsMismatchError (before any tensor is allocated) listing every missing, unexpected and mis-shaped weight.
  */
-export async function loadHost(dir: string): Promise<ModelHost> {
-  const config = await readConfig(join(dir, 'config.json'));
-  const { tensors, source: weightsPath } = await readCheckpointWeights(dir);
+export async function loadHost(dir: SourceInput): Promise<ModelHost> {
+  const src = toSource(dir);
+  const config = await readConfig({ source: src, name: 'config.json' });
+  const { tensors, source: weightsPath } = await readCheckpointWeights(src);
   const supplied = new Map<string, SuppliedWeight>();
   for (const [key, e] of tensors) supplied.set(key, { shape: e.shape, isFloat: FLOAT_DTYPES.has(e.dtype), dtype: e.dtype });
   const match = matchWeights(config, supplied, weightsPath);

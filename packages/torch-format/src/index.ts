@@ -8,3 +8,4 @@ export { TorchFormatError, type TorchFormatErrorCode } from './errors';
 export { parseTorchCheckpoint, type TorchCheckpoint, type TorchDtype, type TorchReadOptions, type TorchTensor } from './reader';
 export { serializeTorchCheckpoint, type TorchWriteOptions, type WritableTorchDtype, type WritableTorchTensor } from './writer';
 export { ALLOWED_GLOBALS } from './pickle';
+export { readZipFiles, writeZipFiles, isZip } from './archive';

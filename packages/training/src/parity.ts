@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  hostFs,
+  joinPath as join,
+  readText,
   linear,
   readSafetensors,
   registerTrainingSupport,
@@ -28,8 +29,8 @@ async function readTensors(path: string): Promise<Map<string, tf.Tensor>> {
   return new Map([...tensors].map(([k, e]) => [k, tensorEntryToTf(e)]));
 }
 
-function goldenBatch(goldenDir: string, model: string): { inputs: ModelInputs; labels: tf.Tensor1D; labelsLm: tf.Tensor2D | undefined } {
-  const all = JSON.parse(readFileSync(join(goldenDir, 'inputs.json'), 'utf8')) as Record<string, unknown>;
+async function goldenBatch(goldenDir: string, model: string): Promise<{ inputs: ModelInputs; labels: tf.Tensor1D; labelsLm: tf.Tensor2D | undefined }> {
+  const all = JSON.parse(await readText(join(goldenDir, 'inputs.json'))) as Record<string, unknown>;
   const m = all[model] as Record<string, number[][]>;
   const t = (x: number[][]): tf.Tensor2D => tf.tensor2d(x, [x.length, x[0]!.length], 'int32');
   return {
@@ -51,9 +52,9 @@ function shiftedLmLoss(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scalar {
   return crossEntropy(shifted, targets);
 }
 
-function gradTolerance(goldenDir: string): { atol: number; rtol: number } {
+async function gradTolerance(goldenDir: string): Promise<{ atol: number; rtol: number }> {
   try {
-    const idx = JSON.parse(readFileSync(join(goldenDir, 'index.json'), 'utf8')) as { tolerance?: { grads?: { atol: number; rtol: number } } };
+    const idx = JSON.parse(await readText(join(goldenDir, 'index.json'))) as { tolerance?: { grads?: { atol: number; rtol: number } } };
     if (idx.tolerance?.grads) return idx.tolerance.grads;
   } catch {
     // fall back to the README's values
@@ -95,13 +96,13 @@ export async function parityTrainStep(
 ): Promise<TrainStepCheck> {
   const outputAtol = tolerance?.outputs ?? 1e-4;
   await registerTrainingSupport();
-  const flex = existsSync(join(caseDir, 'saved_head'));
+  const flex = (await hostFs.exists(join(caseDir, 'saved_head')));
   const name = flex
     ? await model.loadAdapter(join(caseDir, 'saved_adapter'))
     : await model.loadAdapter(join(goldenDir, String(meta['adapter_weights_from'])));
-  const { inputs, labels, labelsLm } = goldenBatch(goldenDir, String(meta['model'] ?? 'bert'));
+  const { inputs, labels, labelsLm } = await goldenBatch(goldenDir, String(meta['model'] ?? 'bert'));
   // LM cases (decoders: `model(..., labels=labels_lm).loss`) have no head file: the loss is on the host's LM logits.
-  const lm = !flex && !existsSync(join(caseDir, 'head.safetensors')) && labelsLm !== undefined;
+  const lm = !flex && !(await hostFs.exists(join(caseDir, 'head.safetensors'))) && labelsLm !== undefined;
   const headRef = lm ? new Map<string, tf.Tensor>() : await readTensors(join(caseDir, 'head.safetensors'));
   const gradRef = await readTensors(join(caseDir, 'grads.safetensors'));
   const outRef = await readTensors(join(caseDir, 'output.safetensors'));
@@ -192,7 +193,7 @@ export async function parityTrainStep(
         tf.dispose([fwd.hidden, fwd.logits, fwd.loss]);
       }
     }
-    const tol = tolerance?.grads ?? gradTolerance(goldenDir);
+    const tol = tolerance?.grads ?? (await gradTolerance(goldenDir));
     const { value, grads } = tf.variableGrads(() => forward().loss, vars);
     try {
       for (const c of checked) {

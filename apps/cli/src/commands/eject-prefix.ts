@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ADAPTER_WEIGHTS_FILE, findAdapterWeights } from '@adapterkit/core';
+import { ADAPTER_WEIGHTS_FILE, findAdapterWeights, refLabel } from '@adapterkit/core';
 import { ejectPrefixTuning } from '@adapterkit/prefix-tuning';
 import { saveAdapterWithHead } from '@adapterkit/training';
 import type { CommandSpec } from '../cli/command';
@@ -20,7 +20,7 @@ export const ejectPrefixCommand: CommandSpec = {
   examples: ['adapterkit eject-prefix --model models/bert --adapter out/prefix --out out/prefix-flat'],
   async run(args, ctx) {
     const { model, name, adapterDir, out } = await loadForConversion(args, ctx);
-    const inputFile = findAdapterWeights(adapterDir);
+    const inputFile = refLabel(await findAdapterWeights(adapterDir));
     const before = model.requireAdapter(name).params.count();
     ejectPrefixTuning(model, name);
     const after = model.requireAdapter(name).params.count();

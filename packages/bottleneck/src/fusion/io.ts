@@ -1,6 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
+  refLabel,
+  toSource,
+  writeFiles,
+  type FileRef,
+  type SinkInput,
+  type SourceInput,
   assignAdapterWeights,
   FileFormatError,
   findWeightsFile,
@@ -9,7 +13,6 @@ import {
   readWeightsFile,
   savedConfigJson,
   serializeWeights,
-  writeFilesAtomic,
   type AdapterModel,
   type TensorEntry,
   type WeightsFormat,
@@ -56,8 +59,8 @@ export async function serializeAdapterFusion(model: AdapterModel, setup: FusionS
  * reference's snake_case fields, `name: "a,b"`, model fields, `version`) and `model_adapter_fusion.safetensors`
  * under `<module path>.adapter_fusion_layer.<a,b>.{query,key}.{weight,bias}`, `….value.weight`. Written atomically.
  */
-export async function saveAdapterFusion(model: AdapterModel, dir: string, setup: FusionSetup, options: SaveAdapterFusionOptions = {}): Promise<void> {
-  await writeFilesAtomic(dir, await serializeAdapterFusion(model, setup, options));
+export async function saveAdapterFusion(model: AdapterModel, dir: SinkInput, setup: FusionSetup, options: SaveAdapterFusionOptions = {}): Promise<void> {
+  await writeFiles(dir, await serializeAdapterFusion(model, setup, options));
 }
 
 /** Options of {@link loadAdapterFusion}. */
@@ -65,21 +68,22 @@ export interface LoadAdapterFusionOptions extends AddAdapterFusionOptions {
   /** Fuse other adapters than the saved ones (`'c,d'`, same count), as the reference's `load_as`. */
   readonly loadAs?: FusionSetup;
   /** Weights file to read instead of the one found in `dir`. */
-  readonly weightsPath?: string;
+  readonly weightsPath?: string | FileRef;
 }
 
 /**
  * The weights file of a saved fusion: `model_adapter_fusion.safetensors`, else `fusion.safetensors`, else the one
  * `.safetensors` file of the directory, else `pytorch_model_adapter_fusion.bin`.
  */
-export function findFusionWeights(dir: string): string {
+export async function findFusionWeights(dir: SourceInput): Promise<FileRef> {
+  const src = toSource(dir);
   const known = [FUSION_WEIGHTS_FILE, 'fusion.safetensors'];
-  const files = existsSync(dir) ? readdirSync(dir) : [];
+  const files = (await src.list?.()) ?? [];
   const st = files.filter((f) => f.endsWith('.safetensors'));
   if (st.length > 1 && !known.some((f) => files.includes(f))) {
-    throw new FileFormatError('AMBIGUOUS_WEIGHTS', `${dir}: several .safetensors files (${st.join(', ')}); pass { weightsPath }`);
+    throw new FileFormatError('AMBIGUOUS_WEIGHTS', `${src.label}: several .safetensors files (${st.join(', ')}); pass { weightsPath }`);
   }
-  return findWeightsFile(dir, { candidates: st.length === 1 ? [...new Set([...known, st[0]!])] : known, torchFile: FUSION_WEIGHTS_BIN, what: 'fusion weights' });
+  return findWeightsFile(src, { candidates: st.length === 1 ? [...new Set([...known, st[0]!])] : known, torchFile: FUSION_WEIGHTS_BIN, what: 'fusion weights' });
 }
 
 /** File keys without the base-model prefix (`bert.`) and with the saved fusion name replaced by `name`. */
@@ -98,9 +102,11 @@ function normaliseKeys(tensors: Map<string, TensorEntry>, prefix: string, savedN
  * reads `adapter_fusion_config.json` and the weights, checks every key and shape before touching the model, and
  * registers the fusion. The fused adapters must already be in the model. Returns the fusion's name (`'a,b'`).
  */
-export async function loadAdapterFusion(model: AdapterModel, dir: string, options: LoadAdapterFusionOptions = {}): Promise<string> {
-  const configPath = join(dir, FUSION_CONFIG_FILE);
-  const doc = await readJsonObject(configPath);
+export async function loadAdapterFusion(model: AdapterModel, dir: SourceInput, options: LoadAdapterFusionOptions = {}): Promise<string> {
+  const source = toSource(dir);
+  const configRef = { source, name: FUSION_CONFIG_FILE };
+  const configPath = refLabel(configRef);
+  const doc = await readJsonObject(configRef);
   if (typeof doc['name'] !== 'string' || doc['name'].length === 0) throw new FileFormatError('BAD_FUSION_CONFIG', `${configPath}: no "name"`);
   const saved = fusionAdapters(doc['name']);
   const adapters = options.loadAs ? fusionAdapters(options.loadAs) : saved;
@@ -108,8 +114,9 @@ export async function loadAdapterFusion(model: AdapterModel, dir: string, option
     throw new FileFormatError('BAD_LOAD_AS', `${configPath}: fusion '${saved.join(',')}' fuses ${saved.length} adapters; loadAs names ${adapters.length}`);
   }
   const config = fusionConfigFromJson(doc['config'], configPath);
-  const weightsPath = options.weightsPath ?? findFusionWeights(dir);
-  const { tensors } = await readWeightsFile(weightsPath);
+  const weightsRef = options.weightsPath ?? (await findFusionWeights(source));
+  const weightsPath = refLabel(weightsRef);
+  const { tensors } = await readWeightsFile(weightsRef);
   const built = buildFusion(model, adapters, config, options.seed);
   try {
     const entry = { name: built.fusion.name, params: built.params };

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha1Hex } from './sha1';
 import { pyFloatRepr } from './spec-string';
 
 /**
@@ -246,5 +246,5 @@ export function configHash(
     if (Object.prototype.hasOwnProperty.call(minimized, name) && pyEquals(minimized[name], def)) delete minimized[name];
   }
   const text = toPythonJson(minimized, { sortKeys: true, floatKeys });
-  return createHash('sha1').update(text, 'utf8').digest('hex').slice(0, options.length ?? 16);
+  return sha1Hex(text).slice(0, options.length ?? 16);
 }

@@ -4,24 +4,20 @@
  *
  * @packageDocumentation
  */
-import { readFile } from 'node:fs/promises';
 import { FileFormatError } from '../errors';
+import { readText, refLabel, type FileRef } from './source';
 
 /**
  * Read a JSON file whose top level must be an object.
  *
- * @param path - The file.
+ * @param file - The file: a path (a URL in browsers) or a file of a {@link FileSource}.
  * @returns The parsed object.
  * @throws FileFormatError `MISSING_FILE` when the file cannot be read; `BAD_JSON` when it is not valid JSON or its
  *   top level is not an object. Every message starts with `path`.
  */
-export async function readJsonObject(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
-  }
+export async function readJsonObject(file: string | FileRef): Promise<Record<string, unknown>> {
+  const path = refLabel(file);
+  const text = await readText(file);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -14,7 +14,7 @@
  *
  * @packageDocumentation
  */
-import { open, stat } from 'node:fs/promises';
+import { refLabel, toFileRef, type FileRef } from './source';
 import * as tf from '@tensorflow/tfjs-core';
 import { SafetensorsError } from '../errors';
 import { writeFileAtomic } from './atomic';
@@ -448,68 +448,29 @@ export function parseSafetensors(
   return decodeAll(layout, bytes.subarray(8 + n), source);
 }
 
-/** Reads exactly `length` bytes at `position`, failing with a typed error if the file is shorter. */
-async function readExactly(
-  handle: Awaited<ReturnType<typeof open>>,
-  length: number,
-  position: number,
-  path: string,
-): Promise<Uint8Array> {
-  const buf = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) {
-      fail(
-        'SAFETENSORS_OFFSETS',
-        `${path}: file truncated while reading bytes ${position}..${position + length} (got ${done} bytes; file changed during read?)`,
-      );
-    }
-    done += bytesRead;
-  }
-  return buf;
-}
-
 /**
- * Reads and parses a safetensors file from disk.
+ * Reads and parses a safetensors file: a path (a URL in browsers) or a file of a {@link FileSource}.
  *
- * Reads the 8-byte prefix first and checks the header length against the file
- * size (from `stat`) and `maxHeaderBytes`, then reads and validates the header,
- * and only then reads the data section — so a bogus header fails fast without
- * large reads or allocations.
+ * The whole file is read, then the header length is checked against the file size and `maxHeaderBytes`, the header
+ * validated, and only then are tensor buffers allocated.
  *
- * @param path - File path (also used as the error-message source).
+ * @param file - The file (also named in error messages).
  * @param opts - See {@link SafetensorsReadOptions}.
  * @returns Same as {@link parseSafetensors}.
  * @throws SafetensorsError on malformed input, or code `SAFETENSORS_IO` (with `cause`) when the file cannot be read.
  */
-export async function readSafetensors(path: string, opts?: SafetensorsReadOptions): Promise<SafetensorsContents> {
-  const max = resolveMaxHeader(opts, path);
-  let size: number;
-  let handle: Awaited<ReturnType<typeof open>>;
+export async function readSafetensors(file: string | FileRef, opts?: SafetensorsReadOptions): Promise<SafetensorsContents> {
+  const ref = toFileRef(file);
+  const path = refLabel(ref);
+  resolveMaxHeader(opts, path);
+  let bytes: Uint8Array | undefined;
   try {
-    const st = await stat(path);
-    if (!st.isFile()) fail('SAFETENSORS_IO', `${path}: not a regular file`);
-    size = st.size;
-    handle = await open(path, 'r');
+    bytes = await ref.source.read(ref.name);
   } catch (err) {
-    if (err instanceof SafetensorsError) throw err;
     return fail('SAFETENSORS_IO', `${path}: cannot read file: ${(err as Error).message}`, err);
   }
-  try {
-    const prefix = size >= 8 ? await readExactly(handle, 8, 0, path) : new Uint8Array(0);
-    const n = checkHeaderLength(prefix, size, path, max);
-    const header = await readExactly(handle, n, 8, path);
-    const dataLength = size - 8 - n;
-    const layout = parseHeader(header, dataLength, path);
-    const data = await readExactly(handle, dataLength, 8 + n, path);
-    return decodeAll(layout, data, path);
-  } catch (err) {
-    if (err instanceof SafetensorsError) throw err;
-    return fail('SAFETENSORS_IO', `${path}: cannot read file: ${(err as Error).message}`, err);
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  if (bytes === undefined) return fail('SAFETENSORS_IO', `${path}: cannot read file: no such file (or not a regular file)`);
+  return parseSafetensors(bytes, path, opts);
 }
 
 function inferWritableDtype(t: SerializableTensor, name: string): WritableSafetensorsDtype {

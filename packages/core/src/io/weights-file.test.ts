@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TorchCheckpointError } from '../errors';
 import { parseSafetensors } from './safetensors';
+import { refLabel } from './source';
 import { findWeightsFile, readWeightsFile, serializeWeights, stateDictOrder, weightsFileReaders } from './weights-file';
 
 let dir: string;
@@ -18,16 +19,16 @@ const spec = { candidates: ['a.safetensors', 'b.safetensors'], torchFile: 'w.bin
 
 describe('findWeightsFile', () => {
   it('prefers the safetensors candidates in order, then the torch file; reports nothing found', async () => {
-    await expect(Promise.resolve().then(() => findWeightsFile(dir, spec))).rejects.toMatchObject({
+    await expect(findWeightsFile(dir, spec)).rejects.toMatchObject({
       code: 'MISSING_FILE',
       message: `${dir}: no test weights (a.safetensors or b.safetensors or w.bin)`,
     });
     await writeFile(join(dir, 'w.bin'), '');
-    expect(findWeightsFile(dir, spec)).toBe(join(dir, 'w.bin'));
+    expect(refLabel(await findWeightsFile(dir, spec))).toBe(join(dir, 'w.bin'));
     await writeFile(join(dir, 'b.safetensors'), '');
-    expect(findWeightsFile(dir, spec)).toBe(join(dir, 'b.safetensors'));
+    expect(refLabel(await findWeightsFile(dir, spec))).toBe(join(dir, 'b.safetensors'));
     await writeFile(join(dir, 'a.safetensors'), '');
-    expect(findWeightsFile(dir, spec)).toBe(join(dir, 'a.safetensors'));
+    expect(refLabel(await findWeightsFile(dir, spec))).toBe(join(dir, 'a.safetensors'));
   });
 });
 

@@ -6,11 +6,9 @@
  *
  * @packageDocumentation
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseTorchCheckpoint, serializeTorchCheckpoint, TorchFormatError, type TorchReadOptions, type WritableTorchDtype } from '@adapterkit/torch-format';
 import { FileFormatError, TorchCheckpointError } from '../errors';
+import { refLabel, toFileRef, toSource, type FileRef, type SourceInput } from './source';
 import { readSafetensors, serializeSafetensors, type SafetensorsContents, type TensorEntry } from './safetensors';
 
 /** What {@link findWeightsFile} looks for. */
@@ -24,19 +22,21 @@ export interface WeightsFileSpec {
 }
 
 /**
- * The path of the first of `spec.candidates` present in `dir`, else of the first torch file present.
+ * The first of `spec.candidates` present in `dir`, else the first torch file present.
  *
- * @throws FileFormatError `MISSING_FILE` when none is there; the message starts with `dir` and lists the names.
+ * @param dir - The folder (a path, URL, map of files, zip, directory handle: see {@link SourceInput}).
+ * @throws FileFormatError `MISSING_FILE` when none is there; the message starts with the folder and lists the names.
  */
-export function findWeightsFile(dir: string, spec: WeightsFileSpec): string {
+export async function findWeightsFile(dir: SourceInput, spec: WeightsFileSpec): Promise<FileRef> {
+  const source = toSource(dir);
   const torch = typeof spec.torchFile === 'string' ? [spec.torchFile] : spec.torchFile;
-  for (const f of [...spec.candidates, ...torch]) if (existsSync(join(dir, f))) return join(dir, f);
-  throw new FileFormatError('MISSING_FILE', `${dir}: no ${spec.what} (${[...spec.candidates, ...torch].join(' or ')})`);
+  for (const f of [...spec.candidates, ...torch]) if (await source.has(f)) return { source, name: f };
+  throw new FileFormatError('MISSING_FILE', `${source.label}: no ${spec.what} (${[...spec.candidates, ...torch].join(' or ')})`);
 }
 
 /** Whether a path names a torch checkpoint (`.bin`, `.pt`, `.pth`) rather than safetensors. */
-export function isTorchWeightsPath(path: string): boolean {
-  return /\.(bin|pt|pth)$/i.test(path);
+export function isTorchWeightsPath(path: string | FileRef): boolean {
+  return /\.(bin|pt|pth)$/i.test(typeof path === 'string' ? path : path.name);
 }
 
 /**
@@ -44,17 +44,20 @@ export function isTorchWeightsPath(path: string): boolean {
  * float32, float16/bfloat16/float64 converted; integers as int32). A torch file is never executed: see
  * `@adapterkit/torch-format`.
  *
- * @param path - A `.safetensors` file, or a torch checkpoint (`.bin`/`.pt`/`.pth`, zip or legacy format).
+ * @param file - A `.safetensors` file, or a torch checkpoint (`.bin`/`.pt`/`.pth`, zip or legacy format).
  * @throws SafetensorsError, or TorchCheckpointError (code `TORCH_*`, or `TORCH_IO` when the file cannot be read).
  */
-export async function readWeightsFile(path: string, opts?: TorchReadOptions): Promise<SafetensorsContents> {
-  if (!isTorchWeightsPath(path)) return readSafetensors(path);
-  let bytes: Uint8Array;
+export async function readWeightsFile(file: string | FileRef, opts?: TorchReadOptions): Promise<SafetensorsContents> {
+  if (!isTorchWeightsPath(file)) return readSafetensors(file);
+  const ref = toFileRef(file);
+  const path = refLabel(ref);
+  let bytes: Uint8Array | undefined;
   try {
-    bytes = new Uint8Array(await readFile(path));
+    bytes = await ref.source.read(ref.name);
   } catch (err) {
     throw new TorchCheckpointError('TORCH_IO', `${path}: cannot read file: ${(err as Error).message}`, { cause: err });
   }
+  if (bytes === undefined) throw new TorchCheckpointError('TORCH_IO', `${path}: cannot read file: no such file`);
   try {
     const { tensors } = parseTorchCheckpoint(bytes, path, opts);
     return { tensors: tensors as Map<string, TensorEntry>, metadata: {} };

@@ -1,6 +1,7 @@
 import { AdapterStateError } from '../errors';
 import type { LoadAdapterOptions, SaveAdapterOptions } from './adapter-io';
 import type { AdapterModel } from './adapter-model';
+import type { FileSource } from '../io/source';
 
 /**
  * A module that another package saves and loads next to an adapter of the same name, in the same folder: the
@@ -17,7 +18,7 @@ export interface AdapterCompanion {
    * Load the module `dir` holds, if any, under `name` (the adapter just loaded). Validates before it allocates: on
    * error the model has no new module.
    */
-  load(model: AdapterModel, dir: string, name: string, options: LoadAdapterOptions): Promise<void>;
+  load(model: AdapterModel, dir: FileSource, name: string, options: LoadAdapterOptions): Promise<void>;
 }
 
 let headCompanion: AdapterCompanion | undefined;

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { ADAPTER_FORMAT_VERSION, adapterConfigFromJson, adapterConfigToJson } from '../config/adapter-config-json';
 import { toPythonJson } from '../config/python-json';
 import { FileFormatError, WeightsMismatchError } from '../errors';
-import { writeFilesAtomic } from '../io/atomic';
+import { refLabel, toSource, writeFiles, type FileRef, type SinkInput, type SourceInput } from '../io/source';
 import { readJsonObject } from '../io/json';
 import { findWeightsFile, readWeightsFile, serializeWeights, type WeightsFormat } from '../io/weights-file';
 import { tensorEntryToTf, type TensorEntry } from '../io/safetensors';
@@ -51,7 +50,7 @@ export interface LoadAdapterOptions extends AddAdapterOptions {
   /** Name to load the adapter under (default: the saved name). */
   readonly loadAs?: string;
   /** Weights file to read (safetensors or torch `.bin`) instead of the one found in the directory. */
-  readonly weightsPath?: string;
+  readonly weightsPath?: string | FileRef;
   /**
    * Also load the prediction head the folder holds (`head_config.json`), under the adapter's name: the reference's
    * `with_head=True`. If the head fails to load, the adapter is removed again. Needs `@adapterkit/training`.
@@ -104,19 +103,19 @@ export async function serializeAdapter(model: AdapterModel, name: string, option
 }
 
 /**
- * Save an adapter in AdapterHub's layout: `adapter_config.json` (snake_case keys, floats keep `.0`) and
+ * Save an adapter in AdapterHub's layout (into a Node folder, a `Map` of files, or a {@link FileSink}): `adapter_config.json` (snake_case keys, floats keep `.0`) and
  * `adapter.safetensors` and/or `pytorch_adapter.bin` (`options.format`) under the reference's state-dict keys, plus with `withHead` its head's files. Files are
  * written atomically, all of them in one step.
  */
-export async function saveAdapter(model: AdapterModel, dir: string, name: string, options: SaveAdapterOptions = {}): Promise<void> {
+export async function saveAdapter(model: AdapterModel, dir: SinkInput, name: string, options: SaveAdapterOptions = {}): Promise<void> {
   const head = options.withHead ? requireHeadCompanion() : undefined;
   const files = await serializeAdapter(model, name, options);
   const headFiles = head ? await head.serialize(model, name, options) : undefined;
-  await writeFilesAtomic(dir, { ...files, ...headFiles });
+  await writeFiles(dir, { ...files, ...headFiles });
 }
 
 /** Locate the weights file of an adapter directory. */
-export function findAdapterWeights(dir: string): string {
+export function findAdapterWeights(dir: SourceInput): Promise<FileRef> {
   return findWeightsFile(dir, { candidates: ADAPTER_WEIGHTS_CANDIDATES, torchFile: ADAPTER_WEIGHTS_TORCH, what: 'adapter weights' });
 }
 
@@ -181,10 +180,12 @@ export function assignAdapterWeights(
  * `adapter_config.json` and the weights (`adapter.safetensors`, else `pytorch_adapter.bin`; PEFT names too), validates config and weights before touching the model, and
  * registers it. Returns the adapter's name.
  */
-export async function loadAdapter(model: AdapterModel, dir: string, options: LoadAdapterOptions = {}): Promise<string> {
+export async function loadAdapter(model: AdapterModel, dir: SourceInput, options: LoadAdapterOptions = {}): Promise<string> {
   const head = options.withHead ? requireHeadCompanion() : undefined;
-  const configPath = join(dir, ADAPTER_CONFIG_FILE);
-  const doc = await readJsonObject(configPath);
+  const source = toSource(dir);
+  const configRef = { source, name: ADAPTER_CONFIG_FILE };
+  const configPath = refLabel(configRef);
+  const doc = await readJsonObject(configRef);
   const savedName = typeof doc['name'] === 'string' ? doc['name'] : undefined;
   const name = options.loadAs ?? savedName;
   if (!name) throw new FileFormatError('BAD_ADAPTER_CONFIG', `${configPath}: no "name" (pass { loadAs })`);
@@ -193,8 +194,9 @@ export async function loadAdapter(model: AdapterModel, dir: string, options: Loa
     hasVersion: 'version' in doc,
     warn: model.warn,
   });
-  const weightsPath = options.weightsPath ?? findAdapterWeights(dir);
-  const { tensors } = await readWeightsFile(weightsPath);
+  const weightsRef = options.weightsPath ?? (await findAdapterWeights(source));
+  const weightsPath = refLabel(weightsRef);
+  const { tensors } = await readWeightsFile(weightsRef);
   const normalised = normaliseKeys(tensors, model.info.baseModelPrefix, savedName ?? name, name);
   const entry = model.createEntry(name, members, options.seed ?? 0);
   try {
@@ -206,7 +208,7 @@ export async function loadAdapter(model: AdapterModel, dir: string, options: Loa
   model.registerEntry(entry, options);
   if (head) {
     try {
-      await head.load(model, dir, name, options);
+      await head.load(model, source, name, options);
     } catch (err) {
       model.deleteAdapter(name);
       throw err;

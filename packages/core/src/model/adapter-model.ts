@@ -9,6 +9,7 @@ import type { AnyAdapterMethod, ConfigInput, MethodInstance } from '../method/de
 import type { MethodExtension } from '../method/extension';
 import { Rng } from '../nn/init';
 import type { HostInfo, KeyValueCache, ModelInputs, ModelOutputs, TransformerHost } from './host';
+import type { SinkInput, SourceInput } from '../io/source';
 import { loadAdapter, saveAdapter, type LoadAdapterOptions, type SaveAdapterOptions } from './adapter-io';
 import { ParamCollector, type NamedParam } from './params';
 import { adapterSummary, formatAdapterSummary, type AdapterSummaryRow } from './summary';
@@ -413,12 +414,12 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
   }
 
   /** Save an adapter in AdapterHub's layout (see {@link saveAdapter}). */
-  saveAdapter(dir: string, name: string, options?: SaveAdapterOptions): Promise<void> {
+  saveAdapter(dir: SinkInput, name: string, options?: SaveAdapterOptions): Promise<void> {
     return saveAdapter(this, dir, name, options);
   }
 
   /** Load an adapter saved in AdapterHub's layout; returns its name (see {@link loadAdapter}). */
-  loadAdapter(dir: string, options?: LoadAdapterOptions): Promise<string> {
+  loadAdapter(dir: SourceInput, options?: LoadAdapterOptions): Promise<string> {
     return loadAdapter(this, dir, options);
   }
 

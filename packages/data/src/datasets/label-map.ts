@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { AdapterKitError, FileFormatError, writeFileAtomic } from '@adapterkit/core';
+import { AdapterKitError, FileFormatError, hostFs, writeFileAtomic } from '@adapterkit/core';
 
 /** The JSON form of a {@link LabelMap}: transformers' `id2label` / `label2id` config fields. */
 export interface LabelMapJson {
@@ -53,7 +52,7 @@ export class LabelMap {
 
   /** Reads a label map written by {@link save} (or any JSON with `id2label`, e.g. a transformers config.json). */
   static async load(path: string): Promise<LabelMap> {
-    const text = await readFile(path, 'utf8');
+    const text = new TextDecoder().decode(await hostFs.readFile(path));
     try {
       return LabelMap.fromJSON(JSON.parse(text) as LabelMapJson);
     } catch (err) {

@@ -1,28 +1,31 @@
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { AdapterKitError, FileFormatError } from '@adapterkit/core';
+import { AdapterKitError, baseName, dirName, FileFormatError, hostFs, readText, refLabel, toSource, type FileSource, type SourceInput } from '@adapterkit/core';
 import { bertTokenizerJson } from './bert-json';
 import type { TokenizerConfigJson, TokenizerJson } from './schema';
 import { Tokenizer, type TokenizerOptions } from './tokenizer';
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-async function readJson<T>(path: string): Promise<T> {
-  const text = await readFile(path, 'utf8');
+async function readJson<T>(src: FileSource, name: string): Promise<T> {
+  const text = await readText({ source: src, name });
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new FileFormatError('INVALID_JSON', `${path}: invalid JSON: ${(err as Error).message}`, { cause: err });
+    throw new FileFormatError('INVALID_JSON', `${refLabel({ source: src, name })}: invalid JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 
-async function readOptionalJson<T>(path: string): Promise<T | undefined> {
-  return (await exists(path)) ? readJson<T>(path) : undefined;
+async function readOptionalJson<T>(src: FileSource, name: string): Promise<T | undefined> {
+  return (await src.has(name)) ? readJson<T>(src, name) : undefined;
+}
+
+/** A folder and, when `input` names one file of it (`tokenizer.json`, `vocab.txt`), that file's name. */
+async function locate(input: SourceInput): Promise<{ src: FileSource; file?: string }> {
+  if (typeof input !== 'string') return { src: toSource(input) };
+  if (hostFs.available && !/^[a-z]+:\/\//i.test(input)) {
+    if (!(await hostFs.exists(input))) throw new FileFormatError('NOT_FOUND', `loadTokenizer: ${input} does not exist`);
+    if (await hostFs.isDirectory(input)) return { src: toSource(input) };
+    return { src: toSource(dirName(input)), file: baseName(input) };
+  }
+  if (/\.(json|txt)$/i.test(input)) return { src: toSource(dirName(input)), file: baseName(input) };
+  return { src: toSource(input) };
 }
 
 /**
@@ -37,30 +40,28 @@ async function readOptionalJson<T>(path: string): Promise<T | undefined> {
  *
  * @param dirOrFile - Checkpoint folder, `tokenizer.json` or `vocab.txt`.
  */
-export async function loadTokenizer(dirOrFile: string, options: TokenizerOptions = {}): Promise<Tokenizer> {
-  const info = await stat(dirOrFile).catch((err: unknown) => {
-    throw new FileFormatError('NOT_FOUND', `loadTokenizer: ${dirOrFile} does not exist`, { cause: err });
-  });
-  const dir = info.isDirectory() ? dirOrFile : dirname(dirOrFile);
-  const config = (await readOptionalJson<TokenizerConfigJson>(join(dir, 'tokenizer_config.json'))) ?? {};
-  const specialMap = (await readOptionalJson<TokenizerConfigJson>(join(dir, 'special_tokens_map.json'))) ?? {};
-  let file = info.isDirectory() ? join(dir, 'tokenizer.json') : dirOrFile;
-  if (info.isDirectory() && !(await exists(file)) && (await exists(join(dir, 'vocab.txt')))) file = join(dir, 'vocab.txt');
-  if (basename(file) === 'vocab.txt') {
-    const vocab = (await readFile(file, 'utf8')).split(/\r?\n/);
+export async function loadTokenizer(dirOrFile: SourceInput, options: TokenizerOptions = {}): Promise<Tokenizer> {
+  const { src, file: named } = await locate(dirOrFile);
+  const dir = src.label;
+  const config = (await readOptionalJson<TokenizerConfigJson>(src, 'tokenizer_config.json')) ?? {};
+  const specialMap = (await readOptionalJson<TokenizerConfigJson>(src, 'special_tokens_map.json')) ?? {};
+  let file = named ?? 'tokenizer.json';
+  if (named === undefined && !(await src.has(file)) && (await src.has('vocab.txt'))) file = 'vocab.txt';
+  if (file === 'vocab.txt') {
+    const vocab = (await readText({ source: src, name: file })).split(/\r?\n/);
     if (vocab[vocab.length - 1] === '') vocab.pop();
     const lowercase = typeof config.do_lower_case === 'boolean' ? config.do_lower_case : true;
     const strip = config.strip_accents;
     return Tokenizer.fromJSON(bertTokenizerJson(vocab, { lowercase, stripAccents: typeof strip === 'boolean' ? strip : null }), config, specialMap, options);
   }
-  if (!(await exists(file))) {
-    throw new FileFormatError('NOT_FOUND', `loadTokenizer: ${dir} has neither tokenizer.json nor vocab.txt`);
+  if (!(await src.has(file))) {
+    throw new FileFormatError('NOT_FOUND', named ? `loadTokenizer: ${refLabel({ source: src, name: file })} does not exist` : `loadTokenizer: ${dir} has neither tokenizer.json nor vocab.txt`);
   }
-  const json = await readJson<TokenizerJson>(file);
+  const json = await readJson<TokenizerJson>(src, file);
   try {
     return Tokenizer.fromJSON(json, config, specialMap, options);
   } catch (err) {
-    if (err instanceof AdapterKitError) throw new FileFormatError(err.code, `${file}: ${err.message}`, { cause: err });
+    if (err instanceof AdapterKitError) throw new FileFormatError(err.code, `${refLabel({ source: src, name: file })}: ${err.message}`, { cause: err });
     throw err;
   }
 }

@@ -1,5 +1,4 @@
-import { mkdir } from 'node:fs/promises';
-import { writeFilesAtomic } from '@adapterkit/core';
+import { writeFiles, type SinkInput } from '@adapterkit/core';
 import { SPECIAL_ROLES, type ModelJson } from './schema';
 import type { Tokenizer } from './tokenizer';
 
@@ -16,8 +15,7 @@ function vocabInIdOrder(model: ModelJson): string[] {
  * `special_tokens_map.json` (with the resolved special tokens), plus the slow tokenizer's vocabulary files —
  * `vocab.txt` for WordPiece, `vocab.json` + `merges.txt` for BPE. Files are written atomically; `dir` is created.
  */
-export async function saveTokenizer(tokenizer: Tokenizer, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+export async function saveTokenizer(tokenizer: Tokenizer, dir: SinkInput): Promise<void> {
   const json = tokenizer.toJSON();
   const specialMap: Record<string, string> = {};
   for (const role of SPECIAL_ROLES) {
@@ -37,5 +35,5 @@ export async function saveTokenizer(tokenizer: Tokenizer, dir: string): Promise<
     const merges = (model.merges ?? []).map((m) => (typeof m === 'string' ? m : m.join(' ')));
     files['merges.txt'] = `#version: 0.2\n${merges.map((m) => `${m}\n`).join('')}`;
   }
-  await writeFilesAtomic(dir, files);
+  await writeFiles(dir, files);
 }

@@ -4,7 +4,8 @@ import {
   CapabilityError,
   serializeSafetensors,
   toPythonJson,
-  writeFilesAtomic,
+  writeFiles,
+  type SinkInput,
   type AdapterModel,
   type SerializableTensor,
 } from '@adapterkit/core';
@@ -121,6 +122,6 @@ export async function serializePeftAdapter(model: AdapterModel, name: string, op
  *
  * @throws CapabilityError `PEFT_UNSUPPORTED` for gated adapters.
  */
-export async function exportPeftAdapter(model: AdapterModel, name: string, dir: string, options: ExportPeftOptions = {}): Promise<void> {
-  await writeFilesAtomic(dir, await serializePeftAdapter(model, name, options));
+export async function exportPeftAdapter(model: AdapterModel, name: string, dir: SinkInput, options: ExportPeftOptions = {}): Promise<void> {
+  await writeFiles(dir, await serializePeftAdapter(model, name, options));
 }

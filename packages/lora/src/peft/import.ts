@@ -1,5 +1,8 @@
-import { join } from 'node:path';
 import {
+  refLabel,
+  toSource,
+  type FileRef,
+  type SourceInput,
   assignAdapterWeights,
   buildConfig,
   CapabilityError,
@@ -26,10 +29,10 @@ export interface ImportPeftOptions extends AddAdapterOptions {
   /** Name of the new adapter (PEFT files carry none). Default `'default'`, PEFT's default adapter name. */
   readonly name?: string;
   /** Weights file to read instead of the directory's `adapter_model.safetensors` (else `adapter_model.bin`). */
-  readonly weightsPath?: string;
+  readonly weightsPath?: string | FileRef;
 }
 
-const findWeights = (dir: string): string =>
+const findWeights = (dir: SourceInput): Promise<FileRef> =>
   findWeightsFile(dir, {
     candidates: [PEFT_WEIGHTS_FILE],
     torchFile: 'adapter_model.bin',
@@ -104,16 +107,19 @@ const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols
  * @throws FileFormatError for unsupported PEFT features (trained biases, feed-forward (IA)³, other
  *   `peft_type`s); CapabilityError for modules AdapterHub LoRA cannot wrap; WeightsMismatchError for bad shapes.
  */
-export async function importPeftAdapter(model: AdapterModel, dir: string, options: ImportPeftOptions = {}): Promise<string> {
+export async function importPeftAdapter(model: AdapterModel, dir: SourceInput, options: ImportPeftOptions = {}): Promise<string> {
   const name = options.name ?? 'default';
-  const configPath = join(dir, PEFT_CONFIG_FILE);
-  const peft = await readJsonObject(configPath);
+  const source = toSource(dir);
+  const configRef = { source, name: PEFT_CONFIG_FILE };
+  const configPath = refLabel(configRef);
+  const peft = await readJsonObject(configRef);
   const saved = peft['peft_type'];
   if (saved !== 'LORA' && saved !== 'IA3' && saved !== 'VERA') {
     throw new FileFormatError('PEFT_UNSUPPORTED', `${configPath}: peft_type ${JSON.stringify(saved)} is not a LoRA, VeRA or (IA)³ adapter (expected "LORA", "VERA" or "IA3")`);
   }
-  const weightsPath = options.weightsPath ?? findWeights(dir);
-  const { tensors } = await readWeightsFile(weightsPath);
+  const weightsRef = options.weightsPath ?? (await findWeights(source));
+  const weightsPath = refLabel(weightsRef);
+  const { tensors } = await readWeightsFile(weightsRef);
   if (saved === 'VERA') return importPeftVera(model, name, peft, tensors, weightsPath, options);
   const peftType = peft['peft_type'];
   const modules = collectModules(model, peft, tensors, weightsPath);

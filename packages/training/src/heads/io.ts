@@ -1,6 +1,10 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import {
+  refLabel,
+  toSource,
+  writeFiles,
+  type FileRef,
+  type SinkInput,
+  type SourceInput,
   assignAdapterWeights,
   FileFormatError,
   findWeightsFile,
@@ -10,7 +14,6 @@ import {
   savedConfigJson,
   serializeWeights,
   WeightsMismatchError,
-  writeFilesAtomic,
   type AdapterCompanion,
   type AdapterModel,
   type HostInfo,
@@ -69,8 +72,8 @@ export async function serializeHead(model: AdapterModel, name: string, options: 
  * Save a head as the reference's `save_head` does (safetensors flavour of `adapters`): `head_config.json` and
  * `model_head.safetensors` with keys `heads.<name>.<i>.{weight,bias}` (PyTorch layout). Written atomically.
  */
-export async function saveHead(model: AdapterModel, dir: string, name: string, options: SaveHeadOptions = {}): Promise<void> {
-  await writeFilesAtomic(dir, await serializeHead(model, name, options));
+export async function saveHead(model: AdapterModel, dir: SinkInput, name: string, options: SaveHeadOptions = {}): Promise<void> {
+  await writeFiles(dir, await serializeHead(model, name, options));
 }
 
 /** Options of {@link loadHead}. */
@@ -78,10 +81,10 @@ export interface LoadHeadOptions extends AddHeadOptions {
   /** Name to load the head under (default: the saved name). */
   readonly loadAs?: string;
   /** Weights file to read (safetensors or `.bin`) instead of the directory's `model_head.safetensors` / `head.safetensors` / `pytorch_model_head.bin`. */
-  readonly weightsPath?: string;
+  readonly weightsPath?: string | FileRef;
 }
 
-const findHeadWeights = (dir: string): string =>
+const findHeadWeights = (dir: SourceInput): Promise<FileRef> =>
   findWeightsFile(dir, { candidates: HEAD_WEIGHTS_CANDIDATES, torchFile: HEAD_WEIGHTS_BIN, what: 'head weights' });
 
 /**
@@ -90,9 +93,11 @@ const findHeadWeights = (dir: string): string =>
  * an LM head's tied projection weight is ignored, the head uses the host's embeddings) and registers it (active by
  * default). Returns the head's name.
  */
-export async function loadHead(model: AdapterModel, dir: string, options: LoadHeadOptions = {}): Promise<string> {
-  const configPath = join(dir, HEAD_CONFIG_FILE);
-  const doc = await readJsonObject(configPath);
+export async function loadHead(model: AdapterModel, dir: SourceInput, options: LoadHeadOptions = {}): Promise<string> {
+  const source = toSource(dir);
+  const configRef = { source, name: HEAD_CONFIG_FILE };
+  const configPath = refLabel(configRef);
+  const doc = await readJsonObject(configRef);
   const info = model.info;
   const savedName = typeof doc['name'] === 'string' ? doc['name'] : undefined;
   const name = options.loadAs ?? savedName;
@@ -108,8 +113,9 @@ export async function loadHead(model: AdapterModel, dir: string, options: LoadHe
     model.warn(`${configPath}: model_class '${cls}' differs from '${flexModelClass(info)}'; loading as a flex head`);
   }
   const config = headConfigFromJson(doc['config'], configPath, info.vocabSize);
-  const weightsPath = options.weightsPath ?? findHeadWeights(dir);
-  const { tensors } = await readWeightsFile(weightsPath);
+  const weightsRef = options.weightsPath ?? (await findHeadWeights(source));
+  const weightsPath = refLabel(weightsRef);
+  const { tensors } = await readWeightsFile(weightsRef);
   const reg = getHeads(model);
   const head = reg.build(name, config, options.seed ?? 0);
   try {
@@ -144,7 +150,7 @@ export const HEAD_COMPANION: AdapterCompanion = {
     return getHeads(model).has(name) ? serializeHead(model, name, options as SaveHeadOptions) : undefined;
   },
   async load(model, dir, name, options) {
-    if (existsSync(join(dir, HEAD_CONFIG_FILE))) {
+    if (await dir.has(HEAD_CONFIG_FILE)) {
       await loadHead(model, dir, { loadAs: name, ...(options.overwriteOk !== undefined ? { overwriteOk: options.overwriteOk } : {}) });
     }
   },
@@ -156,7 +162,7 @@ export const HEAD_COMPANION: AdapterCompanion = {
  */
 export async function saveAdapterWithHead(
   model: AdapterModel,
-  dir: string,
+  dir: SinkInput,
   name: string,
   options: SaveAdapterOptions & SaveHeadOptions = {},
 ): Promise<void> {
@@ -168,6 +174,6 @@ export async function saveAdapterWithHead(
  * reference's `load_adapter(..., with_head=True)`; the same as `model.loadAdapter(dir, { withHead: true })`). If the
  * head fails to load, the adapter is removed again. Returns the adapter's name.
  */
-export async function loadAdapterWithHead(model: AdapterModel, dir: string, options: LoadAdapterOptions = {}): Promise<string> {
+export async function loadAdapterWithHead(model: AdapterModel, dir: SourceInput, options: LoadAdapterOptions = {}): Promise<string> {
   return model.loadAdapter(dir, { ...options, withHead: true });
 }

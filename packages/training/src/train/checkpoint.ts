@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  baseName as basename,
+  dirName as dirname,
+  hostFs,
+  joinPath as join,
   AdapterKitError,
   parseSafetensors,
   serializeSafetensors,
@@ -69,14 +69,14 @@ export async function writeCheckpoint(
   files: Record<string, Uint8Array | string>,
   extra: (tmpDir: string) => Promise<void>,
 ): Promise<void> {
-  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${hostFs.uniqueSuffix()}`);
   try {
     await writeFilesAtomic(tmp, files);
     await extra(tmp);
-    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    if (await hostFs.exists(dir)) await hostFs.rm(dir);
+    await hostFs.rename(tmp, dir);
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    await hostFs.rm(tmp).catch(() => undefined);
     throw err;
   }
 }
@@ -87,12 +87,12 @@ export async function writeCheckpoint(
  * names removed.
  */
 export async function removeAbandonedCheckpointWrites(dir: string): Promise<string[]> {
-  if (!existsSync(dir)) return [];
+  if (!(await hostFs.exists(dir))) return [];
   const removed: string[] = [];
-  for (const name of await readdir(dir)) {
+  for (const name of await hostFs.readdir(dir)) {
     const m = /^\.checkpoint-\d+\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
     if (!m || processAlive(Number(m[1]))) continue;
-    await rm(join(dir, name), { recursive: true, force: true });
+    await hostFs.rm(join(dir, name));
     removed.push(name);
   }
   return removed;
@@ -116,8 +116,8 @@ export function checkpointStep(name: string): number | undefined {
 
 /** Checkpoint folders of a directory, oldest first. */
 export async function listCheckpoints(dir: string): Promise<string[]> {
-  if (!existsSync(dir)) return [];
-  const names = (await readdir(dir)).filter((n) => checkpointStep(n) !== undefined);
+  if (!(await hostFs.exists(dir))) return [];
+  const names = (await hostFs.readdir(dir)).filter((n) => checkpointStep(n) !== undefined);
   return names.sort((a, b) => checkpointStep(a)! - checkpointStep(b)!).map((n) => join(dir, n));
 }
 
@@ -135,14 +135,14 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const statePath = join(dir, CHECKPOINT_FILES.state);
   let state: TrainerState;
   try {
-    state = JSON.parse(await readFile(statePath, 'utf8')) as TrainerState;
+    state = JSON.parse(new TextDecoder().decode(await hostFs.readFile(statePath))) as TrainerState;
   } catch (err) {
     throw new AdapterKitError('BAD_CHECKPOINT', `${statePath}: cannot read trainer state (${(err as Error).message})`, { cause: err });
   }
   if (state.version !== 1) throw new AdapterKitError('BAD_CHECKPOINT', `${statePath}: unsupported checkpoint version ${String(state.version)}`);
   const read = async (f: string): Promise<Map<string, TensorEntry>> => {
     const p = join(dir, f);
-    return parseSafetensors(new Uint8Array(await readFile(p)), p).tensors;
+    return parseSafetensors(await hostFs.readFile(p), p).tensors;
   };
   const bestPath = join(dir, CHECKPOINT_FILES.best);
   return {
@@ -150,7 +150,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     state,
     params: await read(CHECKPOINT_FILES.params),
     moments: await read(CHECKPOINT_FILES.optimizer),
-    ...(existsSync(bestPath) ? { best: await read(CHECKPOINT_FILES.best) } : {}),
+    ...((await hostFs.exists(bestPath)) ? { best: await read(CHECKPOINT_FILES.best) } : {}),
   };
 }
 

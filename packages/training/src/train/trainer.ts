@@ -1,7 +1,5 @@
-import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterKitError, AdapterStateError, adapterNames, Rng, serializeSafetensors, type AdapterModel, type SetupNode } from '@adapterkit/core';
+import { AdapterKitError, hostFs, joinPath, AdapterStateError, adapterNames, Rng, serializeSafetensors, type AdapterModel, type SetupNode } from '@adapterkit/core';
 import { saveAdapterWithHead, saveHead } from '../heads/io';
 import { getHeads } from '../heads/registry';
 import { AdamW } from './adamw';
@@ -248,7 +246,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
   });
 
   const saveCheckpoint = async (): Promise<void> => {
-    const dir = join(o.checkpointDir!, `checkpoint-${loop.step}`);
+    const dir = joinPath(o.checkpointDir!, `checkpoint-${loop.step}`);
     const files: Record<string, Uint8Array | string> = {
       [CHECKPOINT_FILES.state]: JSON.stringify(state(), null, 2),
       [CHECKPOINT_FILES.params]: await paramsFile(params.map((p) => ({ key: p.key, value: p.variable }))),
@@ -257,13 +255,13 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
     if (bestSnapshot) files[CHECKPOINT_FILES.best] = await paramsFile(params.map((p, i) => ({ key: p.key, value: bestSnapshot![i]! })));
     await writeCheckpoint(dir, files, async (tmp) => {
       const trained = mode === 'adapter' && model.trainingSetup ? adapterNames(model.trainingSetup) : [];
-      for (const a of trained) await saveAdapterWithHead(model, join(tmp, a), a, { tiedWeights: false });
-      for (const h of heads.names()) if (!trained.includes(h)) await saveHead(model, join(tmp, h), h, { tiedWeights: false });
+      for (const a of trained) await saveAdapterWithHead(model, joinPath(tmp, a), a, { tiedWeights: false });
+      for (const h of heads.names()) if (!trained.includes(h)) await saveHead(model, joinPath(tmp, h), h, { tiedWeights: false });
     });
     emit({ type: 'checkpoint', step: loop.step, dir });
     if (o.keepCheckpoints !== undefined) {
       const all = await listCheckpoints(o.checkpointDir!);
-      for (const old of all.slice(0, Math.max(0, all.length - o.keepCheckpoints))) await rm(old, { recursive: true, force: true });
+      for (const old of all.slice(0, Math.max(0, all.length - o.keepCheckpoints))) await hostFs.rm(old);
     }
   };
 
