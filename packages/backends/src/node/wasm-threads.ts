@@ -113,8 +113,9 @@ export async function initThreadedWasm(
     // the tfjs bundle builds the main-module Blob before it asks for the worker, both inside setBackend
     const gaveUp = new Promise<'failed'>((resolve) => {
       failed = () => resolve('failed');
+      // kept referenced: a stalled start leaves nothing else that holds the event loop, and Node would exit (code 13,
+      // an unsettled top-level await) instead of falling back to one thread when the timer fires
       timer = setTimeout(failed, INIT_TIMEOUT_MS);
-      timer.unref?.();
     });
     const ready = await Promise.race([tf.setBackend('wasm'), gaveUp]);
     if (ready === 'failed') {
