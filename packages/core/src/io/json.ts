@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { FileFormatError } from '../errors';
+import { findJsonDepthExcess, MAX_JSON_DEPTH } from './json-limits';
 
 /**
  * Read a JSON file whose top level must be an object.
@@ -21,6 +22,10 @@ export async function readJsonObject(path: string): Promise<Record<string, unkno
     text = await readFile(path, 'utf8');
   } catch (err) {
     throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  const deep = findJsonDepthExcess(text, MAX_JSON_DEPTH);
+  if (deep >= 0) {
+    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (nested deeper than ${MAX_JSON_DEPTH} levels at position ${deep})`);
   }
   let value: unknown;
   try {

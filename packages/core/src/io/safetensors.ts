@@ -18,6 +18,7 @@ import { open, stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { SafetensorsError } from '../errors';
 import { writeFileAtomic } from './atomic';
+import { findJsonDepthExcess, MAX_JSON_DEPTH, previewJsonValue } from './json-limits';
 
 /**
  * Error raised for malformed safetensors input (reading) or invalid tensors
@@ -224,6 +225,13 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
   } catch (err) {
     return fail('SAFETENSORS_HEADER', `${source}: header (bytes 8..${headerEnd}) is not valid UTF-8`, err);
   }
+  const deep = findJsonDepthExcess(text, MAX_JSON_DEPTH);
+  if (deep >= 0) {
+    return fail(
+      'SAFETENSORS_HEADER',
+      `${source}: header nests deeper than ${MAX_JSON_DEPTH} levels (at byte ${8 + deep} of the file)`,
+    );
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -245,27 +253,27 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
       metadata = parseMetadata(raw, source);
       continue;
     }
-    const where = `${source}: tensor ${JSON.stringify(name)}`;
+    const where = `${source}: tensor ${previewJsonValue(name)}`;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       fail('SAFETENSORS_HEADER', `${where} header entry must be an object`);
     }
     const entry = raw as Record<string, unknown>;
     const dtype = entry['dtype'];
     if (!isDtype(dtype)) {
-      fail('SAFETENSORS_DTYPE', `${where} has unknown dtype ${JSON.stringify(dtype ?? null)}`);
+      fail('SAFETENSORS_DTYPE', `${where} has unknown dtype ${previewJsonValue(dtype ?? null)}`);
     }
     const shape = entry['shape'];
     if (!Array.isArray(shape) || !shape.every(isSafeNonNegInt)) {
       fail(
         'SAFETENSORS_SHAPE',
-        `${where} shape ${JSON.stringify(shape ?? null)} must be an array of non-negative integers`,
+        `${where} shape ${previewJsonValue(shape ?? null)} must be an array of non-negative integers`,
       );
     }
     const offsets = entry['data_offsets'];
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSafeNonNegInt)) {
       fail(
         'SAFETENSORS_OFFSETS',
-        `${where} data_offsets ${JSON.stringify(offsets ?? null)} must be [begin, end] non-negative integers`,
+        `${where} data_offsets ${previewJsonValue(offsets ?? null)} must be [begin, end] non-negative integers`,
       );
     }
     const [begin, end] = offsets as [number, number];
@@ -496,17 +504,24 @@ export async function readSafetensors(path: string, opts?: SafetensorsReadOption
     if (err instanceof SafetensorsError) throw err;
     return fail('SAFETENSORS_IO', `${path}: cannot read file: ${(err as Error).message}`, err);
   }
+  // Only the reads are reported as SAFETENSORS_IO; validation errors keep their own codes, and anything else
+  // (a bug) propagates unchanged rather than being disguised as an I/O failure.
+  const read = async (length: number, position: number): Promise<Uint8Array> => {
+    try {
+      return await readExactly(handle, length, position, path);
+    } catch (err) {
+      if (err instanceof SafetensorsError) throw err;
+      return fail('SAFETENSORS_IO', `${path}: cannot read file: ${(err as Error).message}`, err);
+    }
+  };
   try {
-    const prefix = size >= 8 ? await readExactly(handle, 8, 0, path) : new Uint8Array(0);
+    const prefix = size >= 8 ? await read(8, 0) : new Uint8Array(0);
     const n = checkHeaderLength(prefix, size, path, max);
-    const header = await readExactly(handle, n, 8, path);
+    const header = await read(n, 8);
     const dataLength = size - 8 - n;
     const layout = parseHeader(header, dataLength, path);
-    const data = await readExactly(handle, dataLength, 8 + n, path);
+    const data = await read(dataLength, 8 + n);
     return decodeAll(layout, data, path);
-  } catch (err) {
-    if (err instanceof SafetensorsError) throw err;
-    return fail('SAFETENSORS_IO', `${path}: cannot read file: ${(err as Error).message}`, err);
   } finally {
     await handle.close().catch(() => undefined);
   }
