@@ -37,7 +37,7 @@ export * from './nn/ops';
 export { Rng, init } from './nn/init';
 
 export * from './io/safetensors';
-export { writeFileAtomic, writeFilesAtomic } from './io/atomic';
+export { writeFileAtomic, writeFilesAtomic, recoverAtomicWrites } from './io/atomic';
 export { readJsonObject } from './io/json';
 export {
   findWeightsFile,

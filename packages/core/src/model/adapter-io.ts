@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ADAPTER_FORMAT_VERSION, adapterConfigFromJson, adapterConfigToJson } from '../config/adapter-config-json';
 import { toPythonJson } from '../config/python-json';
 import { FileFormatError, WeightsMismatchError } from '../errors';
-import { writeFilesAtomic } from '../io/atomic';
+import { recoverAtomicWrites, writeFilesAtomic } from '../io/atomic';
 import { readJsonObject } from '../io/json';
 import { findWeightsFile, readWeightsFile, serializeWeights, type WeightsFormat } from '../io/weights-file';
 import { tensorEntryToTf, type TensorEntry } from '../io/safetensors';
@@ -179,10 +179,13 @@ export function assignAdapterWeights(
 /**
  * Load an adapter saved in AdapterHub's layout (by this library, `adapter-transformers` or `adapters`): reads
  * `adapter_config.json` and the weights (`adapter.safetensors`, else `pytorch_adapter.bin`; PEFT names too), validates config and weights before touching the model, and
- * registers it. Returns the adapter's name.
+ * registers it. Returns the adapter's name. A save into `dir` that was killed part-way is first finished or cleaned
+ * up ({@link recoverAtomicWrites}), so the folder loads as either the old or the new adapter.
  */
 export async function loadAdapter(model: AdapterModel, dir: string, options: LoadAdapterOptions = {}): Promise<string> {
   const head = options.withHead ? requireHeadCompanion() : undefined;
+  // Finish (or clean up) a save that was killed part-way, so the folder holds one complete set of files.
+  await recoverAtomicWrites(dir);
   const configPath = join(dir, ADAPTER_CONFIG_FILE);
   const doc = await readJsonObject(configPath);
   const savedName = typeof doc['name'] === 'string' ? doc['name'] : undefined;
