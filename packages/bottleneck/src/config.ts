@@ -72,13 +72,19 @@ export type BottleneckFields = Omit<BottleneckConfig, 'method'>;
  * (for `adapters`-only fields, so files keep adapter-transformers 3.2.1's exact key set). Needs core's config
  * writer to honour `FieldSpec.omitDefault`; once core declares it, this is plain `FieldSpec`.
  */
+/**
+ * Smallest reduction factor accepted (a bottleneck at most 16 times the hidden size): bounds the size of what a
+ * config can make us allocate.
+ */
+export const MIN_REDUCTION_FACTOR = 1 / 16;
+
 type BottleneckFieldSpec = FieldSpec & { readonly omitDefault?: boolean };
 
 /** Field specs: drive snake_case keys, config-string parsing, validation and float typing in JSON. */
 export const BOTTLENECK_FIELDS: { readonly [K in keyof BottleneckFields]-?: BottleneckFieldSpec } = {
   mhAdapter: { type: 'bool' },
   outputAdapter: { type: 'bool' },
-  reductionFactor: { type: 'number', layerMap: true },
+  reductionFactor: { type: 'number', layerMap: true, min: MIN_REDUCTION_FACTOR },
   nonLinearity: { type: 'string' },
   originalLnBefore: { type: 'bool' },
   originalLnAfter: { type: 'bool' },
@@ -91,12 +97,12 @@ export const BOTTLENECK_FIELDS: { readonly [K in keyof BottleneckFields]-?: Bott
   residualBeforeLn: { type: 'any', doc: "True, False or 'post_add'" },
   adapterResidualBeforeLn: { type: 'bool' },
   invAdapter: { type: 'string', nullable: true, values: ['nice', 'glow'] },
-  invAdapterReductionFactor: { type: 'number', nullable: true },
+  invAdapterReductionFactor: { type: 'number', nullable: true, min: MIN_REDUCTION_FACTOR },
   crossAdapter: { type: 'bool' },
   leaveOut: { type: 'list' },
   dropout: { type: 'float', omitDefault: true },
   phmLayer: { type: 'bool' },
-  phmDim: { type: 'int' },
+  phmDim: { type: 'int', max: 64 },
   factorizedPhmW: { type: 'bool', nullable: true, snake: 'factorized_phm_W' },
   sharedWPhm: { type: 'bool', nullable: true, snake: 'shared_W_phm' },
   sharedPhmRule: { type: 'bool', nullable: true },
@@ -105,7 +111,7 @@ export const BOTTLENECK_FIELDS: { readonly [K in keyof BottleneckFields]-?: Bott
   phmInitRange: { type: 'float', nullable: true },
   learnPhm: { type: 'bool', nullable: true },
   hypercomplexNonlinearity: { type: 'string', nullable: true },
-  phmRank: { type: 'int', nullable: true },
+  phmRank: { type: 'int', nullable: true, max: 16384 },
   phmBias: { type: 'bool', nullable: true },
 };
 

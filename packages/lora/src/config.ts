@@ -15,7 +15,7 @@ export const LORA_FIELDS: { readonly [K in Exclude<keyof LoRAConfig, 'method'>]-
   selfattnLora: { type: 'bool', doc: 'LoRA on the attention projections listed in attn_matrices' },
   intermediateLora: { type: 'bool', doc: 'LoRA on the FFN intermediate dense' },
   outputLora: { type: 'bool', doc: 'LoRA on the FFN output dense' },
-  r: { type: 'int', doc: 'rank (1 in scale mode)' },
+  r: { type: 'int', max: 16384, doc: 'rank (1 in scale mode)' },
   alpha: { type: 'number', doc: 'scaling = alpha / r' },
   dropout: { type: 'float', doc: 'dropout on the LoRA input' },
   attnMatrices: { type: 'list', doc: "subset of ['q', 'k', 'v']" },

@@ -49,7 +49,7 @@ export interface VeraConfig extends AdapterConfigBase {
 /** Field specs. */
 export const VERA_FIELDS: { readonly [K in Exclude<keyof VeraConfig, 'method'>]-?: FieldSpec } = {
   targetSites: { type: 'list', doc: `adapted dense layers: ${PEFT_IA3_SITES.join(', ')}` },
-  r: { type: 'int', doc: 'rank of the shared projections' },
+  r: { type: 'int', max: 16384, doc: 'rank of the shared projections' },
   projectionPrngKey: { type: 'int', doc: 'seed of the shared projections' },
   saveProjection: { type: 'bool', doc: 'save the shared projections (must be True)' },
   dInitial: { type: 'float', doc: 'initial value of lambda_d' },

@@ -22,6 +22,9 @@ export const ADAPTER_WEIGHTS_CANDIDATES = ['adapter.safetensors', 'pytorch_adapt
 /** Torch weights file names we read when no safetensors file is there (AdapterHub, PEFT). */
 export const ADAPTER_WEIGHTS_TORCH = [ADAPTER_WEIGHTS_BIN, 'adapter_model.bin'] as const;
 
+/** Scalars an adapter being loaded may hold beyond twice its weights file (optional parameters missing there). */
+const OPTIONAL_PARAMS_SLACK = 1 << 20;
+
 /** Options of {@link saveAdapter}. */
 export interface SaveAdapterOptions {
   /**
@@ -199,7 +202,10 @@ export async function loadAdapter(model: AdapterModel, dir: string, options: Loa
   const weightsPath = options.weightsPath ?? findAdapterWeights(dir);
   const { tensors } = await readWeightsFile(weightsPath);
   const normalised = normaliseKeys(tensors, model.info.baseModelPrefix, savedName ?? name, name);
-  const entry = model.createEntry(name, members, options.seed ?? 0);
+  // The file bounds what the config may make us allocate: every parameter is either in the file or optional (kept
+  // at its initial value), so the adapter cannot need much more than the file holds.
+  const fileElements = [...tensors.values()].reduce((n, t) => n + t.shape.reduce((a, d) => a * d, 1), 0);
+  const entry = model.createEntry(name, members, options.seed ?? 0, { maxElements: 2 * fileElements + OPTIONAL_PARAMS_SLACK });
   try {
     assignAdapterWeights(entry, normalised, weightsPath, model.warn);
   } catch (err) {

@@ -107,13 +107,13 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
    * Build an adapter without registering it (validates the name and capabilities first). Callers that load
    * weights use this so that a failed load never leaves a half-made adapter in the model.
    */
-  createEntry(name: string, members: readonly ResolvedMember[], seed?: number): AdapterEntry {
+  createEntry(name: string, members: readonly ResolvedMember[], seed?: number, limits: { maxElements?: number } = {}): AdapterEntry {
     this.assertLive();
     if (!NAME_RE.test(name)) {
       throw new AdapterStateError('BAD_ADAPTER_NAME', `Adapter name '${name}' is invalid: it must be non-empty without '.', ',', '|', brackets or spaces`);
     }
     for (const { method } of members) this.checkCapabilities(method);
-    const params = new ParamCollector(name);
+    const params = new ParamCollector(name, limits.maxElements);
     const rng = new Rng(seed ?? Math.floor(this.rng.next() * 2 ** 32));
     const built: Array<ResolvedMember & { instance: MethodInstance }> = [];
     try {
