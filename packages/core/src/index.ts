@@ -38,7 +38,7 @@ export { Rng, init } from './nn/init';
 
 export * from './io/safetensors';
 export { writeFileAtomic, writeFilesAtomic, recoverAtomicWrites } from './io/atomic';
-export { readJsonObject } from './io/json';
+export { readJsonObject, parseJsonObject } from './io/json';
 export {
   findWeightsFile,
   isTorchWeightsPath,

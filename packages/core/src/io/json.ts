@@ -23,6 +23,19 @@ export async function readJsonObject(path: string): Promise<Record<string, unkno
   } catch (err) {
     throw new FileFormatError('MISSING_FILE', `${path}: cannot read (${(err as Error).message})`, { cause: err });
   }
+  return parseJsonObject(text, path);
+}
+
+/**
+ * Parse JSON text whose top level must be an object (what {@link readJsonObject} does after reading the file).
+ * Nesting deeper than 64 levels is refused before parsing.
+ *
+ * @param text - The JSON text.
+ * @param source - Names the text in messages (a file path).
+ * @throws FileFormatError `BAD_JSON` when it is not valid JSON, nests too deep, or its top level is not an object.
+ */
+export function parseJsonObject(text: string, source: string): Record<string, unknown> {
+  const path = source;
   const deep = findJsonDepthExcess(text, MAX_JSON_DEPTH);
   if (deep >= 0) {
     throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (nested deeper than ${MAX_JSON_DEPTH} levels at position ${deep})`);
