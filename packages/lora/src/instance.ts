@@ -72,7 +72,7 @@ export class LoRAInstance implements MethodInstance {
         }
         return next(p); // the base weights already carry the update
       }
-      return next({ ...p, y: m.apply(p.x, p.y, ctx.forward.training) });
+      return next({ ...p, y: m.apply(p.x, p.y, ctx.forward.rng) });
     };
   }
 

@@ -7,6 +7,7 @@
 export {
   ACTIVATION_NAMES,
   AdapterKitError,
+  AdapterStateError,
   addAndNorm,
   dropout as dropoutOp,
   additiveMask,

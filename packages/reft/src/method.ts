@@ -9,6 +9,7 @@ import {
   type CreateContext,
   type Handler,
   type MethodInstance,
+  type Rng,
 } from '@adapterkit/core';
 import { REFT, REFT_DEFAULTS, REFT_FIELDS, REFT_PRESETS, reftLayers, validateReftConfig, type ReftConfig } from './config';
 import { householderWeight } from './householder';
@@ -57,13 +58,13 @@ function createUnit(ctx: CreateContext<ReftConfig>, key: string): ReftUnit {
  * One unit on states `x` `[batch, n, hidden]`: `x + (act(x·Wᵀ + b) − x·Rᵀ)·R` (DiReFT drops `− x·Rᵀ`), then dropout
  * (training only) on the whole edited state, as the reference's `ReftUnit.forward`.
  */
-export function applyUnit(unit: ReftUnit, x: tf.Tensor3D, config: ReftConfig, training: boolean): tf.Tensor3D {
+export function applyUnit(unit: ReftUnit, x: tf.Tensor3D, config: ReftConfig, rng: Rng | undefined): tf.Tensor3D {
   const R = unit.projection();
   let source = linear(x, unit.sourceWeight as tf.Tensor as tf.Tensor2D, unit.sourceBias as tf.Tensor as tf.Tensor1D);
   if (config.nonLinearity !== null) source = getActivation(config.nonLinearity)(source) as tf.Tensor3D;
   if (config.subtractProjection) source = tf.sub(source, linear(x, tf.transpose(R) as tf.Tensor2D));
   const out = tf.add(x, linear(source, R)) as tf.Tensor3D;
-  return training && config.dropout > 0 ? dropout(out, config.dropout) : out;
+  return rng && config.dropout > 0 ? dropout(out, config.dropout, rng) : out;
 }
 
 /** Replace the rows of `h` selected by `G` `[B, n, S]` with `values` `[B, n, H]`. */
@@ -94,7 +95,7 @@ function create(ctx: CreateContext<ReftConfig>): ReftInstance {
     // Only the first adapter of the active setup intervenes (ReftLayer uses setup.first()).
     if (!own || (hctx.forward.firstAdapter !== undefined && hctx.forward.firstAdapter !== hctx.adapter)) return next(h);
     const [rows, seq] = h.shape;
-    const training = hctx.forward.training;
+    const training = hctx.forward.rng;
     const Gp = P > 0 ? selector(hctx.state.prefix, rows, seq, 'prefix') : undefined;
     const Gs = S > 0 ? selector(hctx.state.suffix, rows, seq, 'suffix') : undefined;
     const prefix = Gp ? (tf.matMul(Gp, h) as tf.Tensor3D) : undefined;
