@@ -1,4 +1,4 @@
-import { AdapterConfigError, getActivation, type AdapterConfigBase, type FieldSpec, type HostInfo } from '@adapterkit/core';
+import { AdapterConfigError, buildConfig, getActivation, type AdapterConfigBase, type AnyAdapterMethod, type FieldSpec, type HostInfo } from '@adapterkit/core';
 import { reductionFactorAt, type ReductionFactor } from './reduction';
 
 /** Scaling of the up-projection output: a constant, a learned scalar, or a learned per-channel vector (`adapters`). */
@@ -156,6 +156,12 @@ export const BOTTLENECK_DEFAULTS: BottleneckFields = Object.freeze({
 /** Overrides of a preset. */
 export type BottleneckOverrides = Partial<BottleneckFields>;
 
+/**
+ * What the typed constructors accept: fields in our camelCase spelling or the reference's snake_case one
+ * (`mh_adapter`, `reduction_factor`, `factorized_phm_W`); an unknown key is a typed `UNKNOWN_FIELD` error naming it.
+ */
+export type BottleneckConfigInput = BottleneckOverrides & Readonly<Record<string, unknown>>;
+
 const PFEIFFER: BottleneckOverrides = Object.freeze({
   originalLnBefore: true,
   originalLnAfter: true,
@@ -259,36 +265,50 @@ export function validateBottleneckConfig(config: BottleneckConfig, host?: HostIn
 /** Fields the reference requires on its base `AdapterConfig`. */
 type RequiredFields = 'mhAdapter' | 'outputAdapter' | 'reductionFactor' | 'nonLinearity';
 
-function build(preset: BottleneckOverrides, overrides: BottleneckOverrides): BottleneckConfig {
-  const config: BottleneckConfig = Object.freeze({ method: 'bottleneck', ...BOTTLENECK_DEFAULTS, ...preset, ...overrides });
-  validateBottleneckConfig(config);
-  return config;
+/** The bottleneck method's config schema, for core's generic builder (the same one config strings and files use). */
+const SCHEMA = { name: 'bottleneck', fields: BOTTLENECK_FIELDS, defaults: BOTTLENECK_DEFAULTS, presets: BOTTLENECK_PRESETS, validate: validateBottleneckConfig } as unknown as AnyAdapterMethod;
+
+function build(preset: BottleneckOverrides, overrides: BottleneckConfigInput, where: string): BottleneckConfig {
+  return buildConfig(SCHEMA, undefined, { ...preset, ...overrides }, where) as unknown as BottleneckConfig;
 }
 
+const REQUIRED: readonly [RequiredFields, string][] = [
+  ['mhAdapter', 'mh_adapter'],
+  ['outputAdapter', 'output_adapter'],
+  ['reductionFactor', 'reduction_factor'],
+  ['nonLinearity', 'non_linearity'],
+];
+
 /**
- * The reference's base `AdapterConfig(...)` (`adapters`: `BnConfig`): a full, validated bottleneck config.
- * Like the reference it requires `mhAdapter`, `outputAdapter`, `reductionFactor` and `nonLinearity`.
+ * The reference's base `AdapterConfig(...)` (`adapters`: `BnConfig`): a full, validated bottleneck config, e.g.
+ * `AdapterConfig({ mh_adapter: true, output_adapter: true, reduction_factor: 16, non_linearity: 'relu' })`.
+ * Like the reference it requires `mh_adapter`, `output_adapter`, `reduction_factor` and `non_linearity` (either
+ * spelling).
  */
-export function AdapterConfig(overrides: Pick<BottleneckFields, RequiredFields> & BottleneckOverrides): BottleneckConfig {
-  return build({}, overrides);
+export function AdapterConfig(overrides: BottleneckConfigInput): BottleneckConfig {
+  const missing = REQUIRED.filter(([camel, snake]) => !(camel in overrides) && !(snake in overrides)).map(([, snake]) => snake);
+  if (missing.length > 0) {
+    throw new AdapterConfigError('MISSING_FIELD', `AdapterConfig(...): the reference requires ${missing.join(', ')}`);
+  }
+  return build({}, overrides, 'AdapterConfig(...)');
 }
 
 /** `adapters` name of {@link AdapterConfig}. */
 export const BnConfig = AdapterConfig;
 
 /** Pfeiffer adapter (`pfeiffer` / `seq_bn`): y = LN(A(LN(h + x)) + h + x), rf 16, ReLU. */
-export function PfeifferConfig(overrides: BottleneckOverrides = {}): BottleneckConfig {
-  return build(PFEIFFER, overrides);
+export function PfeifferConfig(overrides: BottleneckConfigInput = {}): BottleneckConfig {
+  return build(PFEIFFER, overrides, 'PfeifferConfig(...)');
 }
 
 /** Houlsby adapter (`houlsby` / `double_seq_bn`) after attention and FFN: y = LN(h + A(h) + x), rf 16, swish. */
-export function HoulsbyConfig(overrides: BottleneckOverrides = {}): BottleneckConfig {
-  return build(HOULSBY, overrides);
+export function HoulsbyConfig(overrides: BottleneckConfigInput = {}): BottleneckConfig {
+  return build(HOULSBY, overrides, 'HoulsbyConfig(...)');
 }
 
 /** Parallel adapter (`parallel` / `par_bn`): y = LN(h + x + 4·A(x)), rf 2, zero-initialised up-projection. */
-export function ParallelConfig(overrides: BottleneckOverrides = {}): BottleneckConfig {
-  return build(PARALLEL, overrides);
+export function ParallelConfig(overrides: BottleneckConfigInput = {}): BottleneckConfig {
+  return build(PARALLEL, overrides, 'ParallelConfig(...)');
 }
 
 /** `adapters` names of the preset constructors. */

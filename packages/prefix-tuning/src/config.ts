@@ -1,4 +1,4 @@
-import { AdapterConfigError, getActivation, type AdapterConfigBase, type FieldSpec, type HostInfo } from '@adapterkit/core';
+import { AdapterConfigError, buildConfig, getActivation, type AdapterConfigBase, type AnyAdapterMethod, type FieldSpec, type HostInfo } from '@adapterkit/core';
 
 /** Method id of prefix tuning (also its `architecture` in `adapter_config.json`). */
 export const PREFIX_TUNING = 'prefix_tuning';
@@ -102,20 +102,17 @@ export function validatePrefixTuningConfig(config: PrefixTuningConfig, host?: Ho
 }
 
 /**
- * Build a full prefix-tuning config from the defaults and `overrides` (camelCase field names), like the reference's
+ * Build a full prefix-tuning config from the defaults and `overrides` (camelCase or the reference's snake_case field
+ * names; an unknown key is a typed error naming it), through core's generic builder, like the reference's
  * `PrefixTuningConfig(**kwargs)`. Validated; frozen.
  *
  * ```ts
  * model.addAdapter('task', PrefixTuningConfig({ prefixLength: 8, flat: true }));
  * ```
  */
-export function PrefixTuningConfig(overrides: Partial<Omit<PrefixTuningConfig, 'method'>> = {}): PrefixTuningConfig {
-  for (const key of Object.keys(overrides)) {
-    if (!(key in PREFIX_TUNING_FIELDS)) {
-      throw new AdapterConfigError('UNKNOWN_FIELD', `PrefixTuningConfig has no field '${key}' (fields: ${Object.keys(PREFIX_TUNING_FIELDS).join(', ')})`);
-    }
-  }
-  const config: PrefixTuningConfig = { method: PREFIX_TUNING, ...PREFIX_TUNING_DEFAULTS, ...overrides };
-  validatePrefixTuningConfig(config);
-  return Object.freeze(config);
+export function PrefixTuningConfig(overrides: Partial<Omit<PrefixTuningConfig, 'method'>> & Readonly<Record<string, unknown>> = {}): PrefixTuningConfig {
+  return buildConfig(SCHEMA, undefined, overrides, 'PrefixTuningConfig(...)') as unknown as PrefixTuningConfig;
 }
+
+/** The method's config schema, for core's generic builder (the same one config strings and files use). */
+const SCHEMA = { name: PREFIX_TUNING, fields: PREFIX_TUNING_FIELDS, defaults: PREFIX_TUNING_DEFAULTS, validate: validatePrefixTuningConfig } as unknown as AnyAdapterMethod;
