@@ -85,3 +85,13 @@ describe("the issue's examples, as written, through addAdapter and adapter_confi
     expect((dict['configs'] as Record<string, unknown>[]).map((c) => c['architecture'] ?? 'bottleneck')).toEqual(['prefix_tuning', 'bottleneck']);
   });
 });
+
+describe('fields no host supports fail when set away from their default', () => {
+  it('cross_adapter, encoder_prefix, cross_prefix', () => {
+    expect(() => PfeifferConfig({ cross_adapter: true })).toThrow(/'cross_adapter' = True needs decoder cross-attention/);
+    expect(() => PrefixTuningConfig({ encoder_prefix: false })).toThrow(/'encoder_prefix' = False only applies to encoder-decoder models/);
+    expect(() => model.addAdapter('x', 'prefix_tuning[cross_prefix=False]')).toThrow(/the bert host is not/);
+    expect(PfeifferConfig({ cross_adapter: false }).crossAdapter).toBe(false);
+    expect(PrefixTuningConfig({ encoder_prefix: true, cross_prefix: true }).crossPrefix).toBe(true);
+  });
+});

@@ -240,6 +240,10 @@ function checkReductionFactor(rf: unknown, field: string): void {
  */
 export function validateBottleneckConfig(config: BottleneckConfig, host?: HostInfo): void {
   getActivation(config.nonLinearity);
+  if (config.crossAdapter !== false) {
+    // No host of this library has decoder cross-attention, so a cross adapter would silently do nothing.
+    fail('cross_adapter', `= True needs decoder cross-attention (encoder-decoder models), which ${host ? `the ${host.modelType} host lacks` : 'no AdapterKit host has'}`);
+  }
   checkReductionFactor(config.reductionFactor, 'reduction_factor');
   const s = config.scaling;
   if (typeof s === 'number' ? !Number.isFinite(s) : s !== 'learned' && s !== 'channel') {

@@ -8,7 +8,7 @@ import {
   type MethodInstance,
   type ProjectionPayload,
 } from '@adapterkit/core';
-import type { LoRAConfig } from './lora-config';
+import type { LoRAConfig } from './config';
 import { LoRAModule } from './module';
 import { loraSites, type LoRAPoint } from './sites';
 

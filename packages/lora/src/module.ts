@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CapabilityError, dropout, init, linear, type ParamCollector, type Rng } from '@adapterkit/core';
 import type { CompositionMode } from './config';
-import type { LoRAConfig } from './lora-config';
+import type { LoRAConfig } from './config';
 import { enabledSlots, type LoRASite } from './sites';
 
 /**

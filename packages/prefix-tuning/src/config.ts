@@ -83,6 +83,16 @@ function positiveInt(value: number, key: string): void {
  */
 export function validatePrefixTuningConfig(config: PrefixTuningConfig, host?: HostInfo): void {
   positiveInt(config.prefixLength, 'prefix_length');
+  // Encoder-decoder switches: no host of this library has an encoder-decoder split or cross-attention, so only the
+  // defaults (which change nothing on encoder-only and decoder-only models) are accepted.
+  for (const [field, key] of [['encoderPrefix', 'encoder_prefix'], ['crossPrefix', 'cross_prefix']] as const) {
+    if (config[field] !== true) {
+      throw new AdapterConfigError(
+        'UNSUPPORTED_FIELD',
+        `prefix_tuning: '${key}' = False only applies to encoder-decoder models, which ${host ? `the ${host.modelType} host is not` : 'no AdapterKit host is'}; leave it True`,
+      );
+    }
+  }
   if (!config.flat) positiveInt(config.bottleneckSize, 'bottleneck_size');
   getActivation(config.nonLinearity);
   if (!(config.dropout >= 0 && config.dropout < 1)) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import packageJson from '../package.json';
 import {
   CapabilityError,
   defineAdapterMethod,
@@ -10,13 +11,13 @@ import {
   type Handler,
   type MethodInstance,
   type Rng,
+  METHOD_API_VERSION,
 } from '@adapterkit/core';
 import { REFT, REFT_DEFAULTS, REFT_FIELDS, REFT_PRESETS, reftLayers, validateReftConfig, type ReftConfig } from './config';
 import { householderWeight } from './householder';
 import { reftPositions, selector, type ReftPositions } from './positions';
 
 /** Package version written into the method's metadata. */
-const PACKAGE_VERSION = '0.1.0';
 
 /** One intervention unit (the reference's `ReftUnit`). */
 export interface ReftUnit {
@@ -145,6 +146,6 @@ export const reft = defineAdapterMethod<ReftConfig, ReftPositions>({
   validate: validateReftConfig,
   hooks: ['layer.output'],
   create,
-  meta: { package: '@adapterkit/reft', version: PACKAGE_VERSION, apiVersion: 1 },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
   description: 'ReFT: low-rank interventions on layer outputs at prefix/suffix positions (LoReFT, NoReFT, DiReFT)',
 });

@@ -223,9 +223,3 @@ export async function loadAdapter(model: AdapterModel, dir: string, options: Loa
   }
   return name;
 }
-
-/** Number of bytes the adapter's weights take as float32. */
-export function adapterWeightBytes(model: AdapterModel, name: string): number {
-  return model.requireAdapter(name).params.count() * 4;
-}
-

@@ -13,7 +13,7 @@ import {
   type ModuleSite,
   type TensorEntry,
 } from '@adapterkit/core';
-import type { LoRAConfig } from '../lora-config';
+import type { LoRAConfig } from '../config';
 import { LORA_MODULE_SITES, loraSites } from '../sites';
 import { convertIa3, convertLora, type PeftModule } from './convert';
 import { PEFT_CONFIG_FILE, PEFT_KEY_PREFIX, PEFT_SUFFIX, PEFT_WEIGHTS_FILE } from './format';
