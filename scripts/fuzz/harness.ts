@@ -156,7 +156,7 @@ export interface FuzzReport {
 export interface FuzzOptions {
   readonly inputs: number;
   readonly seed: number;
-  /** Per-input wall-clock bound in ms (exceeding it counts as unexpected). Default 2000. */
+  /** Per-input CPU-time bound in ms (exceeding it twice counts as unexpected). Default 2000. */
   readonly timeLimitMs?: number;
   /** Per-input heap growth bound in bytes. Default 512 MiB. */
   readonly heapLimitBytes?: number;
@@ -185,18 +185,35 @@ export async function fuzzTarget(target: FuzzTarget, opts: FuzzOptions): Promise
     if (opts.maxSeconds !== undefined && (performance.now() - start) / 1000 > opts.maxSeconds) break;
     const input = nextInput(target, rng);
     const heap0 = process.memoryUsage().heapUsed;
-    const t0 = performance.now();
     let problem: string | undefined;
-    try {
-      await target.run(input);
-      ok++;
-    } catch (err) {
-      if (isExpected(err, target)) typed++;
-      else problem = `${(err as Error)?.constructor?.name ?? typeof err}: ${String((err as Error)?.message ?? err).slice(0, 300)}`;
+    const attempt = async (): Promise<number> => {
+      // CPU time of this process (user + system), so other processes on a busy machine do not count against it
+      const t0 = process.cpuUsage();
+      try {
+        await target.run(input);
+        return 0;
+      } catch (err) {
+        if (isExpected(err, target)) return 1;
+        problem = `${(err as Error)?.constructor?.name ?? typeof err}: ${String((err as Error)?.message ?? err).slice(0, 300)}`;
+        return 2;
+      } finally {
+        const d = process.cpuUsage(t0);
+        lastMs = (d.user + d.system) / 1000;
+      }
+    };
+    let lastMs = 0;
+    let outcome = await attempt();
+    // A time-bound miss is re-tried once (a GC pause must not pass for a slow input); the faster run counts.
+    if (problem === undefined && lastMs > timeLimit) {
+      const first = lastMs;
+      outcome = await attempt();
+      lastMs = Math.min(first, lastMs);
     }
-    const ms = performance.now() - t0;
+    if (outcome === 0) ok++;
+    else if (outcome === 1) typed++;
+    const ms = lastMs;
     const heap = process.memoryUsage().heapUsed - heap0;
-    if (problem === undefined && ms > timeLimit) problem = `took ${ms.toFixed(0)} ms (limit ${timeLimit} ms)`;
+    if (problem === undefined && ms > timeLimit) problem = `took ${ms.toFixed(0)} ms of CPU time, twice (limit ${timeLimit} ms)`;
     if (problem === undefined && heap > heapLimit) problem = `heap grew by ${(heap / 2 ** 20).toFixed(0)} MiB (limit ${heapLimit / 2 ** 20} MiB)`;
     if (problem !== undefined) {
       mkdirSync(opts.outDir, { recursive: true });
