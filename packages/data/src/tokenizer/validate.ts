@@ -78,4 +78,19 @@ export function validateTokenizerJson(json: Record<string, unknown>): void {
     if (!isObj(t) || !isInt(t['id']) || t['id'] < 0 || typeof t['content'] !== 'string') bad(`added_tokens[${i}]`, 'must be {"id": int ≥ 0, "content": string, …}');
   });
   checkPostProcessor(json['post_processor'], 'post_processor', 0);
+  // Ids size the id → token table: bound them by the number of tokens before anything is allocated (vocabularies
+  // are dense, 0..n-1; a stray id of 1e9 would otherwise make a billion-entry table).
+  const model = json['model'];
+  const vocab = isObj(model) ? model['vocab'] : undefined;
+  const entries = isObj(vocab) ? Object.entries(vocab) : [];
+  const count = entries.length + added.length;
+  const limit = Math.max(2 * count, count + 65_536);
+  for (const [token, id] of entries) {
+    if (!isInt(id) || id < 0 || id >= limit) {
+      bad(`model.vocab[${JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}…` : token)}]`, `= ${String(id).slice(0, 40)} must be an integer id in [0, ${limit}) (${count} tokens)`);
+    }
+  }
+  added.forEach((t, i) => {
+    if ((t as { id: number }).id >= limit) bad(`added_tokens[${i}].id`, `= ${(t as { id: number }).id} must be below ${limit} (${count} tokens)`);
+  });
 }
