@@ -13,6 +13,11 @@ describe('tokenizer.json structure is checked before use (pnpm fuzz reproducers)
     expect(() => build(json)).toThrow(AdapterKitError);
     expect(() => build(json)).toThrow(/model\.vocab\["cat"\] = 1000000000 must be an integer id/);
   });
+  it('a WordPiece vocabulary given as a list is a typed error (it made the engine spin for 30 s)', () => {
+    const json = base();
+    (json['model'] as { vocab: unknown }).vocab = [null, 1e9];
+    expect(() => build(json)).toThrow(/model\.vocab must be an object of token → id for a WordPiece model/);
+  });
   it('malformed added_tokens and post_processor pieces are typed errors naming the field', () => {
     const a = base();
     a['added_tokens'] = [{ content: '[PAD]' }];

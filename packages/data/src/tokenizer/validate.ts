@@ -82,6 +82,13 @@ export function validateTokenizerJson(json: Record<string, unknown>): void {
   // are dense, 0..n-1; a stray id of 1e9 would otherwise make a billion-entry table).
   const model = json['model'];
   const vocab = isObj(model) ? model['vocab'] : undefined;
+  if (Array.isArray(vocab)) {
+    // Only Unigram stores its vocabulary as a list of [token, score] (ids are the positions).
+    if (isObj(model) && model['type'] !== 'Unigram') bad('model.vocab', `must be an object of token → id for a ${String(model['type']).slice(0, 40)} model`);
+    vocab.forEach((e, i) => {
+      if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number') bad(`model.vocab[${i}]`, 'must be [token, score]');
+    });
+  } else if (vocab !== undefined && !isObj(vocab)) bad('model.vocab', 'must be an object of token → id');
   const entries = isObj(vocab) ? Object.entries(vocab) : [];
   const count = entries.length + added.length;
   const limit = Math.max(2 * count, count + 65_536);
