@@ -55,7 +55,7 @@ function part(t: tf.Tensor3D, axis: 0 | 1, start: number, size: number): tf.Tens
 function runChild(child: SetupNode, h: tf.Tensor3D, x: tf.Tensor3D, r: tf.Tensor3D, env: Env): tf.Tensor3D {
   if (typeof child !== 'string') return compose(child, h, x, env).hidden;
   const m = env.modules.get(child);
-  return m ? m.forward(h, r, env.forward.training).output : h;
+  return m ? m.forward(h, r, env.forward.rng).output : h;
 }
 
 /** The result of composing a block: its hidden output and, for a Stack ending in an adapter, that adapter's u. */
@@ -77,7 +77,7 @@ function stack(block: CompositionBlock, h: tf.Tensor3D, x: tf.Tensor3D, env: Env
     const m = env.modules.get(child);
     if (!m) return;
     const pre = preForward(m.config, hidden, x, env.ln);
-    const out = m.forward(pre.input, pre.residual, env.forward.training);
+    const out = m.forward(pre.input, pre.residual, env.forward.rng);
     hidden = out.output;
     if (i === block.children.length - 1) up = out.up;
   });
@@ -116,14 +116,14 @@ function fuse(block: CompositionBlock, h: tf.Tensor3D, x: tf.Tensor3D, env: Env)
   for (const child of block.children) {
     if (typeof child === 'string') {
       const m = env.modules.get(child);
-      if (m) ups.push(m.forward(pre.input, pre.residual, env.forward.training).up);
+      if (m) ups.push(m.forward(pre.input, pre.residual, env.forward.rng).up);
     } else {
       const { up } = stack(child, pre.input, x, env);
       if (up) ups.push(up);
     }
   }
   if (ups.length === 0) return pre.input;
-  const { output, probs } = layer.forward(pre.query, ups, pre.residual, env.forward.training);
+  const { output, probs } = layer.forward(pre.query, ups, pre.residual, env.forward.rng);
   env.fusions!.record(env.forward, fusion.name, env.layer, locationOf(env.point), () => probs.arraySync());
   return output;
 }

@@ -1,4 +1,4 @@
-import { AdapterConfigError, getActivation, type AdapterConfigBase, type FieldSpec, type HostInfo } from '@adapterkit/core';
+import { AdapterConfigError, buildConfig, getActivation, type AdapterConfigBase, type AnyAdapterMethod, type FieldSpec, type HostInfo } from '@adapterkit/core';
 import { reductionFactorAt, type ReductionFactor } from './reduction';
 
 /** Scaling of the up-projection output: a constant, a learned scalar, or a learned per-channel vector (`adapters`). */
@@ -72,13 +72,19 @@ export type BottleneckFields = Omit<BottleneckConfig, 'method'>;
  * (for `adapters`-only fields, so files keep adapter-transformers 3.2.1's exact key set). Needs core's config
  * writer to honour `FieldSpec.omitDefault`; once core declares it, this is plain `FieldSpec`.
  */
+/**
+ * Smallest reduction factor accepted (a bottleneck at most 16 times the hidden size): bounds the size of what a
+ * config can make us allocate.
+ */
+export const MIN_REDUCTION_FACTOR = 1 / 16;
+
 type BottleneckFieldSpec = FieldSpec & { readonly omitDefault?: boolean };
 
 /** Field specs: drive snake_case keys, config-string parsing, validation and float typing in JSON. */
 export const BOTTLENECK_FIELDS: { readonly [K in keyof BottleneckFields]-?: BottleneckFieldSpec } = {
   mhAdapter: { type: 'bool' },
   outputAdapter: { type: 'bool' },
-  reductionFactor: { type: 'number', layerMap: true },
+  reductionFactor: { type: 'number', layerMap: true, min: MIN_REDUCTION_FACTOR },
   nonLinearity: { type: 'string' },
   originalLnBefore: { type: 'bool' },
   originalLnAfter: { type: 'bool' },
@@ -91,12 +97,12 @@ export const BOTTLENECK_FIELDS: { readonly [K in keyof BottleneckFields]-?: Bott
   residualBeforeLn: { type: 'any', doc: "True, False or 'post_add'" },
   adapterResidualBeforeLn: { type: 'bool' },
   invAdapter: { type: 'string', nullable: true, values: ['nice', 'glow'] },
-  invAdapterReductionFactor: { type: 'number', nullable: true },
+  invAdapterReductionFactor: { type: 'number', nullable: true, min: MIN_REDUCTION_FACTOR },
   crossAdapter: { type: 'bool' },
   leaveOut: { type: 'list' },
   dropout: { type: 'float', omitDefault: true },
   phmLayer: { type: 'bool' },
-  phmDim: { type: 'int' },
+  phmDim: { type: 'int', max: 64 },
   factorizedPhmW: { type: 'bool', nullable: true, snake: 'factorized_phm_W' },
   sharedWPhm: { type: 'bool', nullable: true, snake: 'shared_W_phm' },
   sharedPhmRule: { type: 'bool', nullable: true },
@@ -105,7 +111,7 @@ export const BOTTLENECK_FIELDS: { readonly [K in keyof BottleneckFields]-?: Bott
   phmInitRange: { type: 'float', nullable: true },
   learnPhm: { type: 'bool', nullable: true },
   hypercomplexNonlinearity: { type: 'string', nullable: true },
-  phmRank: { type: 'int', nullable: true },
+  phmRank: { type: 'int', nullable: true, max: 16384 },
   phmBias: { type: 'bool', nullable: true },
 };
 
@@ -149,6 +155,12 @@ export const BOTTLENECK_DEFAULTS: BottleneckFields = Object.freeze({
 
 /** Overrides of a preset. */
 export type BottleneckOverrides = Partial<BottleneckFields>;
+
+/**
+ * What the typed constructors accept: fields in our camelCase spelling or the reference's snake_case one
+ * (`mh_adapter`, `reduction_factor`, `factorized_phm_W`); an unknown key is a typed `UNKNOWN_FIELD` error naming it.
+ */
+export type BottleneckConfigInput = BottleneckOverrides & Readonly<Record<string, unknown>>;
 
 const PFEIFFER: BottleneckOverrides = Object.freeze({
   originalLnBefore: true,
@@ -228,6 +240,10 @@ function checkReductionFactor(rf: unknown, field: string): void {
  */
 export function validateBottleneckConfig(config: BottleneckConfig, host?: HostInfo): void {
   getActivation(config.nonLinearity);
+  if (config.crossAdapter !== false) {
+    // No host of this library has decoder cross-attention, so a cross adapter would silently do nothing.
+    fail('cross_adapter', `= True needs decoder cross-attention (encoder-decoder models), which ${host ? `the ${host.modelType} host lacks` : 'no AdapterKit host has'}`);
+  }
   checkReductionFactor(config.reductionFactor, 'reduction_factor');
   const s = config.scaling;
   if (typeof s === 'number' ? !Number.isFinite(s) : s !== 'learned' && s !== 'channel') {
@@ -253,36 +269,50 @@ export function validateBottleneckConfig(config: BottleneckConfig, host?: HostIn
 /** Fields the reference requires on its base `AdapterConfig`. */
 type RequiredFields = 'mhAdapter' | 'outputAdapter' | 'reductionFactor' | 'nonLinearity';
 
-function build(preset: BottleneckOverrides, overrides: BottleneckOverrides): BottleneckConfig {
-  const config: BottleneckConfig = Object.freeze({ method: 'bottleneck', ...BOTTLENECK_DEFAULTS, ...preset, ...overrides });
-  validateBottleneckConfig(config);
-  return config;
+/** The bottleneck method's config schema, for core's generic builder (the same one config strings and files use). */
+const SCHEMA = { name: 'bottleneck', fields: BOTTLENECK_FIELDS, defaults: BOTTLENECK_DEFAULTS, presets: BOTTLENECK_PRESETS, validate: validateBottleneckConfig } as unknown as AnyAdapterMethod;
+
+function build(preset: BottleneckOverrides, overrides: BottleneckConfigInput, where: string): BottleneckConfig {
+  return buildConfig(SCHEMA, undefined, { ...preset, ...overrides }, where) as unknown as BottleneckConfig;
 }
 
+const REQUIRED: readonly [RequiredFields, string][] = [
+  ['mhAdapter', 'mh_adapter'],
+  ['outputAdapter', 'output_adapter'],
+  ['reductionFactor', 'reduction_factor'],
+  ['nonLinearity', 'non_linearity'],
+];
+
 /**
- * The reference's base `AdapterConfig(...)` (`adapters`: `BnConfig`): a full, validated bottleneck config.
- * Like the reference it requires `mhAdapter`, `outputAdapter`, `reductionFactor` and `nonLinearity`.
+ * The reference's base `AdapterConfig(...)` (`adapters`: `BnConfig`): a full, validated bottleneck config, e.g.
+ * `AdapterConfig({ mh_adapter: true, output_adapter: true, reduction_factor: 16, non_linearity: 'relu' })`.
+ * Like the reference it requires `mh_adapter`, `output_adapter`, `reduction_factor` and `non_linearity` (either
+ * spelling).
  */
-export function AdapterConfig(overrides: Pick<BottleneckFields, RequiredFields> & BottleneckOverrides): BottleneckConfig {
-  return build({}, overrides);
+export function AdapterConfig(overrides: BottleneckConfigInput): BottleneckConfig {
+  const missing = REQUIRED.filter(([camel, snake]) => !(camel in overrides) && !(snake in overrides)).map(([, snake]) => snake);
+  if (missing.length > 0) {
+    throw new AdapterConfigError('MISSING_FIELD', `AdapterConfig(...): the reference requires ${missing.join(', ')}`);
+  }
+  return build({}, overrides, 'AdapterConfig(...)');
 }
 
 /** `adapters` name of {@link AdapterConfig}. */
 export const BnConfig = AdapterConfig;
 
 /** Pfeiffer adapter (`pfeiffer` / `seq_bn`): y = LN(A(LN(h + x)) + h + x), rf 16, ReLU. */
-export function PfeifferConfig(overrides: BottleneckOverrides = {}): BottleneckConfig {
-  return build(PFEIFFER, overrides);
+export function PfeifferConfig(overrides: BottleneckConfigInput = {}): BottleneckConfig {
+  return build(PFEIFFER, overrides, 'PfeifferConfig(...)');
 }
 
 /** Houlsby adapter (`houlsby` / `double_seq_bn`) after attention and FFN: y = LN(h + A(h) + x), rf 16, swish. */
-export function HoulsbyConfig(overrides: BottleneckOverrides = {}): BottleneckConfig {
-  return build(HOULSBY, overrides);
+export function HoulsbyConfig(overrides: BottleneckConfigInput = {}): BottleneckConfig {
+  return build(HOULSBY, overrides, 'HoulsbyConfig(...)');
 }
 
 /** Parallel adapter (`parallel` / `par_bn`): y = LN(h + x + 4·A(x)), rf 2, zero-initialised up-projection. */
-export function ParallelConfig(overrides: BottleneckOverrides = {}): BottleneckConfig {
-  return build(PARALLEL, overrides);
+export function ParallelConfig(overrides: BottleneckConfigInput = {}): BottleneckConfig {
+  return build(PARALLEL, overrides, 'ParallelConfig(...)');
 }
 
 /** `adapters` names of the preset constructors. */

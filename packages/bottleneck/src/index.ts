@@ -27,6 +27,7 @@ export {
   type BottleneckConfig,
   type BottleneckFields,
   type BottleneckOverrides,
+  type BottleneckConfigInput,
   type InitWeights,
   type Scaling,
 } from './config';

@@ -37,7 +37,8 @@ export interface BottleneckOutputs {
  * `x` is the adapter input h′ and `residual` the adapter residual r (ignored when parallel), both
  * `[batch, seq, hidden]`.
  */
-export type BottleneckForward = (x: tf.Tensor3D, residual: tf.Tensor3D, training: boolean) => BottleneckOutputs;
+/** `rng`: the training forward's random source (dropout), undefined at inference. */
+export type BottleneckForward = (x: tf.Tensor3D, residual: tf.Tensor3D, rng: Rng | undefined) => BottleneckOutputs;
 
 /** `trunc_normal_(mean 0, std, a=lo, b=hi)` by rejection. */
 function truncatedNormal(rng: Rng, shape: number[], std: number, lo: number, hi: number): tf.Tensor {
@@ -131,10 +132,10 @@ export function createBottleneckModule(spec: BottleneckModuleSpec): BottleneckFo
     );
   }
 
-  return (x, residual, training) => {
+  return (x, residual, rng) => {
     const d = act(down(normBefore ? normBefore(x) : x)) as tf.Tensor3D;
     const u = scale(up(d)) as tf.Tensor3D;
-    let o: tf.Tensor = training && c.dropout > 0 ? dropout(u, c.dropout) : u;
+    let o: tf.Tensor = rng && c.dropout > 0 ? dropout(u, c.dropout, rng) : u;
     if (gate) {
       // g = mean over the sequence of σ(W_g h′ + b_g): [batch, seq, 1] → [batch, 1, 1]
       o = tf.mul(o, tf.mean(tf.sigmoid(gate(x)), 1, true));

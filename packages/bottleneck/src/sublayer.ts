@@ -96,6 +96,6 @@ export function sublayerHandler<P extends SublayerPoint>(module: BottleneckModul
   return (payload, next, ctx) => {
     const origin = originOf(payload);
     const { input, residual } = preForward(module.config, payload.hidden, origin.residual, origin.layerNorm);
-    return next(postPayload(module.config, module.forward(input, residual, ctx.forward.training).output, origin));
+    return next(postPayload(module.config, module.forward(input, residual, ctx.forward.rng).output, origin));
   };
 }

@@ -1,5 +1,5 @@
 import { AdapterConfigError } from '@adapterkit/core';
-import { BOTTLENECK_PRESETS, HoulsbyConfig, PfeifferConfig, type BottleneckConfig, type BottleneckOverrides } from '@adapterkit/bottleneck';
+import { BOTTLENECK_PRESETS, HoulsbyConfig, PfeifferConfig, type BottleneckConfig, type BottleneckConfigInput, type BottleneckOverrides } from '@adapterkit/bottleneck';
 
 /** What `compacter` / `compacter++` add to their base preset. */
 const PHM_OVERRIDES = Object.freeze({ phmLayer: true, reductionFactor: 32, nonLinearity: 'gelu' }) satisfies BottleneckOverrides;
@@ -52,18 +52,18 @@ export function validatePhmConfig(config: BottleneckConfig): void {
   }
 }
 
-function build(base: (o: BottleneckOverrides) => BottleneckConfig, overrides: BottleneckOverrides): BottleneckConfig {
+function build(base: (o: BottleneckConfigInput) => BottleneckConfig, overrides: BottleneckConfigInput): BottleneckConfig {
   const config = base({ ...PHM_OVERRIDES, ...overrides });
   validatePhmConfig(config);
   return config;
 }
 
 /** Compacter (`compacter`): Houlsby adapters with PHM down/up projections, rf 32, GELU. A full bottleneck config. */
-export function CompacterConfig(overrides: BottleneckOverrides = {}): BottleneckConfig {
+export function CompacterConfig(overrides: BottleneckConfigInput = {}): BottleneckConfig {
   return build(HoulsbyConfig, overrides);
 }
 
 /** Compacter++ (`compacter++`): Pfeiffer adapters with PHM down/up projections, rf 32, GELU. A full bottleneck config. */
-export function CompacterPlusPlusConfig(overrides: BottleneckOverrides = {}): BottleneckConfig {
+export function CompacterPlusPlusConfig(overrides: BottleneckConfigInput = {}): BottleneckConfig {
   return build(PfeifferConfig, overrides);
 }

@@ -143,7 +143,7 @@ describe('configs', () => {
 
   it.each([
     [{ phmDim: 0 }, /field 'phm_dim' must be a positive integer, got 0/],
-    [{ phmRank: 1.5 }, /field 'phm_rank' must be a positive integer/],
+    [{ phmRank: 1.5 }, /field 'phm_rank' .*must be an integer/],
     [{ phmCInit: null }, /field 'phm_c_init' must be 'normal' or 'uniform', got null/],
     [{ phmInitRange: null }, /field 'phm_init_range'/],
     [{ initWeights: 'mam_adapter' }, /field 'init_weights' = 'mam_adapter' is not supported with phm_layer=True/],

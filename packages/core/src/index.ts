@@ -36,8 +36,8 @@ export * from './nn/ops';
 export { Rng, init } from './nn/init';
 
 export * from './io/safetensors';
-export { writeFileAtomic, writeFilesAtomic } from './io/atomic';
-export { readJsonObject } from './io/json';
+export { writeFileAtomic, writeFilesAtomic, recoverAtomicWrites } from './io/atomic';
+export { readJsonObject, parseJsonObject } from './io/json';
 export * from './io/source';
 export type { HostFs } from './io/host-fs';
 export { hostFs } from '#host-fs';

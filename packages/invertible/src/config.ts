@@ -1,4 +1,4 @@
-import { BOTTLENECK_PRESETS, HoulsbyConfig, PfeifferConfig, type BottleneckConfig, type BottleneckOverrides } from '@adapterkit/bottleneck';
+import { BOTTLENECK_PRESETS, HoulsbyConfig, PfeifferConfig, type BottleneckConfig, type BottleneckConfigInput, type BottleneckOverrides } from '@adapterkit/bottleneck';
 
 /** What the `+inv` presets add to their bottleneck preset: a NICE invertible adapter with subnet reduction 2. */
 export const INV_OVERRIDES: BottleneckOverrides = Object.freeze({ invAdapter: 'nice', invAdapterReductionFactor: 2 });
@@ -22,12 +22,12 @@ export const INVERTIBLE_PRESETS: Readonly<Record<string, BottleneckOverrides>> =
  * MAD-X language adapter (`pfeiffer+inv` / `seq_bn_inv`): a Pfeiffer adapter plus a NICE invertible adapter on the
  * embeddings (`inv_adapter='nice'`, `inv_adapter_reduction_factor=2`). A full, validated bottleneck config.
  */
-export function PfeifferInvConfig(overrides: BottleneckOverrides = {}): BottleneckConfig {
+export function PfeifferInvConfig(overrides: BottleneckConfigInput = {}): BottleneckConfig {
   return PfeifferConfig({ ...INV_OVERRIDES, ...overrides });
 }
 
 /** Houlsby adapter plus a NICE invertible adapter (`houlsby+inv` / `double_seq_bn_inv`). A full bottleneck config. */
-export function HoulsbyInvConfig(overrides: BottleneckOverrides = {}): BottleneckConfig {
+export function HoulsbyInvConfig(overrides: BottleneckConfigInput = {}): BottleneckConfig {
   return HoulsbyConfig({ ...INV_OVERRIDES, ...overrides });
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterConfigError, averageAdapterParams, CapabilityError, weightedSum, type AdapterModel, type CombineParams } from '@adapterkit/core';
-import type { LoRAConfig } from './lora-config';
+import type { LoRAConfig } from './config';
 import { truncatedSvdFactors } from './svd';
 
 /**

@@ -8,7 +8,7 @@ import {
   type MethodInstance,
   type ProjectionPayload,
 } from '@adapterkit/core';
-import type { LoRAConfig } from './lora-config';
+import type { LoRAConfig } from './config';
 import { LoRAModule } from './module';
 import { allLoraSites, type LoRAPoint } from './sites';
 
@@ -74,7 +74,7 @@ export class LoRAInstance implements MethodInstance {
         }
         return next(p); // the base weights already carry the update
       }
-      return next({ ...p, y: m.apply(p.x, p.y, ctx.forward.training) });
+      return next({ ...p, y: m.apply(p.x, p.y, ctx.forward.rng) });
     };
   }
 

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { AdapterConfigError, averageAdapterParams, Rng, type AdapterModel, type CombineParams } from '@adapterkit/core';
-import type { LoRAConfig } from './lora-config';
+import type { LoRAConfig } from './config';
 import { dareLinear, dareTies, magnitudePruneMerge, taskArithmetic, ties, type MajoritySignMethod } from './merge-utils';
 
 /** PEFT's `add_weighted_adapter` combination types that act on A and B separately. */

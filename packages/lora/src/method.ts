@@ -1,11 +1,12 @@
-import { defineAdapterMethod, type AdapterMethod } from '@adapterkit/core';
+import { defineAdapterMethod, METHOD_API_VERSION, type AdapterMethod } from '@adapterkit/core';
+import packageJson from '../package.json';
 import { LORA_BLOCKS } from './blocks';
 import { IA3_PRESET, LORA_DEFAULTS, LORA_FIELDS, validateLoRAConfig } from './config';
-import type { LoRAConfig } from './lora-config';
+import type { LoRAConfig } from './config';
 import { LoRAInstance } from './instance';
 
 /** Package metadata (checked by the model against the plugin API version). */
-export const LORA_PACKAGE = { package: '@adapterkit/lora', version: '0.1.0', apiVersion: 1 } as const;
+export const LORA_PACKAGE = { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION } as const;
 
 /**
  * The LoRA / (IA)³ method (adapter-transformers 3.2.1 `LoRAConfig`, `"architecture": "lora"`). Presets: `lora`

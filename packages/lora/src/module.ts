@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CapabilityError, dropout, init, linear, type ParamCollector, type Rng } from '@adapterkit/core';
 import type { CompositionMode } from './config';
-import type { LoRAConfig } from './lora-config';
+import type { LoRAConfig } from './config';
 import { enabledSlots, type LoRASite } from './sites';
 
 /**
@@ -146,12 +146,12 @@ export class LoRAModule {
    * The adapted projection output. x `[batch, seq, in]`, y `[batch, seq, out]` (frozen output, bias included).
    * add: `y + s·(drop(x)·A)·B`; scale: `y ⊙ s·ℓ`; `s` = alpha / r, or the gate.
    */
-  apply(x: tf.Tensor3D, y: tf.Tensor3D, training: boolean): tf.Tensor3D {
+  apply(x: tf.Tensor3D, y: tf.Tensor3D, rng: Rng | undefined): tf.Tensor3D {
     if (this.mode === 'scale') {
       const l = this.denseScale();
       return tf.mul(y, this.gateWeight ? tf.mul(l, this.gate(x)) : tf.mul(l, this.scaling));
     }
-    const input = training && this.dropout > 0 ? dropout(x, this.dropout) : x;
+    const input = rng && this.dropout > 0 ? dropout(x, this.dropout, rng) : x;
     const delta = linear(linear(input, this.loraA as tf.Tensor2D), this.denseB());
     if (this.magnitude) return this.applyDora(input, y, delta, input !== x);
     return tf.add(y, tf.mul(delta, this.gateWeight ? this.gate(x) : this.scaling));

@@ -1,6 +1,6 @@
 import { CapabilityError, type HostInfo, type ModuleSite } from '@adapterkit/core';
 import type { AttnMatrix } from './config';
-import type { LoRAConfig } from './lora-config';
+import type { LoRAConfig } from './config';
 
 /** Hook points LoRA acts at. */
 export type LoRAPoint = 'attention.projection' | 'attention.outputProjection' | 'ffn.gateProjection' | 'ffn.intermediate' | 'ffn.outputProjection' | 'pooler.projection';

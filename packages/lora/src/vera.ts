@@ -49,7 +49,7 @@ export interface VeraConfig extends AdapterConfigBase {
 /** Field specs. */
 export const VERA_FIELDS: { readonly [K in Exclude<keyof VeraConfig, 'method'>]-?: FieldSpec } = {
   targetSites: { type: 'list', doc: `adapted dense layers: ${PEFT_IA3_SITES.join(', ')}` },
-  r: { type: 'int', doc: 'rank of the shared projections' },
+  r: { type: 'int', max: 16384, doc: 'rank of the shared projections' },
   projectionPrngKey: { type: 'int', doc: 'seed of the shared projections' },
   saveProjection: { type: 'bool', doc: 'save the shared projections (must be True)' },
   dInitial: { type: 'float', doc: 'initial value of lambda_d' },
@@ -126,11 +126,11 @@ function create(ctx: CreateContext<VeraConfig>): MethodInstance {
   const handler = (layer: number) => {
     const mods = byLayer[layer];
     if (!mods || mods.size === 0) return undefined;
-    return <S extends string>(p: ProjectionPayload<S>, next: (p: ProjectionPayload<S>) => tf.Tensor3D, hctx: { forward: { training: boolean } }): tf.Tensor3D => {
+    return <S extends string>(p: ProjectionPayload<S>, next: (p: ProjectionPayload<S>) => tf.Tensor3D, hctx: { forward: { training: boolean; rng?: Rng } }): tf.Tensor3D => {
       const m = mods.get(p.site);
       if (!m) return next(p);
       // PEFT VeRA Linear.forward: y + λ_b ⊙ (B[:out] · (λ_d ⊙ (A[:, :in] · drop(x))))
-      const x = hctx.forward.training && config.veraDropout > 0 ? dropout(p.x, config.veraDropout) : p.x;
+      const x = hctx.forward.rng && config.veraDropout > 0 ? dropout(p.x, config.veraDropout, hctx.forward.rng) : p.x;
       const a = m.inDim === maxIn ? A : (tf.slice(A, [0, 0], [r, m.inDim]) as tf.Tensor2D);
       const b = m.outDim === maxOut ? B : (tf.slice(B, [0, 0], [m.outDim, r]) as tf.Tensor2D);
       const h = tf.mul(linear(x, tf.transpose(a) as tf.Tensor2D), m.lambdaD) as tf.Tensor3D;

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config-reader';
 import {
   AdapterKitError,
+  AdapterStateError,
   dropoutOp,
+  type Rng,
   linear,
   type HookPlacement,
   type HookPoint,
@@ -291,9 +293,14 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
   return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b, s, n * d]);
 }
 
-/** Core's `dropout` when training with a positive rate, otherwise `x`. @internal */
-export function dropout<T extends tf.Tensor>(x: T, rate: number, training: boolean): T {
-  return training && rate > 0 ? dropoutOp(x, rate) : x;
+/**
+ * Core's `dropout` when training with a positive rate, otherwise `x`. `rng` is the forward's random source
+ * (`HostForwardOptions.rng`); a training forward without one is an error. @internal
+ */
+export function dropout<T extends tf.Tensor>(x: T, rate: number, training: boolean, rng: Rng | undefined): T {
+  if (!training || rate <= 0) return x;
+  if (!rng) throw new AdapterStateError('NO_RANDOM_SOURCE', 'a training forward needs a random source for dropout (HostForwardOptions.rng; AdapterModel.forward passes one)');
+  return dropoutOp(x, rate, rng);
 }
 
 /**

@@ -184,6 +184,7 @@ export class BertHost extends BaseHost {
   protected run(inputs: ModelInputs, hooks: HookRunner, options: HostForwardOptions): ModelOutputs {
     const cfg = this.config;
     const training = options.training;
+    const rng = options.rng;
     const ids = asInt(inputs.inputIds);
     const [B, S] = ids.shape;
     const H = cfg.hiddenSize;
@@ -203,7 +204,7 @@ export class BertHost extends BaseHost {
     }
     const tt = inputs.tokenTypeIds ? asInt(inputs.tokenTypeIds) : tf.zeros([B, S], 'int32');
     const sum = tf.add(tf.add(tf.gather(this.wordEmbeddings, ids), tf.gather(this.typeEmb, tt)), posEmb) as tf.Tensor3D;
-    const emb = dropout(layerNorm(sum, this.embLnG, this.embLnB, eps), cfg.embeddingDropout, training);
+    const emb = dropout(layerNorm(sum, this.embLnG, this.embLnB, eps), cfg.embeddingDropout, training, rng);
     let x = hooks.run('embeddings.output', -1, emb, (e) => e);
     if (x.shape[1] < S) {
       throw new AdapterKitError('BAD_HOOK_RESULT', `embeddings.output returned ${x.shape[1]} positions, fewer than the input's ${S}`);
@@ -223,10 +224,10 @@ export class BertHost extends BaseHost {
       const v = hooks.run('attention.projection', i, { site: 'value', x: input, y: linear(input, w.vW, w.vB) }, (p) => p.y);
       const kv = hooks.run('attention.kv', i, { key: splitHeads(k, nh), value: splitHeads(v, nh), mask, input }, (p) => p);
       const scores = tf.add(tf.mul(batchMatMul(splitHeads(q, nh), tf.transpose(kv.key, [0, 1, 3, 2])), scale), kv.mask);
-      const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training) as tf.Tensor4D;
+      const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training, rng) as tf.Tensor4D;
       const ctx = mergeHeads(batchMatMul(probs, kv.value));
       const ao = hooks.run('attention.outputProjection', i, { site: 'attention_output', x: ctx, y: linear(ctx, w.aoW, w.aoB) }, (p) => p.y);
-      const attnOut = dropout(ao, cfg.hiddenDropout, training);
+      const attnOut = dropout(ao, cfg.hiddenDropout, training, rng);
       const x1 = hooks.run(
         'attention.output',
         i,
@@ -240,7 +241,7 @@ export class BertHost extends BaseHost {
       x = hooks.run(
         'ffn.output',
         i,
-        { hidden: dropout(out, cfg.hiddenDropout, training), residual: x1, layerNorm: (t) => layerNorm(t, w.oLnG, w.oLnB, eps) },
+        { hidden: dropout(out, cfg.hiddenDropout, training, rng), residual: x1, layerNorm: (t) => layerNorm(t, w.oLnG, w.oLnB, eps) },
         addAndNorm,
       );
       x = hooks.run('layer.output', i, x, (h) => h);

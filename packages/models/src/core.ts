@@ -12,6 +12,7 @@ export {
   toFileRef,
   toSource,
   AdapterKitError,
+  AdapterStateError,
   addAndNorm,
   dropout as dropoutOp,
   additiveMask,

@@ -145,6 +145,7 @@ export class DistilBertHost extends BaseHost {
   protected run(inputs: ModelInputs, hooks: HookRunner, options: HostForwardOptions): ModelOutputs {
     const cfg = this.config;
     const training = options.training;
+    const rng = options.rng;
     if (inputs.tokenTypeIds) throw new AdapterKitError('BAD_INPUT', 'DistilBERT has no token types; do not pass tokenTypeIds');
     const ids = asInt(inputs.inputIds);
     const [B, S] = ids.shape;
@@ -159,7 +160,7 @@ export class DistilBertHost extends BaseHost {
       posEmb = tf.slice(this.posEmb, [0, 0], [S, H]);
     }
     const sum = tf.add(tf.gather(this.wordEmbeddings, ids), posEmb) as tf.Tensor3D;
-    const emb = dropout(layerNorm(sum, this.embLnG, this.embLnB, DISTILBERT_LN_EPS), cfg.hiddenDropout, training);
+    const emb = dropout(layerNorm(sum, this.embLnG, this.embLnB, DISTILBERT_LN_EPS), cfg.hiddenDropout, training, rng);
     let x = hooks.run('embeddings.output', -1, emb, (e) => e);
     if (x.shape[1] < S) {
       throw new AdapterKitError('BAD_HOOK_RESULT', `embeddings.output returned ${x.shape[1]} positions, fewer than the input's ${S}`);
@@ -178,7 +179,7 @@ export class DistilBertHost extends BaseHost {
       const kv = hooks.run('attention.kv', i, { key: splitHeads(k, nh), value: splitHeads(v, nh), mask, input }, (p) => p);
       // The reference scales q before the product (q / √d); the difference is float rounding.
       const scores = tf.add(batchMatMul(tf.mul(splitHeads(q, nh), scale), tf.transpose(kv.key, [0, 1, 3, 2])), kv.mask);
-      const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training) as tf.Tensor4D;
+      const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training, rng) as tf.Tensor4D;
       const ctx = mergeHeads(batchMatMul(probs, kv.value));
       const attnOut = hooks.run('attention.outputProjection', i, { site: 'attention_output', x: ctx, y: linear(ctx, w.oW, w.oB) }, (p) => p.y);
       const x1 = hooks.run(
@@ -193,7 +194,7 @@ export class DistilBertHost extends BaseHost {
       x = hooks.run(
         'ffn.output',
         i,
-        { hidden: dropout(out, cfg.hiddenDropout, training), residual: x1, layerNorm: (t) => layerNorm(t, w.outLnG, w.outLnB, DISTILBERT_LN_EPS) },
+        { hidden: dropout(out, cfg.hiddenDropout, training, rng), residual: x1, layerNorm: (t) => layerNorm(t, w.outLnG, w.outLnB, DISTILBERT_LN_EPS) },
         addAndNorm,
       );
       x = hooks.run('layer.output', i, x, (h) => h);

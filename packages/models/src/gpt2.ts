@@ -184,6 +184,7 @@ export class Gpt2Host extends BaseHost {
   protected run(inputs: ModelInputs, hooks: HookRunner, options: HostForwardOptions): ModelOutputs {
     const cfg = this.config;
     const training = options.training;
+    const rng = options.rng;
     const ids = asInt(inputs.inputIds);
     const [B, S] = ids.shape;
     const H = cfg.hiddenSize;
@@ -212,7 +213,7 @@ export class Gpt2Host extends BaseHost {
     if (inputs.tokenTypeIds) extra = tf.add(extra, tf.gather(this.wordEmbeddings, asInt(inputs.tokenTypeIds)));
     if (extra.shape[0] !== 1 && extra.shape[0] !== hooked.shape[0]) extra = tf.tile(extra, [hooked.shape[0] / extra.shape[0]!, 1, 1]);
     if (hooked.shape[1] > S) extra = tf.pad(extra, [[0, 0], [hooked.shape[1] - S, 0], [0, 0]]);
-    let x = dropout(tf.add(hooked, extra) as tf.Tensor3D, cfg.embeddingDropout, training);
+    let x = dropout(tf.add(hooked, extra) as tf.Tensor3D, cfg.embeddingDropout, training, rng);
 
     let mask = inputs.attentionMask ? additiveMask(inputs.attentionMask) : (tf.zeros([B, 1, 1, past + S]) as tf.Tensor4D);
     if (cache && x.shape[1] !== S) {
@@ -248,10 +249,10 @@ export class Gpt2Host extends BaseHost {
       let scores: tf.Tensor = batchMatMul(splitHeads(q, nh), tf.transpose(kv.key, [0, 1, 3, 2]));
       if (scale !== 1) scores = tf.mul(scores, scale);
       scores = tf.add(tf.add(scores, causalMask(sq, sk)), kv.mask);
-      const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training) as tf.Tensor4D;
+      const probs = dropout(tf.softmax(scores), cfg.attentionDropout, training, rng) as tf.Tensor4D;
       const ctx = mergeHeads(batchMatMul(probs, kv.value));
       const proj = hooks.run('attention.outputProjection', i, { site: 'attention_output', x: ctx, y: linear(ctx, w.projW, w.projB) }, (p) => p.y);
-      const o = dropout(proj, cfg.hiddenDropout, training);
+      const o = dropout(proj, cfg.hiddenDropout, training, rng);
       x = hooks.run('attention.output', i, { hidden: o, residual, layerNorm: undefined }, addAndNorm);
 
       // MLP sub-layer (pre-LN)
@@ -260,7 +261,7 @@ export class Gpt2Host extends BaseHost {
       const f = hooks.run('ffn.intermediate', i, { site: 'intermediate', x: m, y: linear(m, w.fcW, w.fcB) }, (p) => p.y);
       const u = this.act(f) as tf.Tensor3D;
       const g = hooks.run('ffn.outputProjection', i, { site: 'output', x: u, y: linear(u, w.mprojW, w.mprojB) }, (p) => p.y);
-      x = hooks.run('ffn.output', i, { hidden: dropout(g, cfg.hiddenDropout, training), residual: residual2, layerNorm: undefined }, addAndNorm);
+      x = hooks.run('ffn.output', i, { hidden: dropout(g, cfg.hiddenDropout, training, rng), residual: residual2, layerNorm: undefined }, addAndNorm);
       x = hooks.run('layer.output', i, x, (h) => h);
     }
 

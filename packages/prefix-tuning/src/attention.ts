@@ -36,9 +36,10 @@ export function prefixKeyValueHandler(prefixId: number, dropout: number, gate: P
     const batch = payload.key.shape[0];
     const pair = tf.slice(state.slabs, [2 * prefixId, 0, 0, 0], [2, heads, P, headDim]);
     let [prefixKey, prefixValue] = tf.split(pair, 2, 0).map((t) => tf.tile(t, [batch, 1, 1, 1])) as [tf.Tensor4D, tf.Tensor4D];
-    if (ctx.forward.training && dropout > 0) {
-      prefixKey = dropoutOp(prefixKey, dropout);
-      prefixValue = dropoutOp(prefixValue, dropout);
+    const rng = ctx.forward.rng;
+    if (rng && dropout > 0) {
+      prefixKey = dropoutOp(prefixKey, dropout, rng);
+      prefixValue = dropoutOp(prefixValue, dropout, rng);
     }
     if (gate) {
       const input = (payload as KeyValuePayloadWithInput).input;

@@ -1,4 +1,4 @@
-import { AdapterConfigError, getActivation, type AdapterConfigBase, type FieldSpec, type HostInfo } from '@adapterkit/core';
+import { AdapterConfigError, buildConfig, getActivation, type AdapterConfigBase, type AnyAdapterMethod, type FieldSpec, type HostInfo } from '@adapterkit/core';
 
 /** Method id of prefix tuning (also its `architecture` in `adapter_config.json`). */
 export const PREFIX_TUNING = 'prefix_tuning';
@@ -37,8 +37,8 @@ export const PREFIX_TUNING_FIELDS: { readonly [K in Exclude<keyof PrefixTuningCo
   crossPrefix: { type: 'bool', doc: 'Prefix on decoder cross-attention (encoder-decoder models)' },
   leaveOut: { type: 'list', doc: 'Layers without a prefix' },
   flat: { type: 'bool', doc: 'Train the prefixes directly instead of through the MLP' },
-  prefixLength: { type: 'int', doc: 'Number of prefix positions' },
-  bottleneckSize: { type: 'int', doc: 'Hidden size of the reparameterisation MLP' },
+  prefixLength: { type: 'int', max: 1024, doc: 'Number of prefix positions' },
+  bottleneckSize: { type: 'int', max: 4096, doc: 'Hidden size of the reparameterisation MLP' },
   nonLinearity: { type: 'string', doc: 'Activation of the reparameterisation MLP' },
   dropout: { type: 'float', doc: 'Dropout on the prefix keys/values' },
   useGating: { type: 'bool', doc: 'UniPELT gate on the prefix' },
@@ -83,6 +83,16 @@ function positiveInt(value: number, key: string): void {
  */
 export function validatePrefixTuningConfig(config: PrefixTuningConfig, host?: HostInfo): void {
   positiveInt(config.prefixLength, 'prefix_length');
+  // Encoder-decoder switches: no host of this library has an encoder-decoder split or cross-attention, so only the
+  // defaults (which change nothing on encoder-only and decoder-only models) are accepted.
+  for (const [field, key] of [['encoderPrefix', 'encoder_prefix'], ['crossPrefix', 'cross_prefix']] as const) {
+    if (config[field] !== true) {
+      throw new AdapterConfigError(
+        'UNSUPPORTED_FIELD',
+        `prefix_tuning: '${key}' = False only applies to encoder-decoder models, which ${host ? `the ${host.modelType} host is not` : 'no AdapterKit host is'}; leave it True`,
+      );
+    }
+  }
   if (!config.flat) positiveInt(config.bottleneckSize, 'bottleneck_size');
   getActivation(config.nonLinearity);
   if (!(config.dropout >= 0 && config.dropout < 1)) {
@@ -102,20 +112,17 @@ export function validatePrefixTuningConfig(config: PrefixTuningConfig, host?: Ho
 }
 
 /**
- * Build a full prefix-tuning config from the defaults and `overrides` (camelCase field names), like the reference's
+ * Build a full prefix-tuning config from the defaults and `overrides` (camelCase or the reference's snake_case field
+ * names; an unknown key is a typed error naming it), through core's generic builder, like the reference's
  * `PrefixTuningConfig(**kwargs)`. Validated; frozen.
  *
  * ```ts
  * model.addAdapter('task', PrefixTuningConfig({ prefixLength: 8, flat: true }));
  * ```
  */
-export function PrefixTuningConfig(overrides: Partial<Omit<PrefixTuningConfig, 'method'>> = {}): PrefixTuningConfig {
-  for (const key of Object.keys(overrides)) {
-    if (!(key in PREFIX_TUNING_FIELDS)) {
-      throw new AdapterConfigError('UNKNOWN_FIELD', `PrefixTuningConfig has no field '${key}' (fields: ${Object.keys(PREFIX_TUNING_FIELDS).join(', ')})`);
-    }
-  }
-  const config: PrefixTuningConfig = { method: PREFIX_TUNING, ...PREFIX_TUNING_DEFAULTS, ...overrides };
-  validatePrefixTuningConfig(config);
-  return Object.freeze(config);
+export function PrefixTuningConfig(overrides: Partial<Omit<PrefixTuningConfig, 'method'>> & Readonly<Record<string, unknown>> = {}): PrefixTuningConfig {
+  return buildConfig(SCHEMA, undefined, overrides, 'PrefixTuningConfig(...)') as unknown as PrefixTuningConfig;
 }
+
+/** The method's config schema, for core's generic builder (the same one config strings and files use). */
+const SCHEMA = { name: PREFIX_TUNING, fields: PREFIX_TUNING_FIELDS, defaults: PREFIX_TUNING_DEFAULTS, validate: validatePrefixTuningConfig } as unknown as AnyAdapterMethod;

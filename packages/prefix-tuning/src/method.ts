@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CapabilityError, defineAdapterMethod, type MethodInstance } from '@adapterkit/core';
+import packageJson from '../package.json';
+import { CapabilityError, defineAdapterMethod, METHOD_API_VERSION, type MethodInstance } from '@adapterkit/core';
 import { prefixKeyValueHandler, type PrefixForwardState } from './attention';
 import { PREFIX_BLOCKS } from './blocks';
 import {
@@ -15,7 +16,6 @@ import { createPrefixGates } from './gate';
 import { createPrefixPool, toSlabs, type PrefixPool } from './pool';
 
 /** Package version written into the method's metadata. */
-const PACKAGE_VERSION = '0.1.0';
 
 /** A live prefix-tuning adapter: its handlers plus the pool (used by `ejectPrefixTuning`). */
 export interface PrefixTuningInstance extends MethodInstance<PrefixForwardState> {
@@ -44,7 +44,7 @@ export const prefixTuning = defineAdapterMethod<PrefixTuningConfig, PrefixForwar
   validate: validatePrefixTuningConfig,
   hooks: ['attention.kv'],
   blocks: PREFIX_BLOCKS,
-  meta: { package: '@adapterkit/prefix-tuning', version: PACKAGE_VERSION, apiVersion: 1 },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
   description: 'Prefix tuning: trainable key/value prefixes in every attention layer (flat or MLP-reparameterised)',
   create(ctx) {
     const { config, host } = ctx;

@@ -28,7 +28,7 @@ export interface PromptTuningConfig extends AdapterConfigBase {
 
 /** Field specs (snake_case keys of `adapter_config.json`). */
 export const PROMPT_TUNING_FIELDS: { readonly [K in Exclude<keyof PromptTuningConfig, 'method'>]-?: FieldSpec } = {
-  promptLength: { type: 'int', doc: 'number of soft-prompt vectors' },
+  promptLength: { type: 'int', max: 4096, doc: 'number of soft-prompt vectors' },
   promptInit: { type: 'string', values: ['random_uniform', 'from_string'], doc: "initialisation: 'random_uniform' (U(±0.5)) or 'from_string'" },
   promptInitText: { type: 'string', nullable: true, doc: "text for prompt_init='from_string'" },
   combine: { type: 'string', values: ['prefix', 'prefix_after_bos'], doc: "'prefix' (before every token) or 'prefix_after_bos' (after token 0)" },

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CapabilityError, defineAdapterMethod, init, type CreateContext, type Handler, type MethodInstance } from '@adapterkit/core';
+import packageJson from '../package.json';
+import { CapabilityError, defineAdapterMethod, init, METHOD_API_VERSION, type CreateContext, type Handler, type MethodInstance } from '@adapterkit/core';
 import {
   PROMPT_TUNING,
   PROMPT_TUNING_DEFAULTS,
@@ -11,7 +12,6 @@ import {
 } from './config';
 
 /** Package version written into the method's metadata. */
-const PACKAGE_VERSION = '0.1.0';
 
 /** Reference key of the prompt of adapter `name`: an `nn.Embedding` weight `[promptLength, hidden]`. */
 export function promptKey(name: string): string {
@@ -68,6 +68,6 @@ export const promptTuning = defineAdapterMethod<PromptTuningConfig>({
   validate: validatePromptTuningConfig,
   hooks: ['embeddings.output'],
   create,
-  meta: { package: '@adapterkit/prompt-tuning', version: PACKAGE_VERSION, apiVersion: 1 },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
   description: 'Prompt tuning: a trainable soft prompt prepended to the input embeddings',
 });

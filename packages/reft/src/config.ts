@@ -43,7 +43,7 @@ export const REFT_FIELDS: { readonly [K in Exclude<keyof ReftConfig, 'method'>]-
   layers: { type: 'any', doc: "'all' or a list of layer indices" },
   prefixPositions: { type: 'int', doc: 'leading non-padding positions edited (unit 0)' },
   suffixPositions: { type: 'int', doc: 'trailing non-padding positions edited (unit 1, or unit 0 when tied)' },
-  r: { type: 'int', doc: 'rank of the intervention' },
+  r: { type: 'int', max: 16384, doc: 'rank of the intervention' },
   orthogonality: { type: 'bool', doc: 'orthonormal R (LoReFT) through the householder parametrisation' },
   tiedWeights: { type: 'bool', doc: 'one unit for prefix and suffix' },
   subtractProjection: { type: 'bool', omitDefault: true, doc: "subtract R·h (false = DiReFT); written only when false" },

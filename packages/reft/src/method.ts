@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import packageJson from '../package.json';
 import {
   CapabilityError,
   defineAdapterMethod,
@@ -9,13 +10,14 @@ import {
   type CreateContext,
   type Handler,
   type MethodInstance,
+  type Rng,
+  METHOD_API_VERSION,
 } from '@adapterkit/core';
 import { REFT, REFT_DEFAULTS, REFT_FIELDS, REFT_PRESETS, reftLayers, validateReftConfig, type ReftConfig } from './config';
 import { householderWeight } from './householder';
 import { reftPositions, selector, type ReftPositions } from './positions';
 
 /** Package version written into the method's metadata. */
-const PACKAGE_VERSION = '0.1.0';
 
 /** One intervention unit (the reference's `ReftUnit`). */
 export interface ReftUnit {
@@ -57,13 +59,13 @@ function createUnit(ctx: CreateContext<ReftConfig>, key: string): ReftUnit {
  * One unit on states `x` `[batch, n, hidden]`: `x + (act(x·Wᵀ + b) − x·Rᵀ)·R` (DiReFT drops `− x·Rᵀ`), then dropout
  * (training only) on the whole edited state, as the reference's `ReftUnit.forward`.
  */
-export function applyUnit(unit: ReftUnit, x: tf.Tensor3D, config: ReftConfig, training: boolean): tf.Tensor3D {
+export function applyUnit(unit: ReftUnit, x: tf.Tensor3D, config: ReftConfig, rng: Rng | undefined): tf.Tensor3D {
   const R = unit.projection();
   let source = linear(x, unit.sourceWeight as tf.Tensor as tf.Tensor2D, unit.sourceBias as tf.Tensor as tf.Tensor1D);
   if (config.nonLinearity !== null) source = getActivation(config.nonLinearity)(source) as tf.Tensor3D;
   if (config.subtractProjection) source = tf.sub(source, linear(x, tf.transpose(R) as tf.Tensor2D));
   const out = tf.add(x, linear(source, R)) as tf.Tensor3D;
-  return training && config.dropout > 0 ? dropout(out, config.dropout) : out;
+  return rng && config.dropout > 0 ? dropout(out, config.dropout, rng) : out;
 }
 
 /** Replace the rows of `h` selected by `G` `[B, n, S]` with `values` `[B, n, H]`. */
@@ -94,7 +96,7 @@ function create(ctx: CreateContext<ReftConfig>): ReftInstance {
     // Only the first adapter of the active setup intervenes (ReftLayer uses setup.first()).
     if (!own || (hctx.forward.firstAdapter !== undefined && hctx.forward.firstAdapter !== hctx.adapter)) return next(h);
     const [rows, seq] = h.shape;
-    const training = hctx.forward.training;
+    const training = hctx.forward.rng;
     const Gp = P > 0 ? selector(hctx.state.prefix, rows, seq, 'prefix') : undefined;
     const Gs = S > 0 ? selector(hctx.state.suffix, rows, seq, 'suffix') : undefined;
     const prefix = Gp ? (tf.matMul(Gp, h) as tf.Tensor3D) : undefined;
@@ -144,6 +146,6 @@ export const reft = defineAdapterMethod<ReftConfig, ReftPositions>({
   validate: validateReftConfig,
   hooks: ['layer.output'],
   create,
-  meta: { package: '@adapterkit/reft', version: PACKAGE_VERSION, apiVersion: 1 },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
   description: 'ReFT: low-rank interventions on layer outputs at prefix/suffix positions (LoReFT, NoReFT, DiReFT)',
 });

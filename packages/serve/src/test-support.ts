@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterModel } from '@adapterkit/core';
+import { AdapterModel, type AnyAdapterMethod, type MethodExtension } from '@adapterkit/core';
 import { plugins as bottleneck } from '@adapterkit/bottleneck';
 import { plugins as lora } from '@adapterkit/lora';
 import { loadHost } from '@adapterkit/models';
@@ -14,7 +14,7 @@ import { plugins as union } from '@adapterkit/union';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const GOLDEN_BERT = join(REPO, 'fixtures', 'golden', 'models', 'bert');
-export const METHODS = [...bottleneck, ...lora, ...prefixTuning, ...union];
+export const METHODS: ReadonlyArray<AnyAdapterMethod | MethodExtension> = [...bottleneck, ...lora, ...prefixTuning, ...union];
 /** Golden BERT adapters of several methods (bottleneck, LoRA, IA³, prefix tuning, MAM union). */
 export const CASES = ['pfeiffer', 'houlsby', 'parallel', 'lora', 'ia3', 'prefix_tuning', 'union'] as const;
 

@@ -43,13 +43,6 @@ export function goldenInputs(goldenDir: string, model: string): ModelInputs {
     ...(m['token_type_ids'] ? { tokenTypeIds: t(m['token_type_ids'])! } : {}),
   };
 }
-
-/** Labels of the training cases. */
-export function goldenLabels(goldenDir: string): number[] {
-  const all = JSON.parse(readFileSync(join(goldenDir, 'inputs.json'), 'utf8')) as { labels?: number[] };
-  return all.labels ?? [1, 2];
-}
-
 /** Read a safetensors file of a case as tf tensors. */
 export async function readTensors(path: string): Promise<Map<string, tf.Tensor>> {
   const { tensors } = await readSafetensors(path);

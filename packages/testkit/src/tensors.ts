@@ -31,17 +31,6 @@ export function closeness(a: tf.Tensor, b: tf.Tensor, atol: number, rtol: number
     return tf.max(excess).dataSync()[0]!;
   });
 }
-
-/**
- * Run `fn` and report how many tensors it left allocated (0 = no leak). `fn` may return tensors to dispose.
- */
-export async function leakedTensors(fn: () => unknown): Promise<number> {
-  const before = tf.memory().numTensors;
-  const out = await fn();
-  if (out !== undefined) tf.dispose(collectTensors(out));
-  return tf.memory().numTensors - before;
-}
-
 /** All tensors inside a value (objects, arrays). */
 export function collectTensors(value: unknown): tf.Tensor[] {
   const out: tf.Tensor[] = [];

@@ -69,5 +69,3 @@ export { train, type TrainOptions, type TrainResult, type TrainEvent } from './t
 export { evaluate, type EvaluateOptions, type ScoringOptions, type LossFn } from './train/evaluate';
 export { parityTrainStep, type TrainStepCheck } from './parity';
 
-/** This package installs no adapter method; the empty list lets the parity runner discover `parityTrainStep`. */
-export const plugins = [] as const;

@@ -1,3 +1,4 @@
+import packageJson from '../package.json';
 import {
   AdapterConfigError,
   defineAdapterMethod,
@@ -5,6 +6,7 @@ import {
   type HostInfo,
   type ResolvedMember,
   type UnionConfigInput,
+  METHOD_API_VERSION,
 } from '@adapterkit/core';
 
 /** What core hands the union validator: the members of one adapter. */
@@ -85,7 +87,7 @@ export const union = defineAdapterMethod<UnionValidation>({
   defaults: { members: undefined },
   hooks: [],
   macros: { mam: MAM_SPEC, unipelt: UNIPELT_SPEC },
-  meta: { package: '@adapterkit/union', version: '0.1.0', apiVersion: 1 },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
   validate(config, host) {
     validateConfigUnion(config.members ?? [], host);
   },

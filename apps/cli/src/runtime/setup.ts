@@ -3,6 +3,9 @@ import { UsageError } from '../cli/errors';
 
 const BLOCKS = ['Stack', 'Fuse', 'Split', 'BatchSplit', 'Parallel', 'Average'] as const;
 
+/** Deepest nesting of composition blocks {@link parseSetup} accepts (bounds its stack use). */
+const MAX_SETUP_DEPTH = 64;
+
 type Arg = { kind: 'node'; node: SetupNode } | { kind: 'kw'; key: string; value: number[] };
 
 /**
@@ -15,15 +18,19 @@ type Arg = { kind: 'node'; node: SetupNode } | { kind: 'kw'; key: string; value:
  */
 export function parseSetup(text: string): SetupNode {
   let i = 0;
+  let depth = 0;
+  const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
   const fail = (msg: string): never => {
-    throw new UsageError(`--setup '${text}': ${msg} at position ${i + 1}`);
+    throw new UsageError(`--setup '${shown}': ${msg} at position ${i + 1}`);
   };
+  const WORD = /[^\s,[\]()=]+/y;
   const ws = (): void => {
     while (i < text.length && /\s/.test(text[i]!)) i++;
   };
   const word = (): string => {
     ws();
-    const m = /^[^\s,[\]()=]+/.exec(text.slice(i));
+    WORD.lastIndex = i;
+    const m = WORD.exec(text);
     if (!m) fail(i < text.length ? `unexpected '${text[i]}'` : 'unexpected end');
     i += m![0].length;
     return m![0];
@@ -57,8 +64,9 @@ export function parseSetup(text: string): SetupNode {
     const close = text[i] === '[' ? ']' : ')';
     if (!(BLOCKS as readonly string[]).includes(name)) {
       const near = suggestNearest(name, BLOCKS);
-      throw new UsageError(`--setup '${text}': unknown block '${name}'${near ? ` (did you mean '${near}'?)` : ''}; blocks: ${BLOCKS.join(', ')}`);
+      throw new UsageError(`--setup '${shown}': unknown block '${name.length > 80 ? `${name.slice(0, 80)}…` : name}'${near ? ` (did you mean '${near}'?)` : ''}; blocks: ${BLOCKS.join(', ')}`);
     }
+    if (++depth > MAX_SETUP_DEPTH) fail(`blocks nested deeper than ${MAX_SETUP_DEPTH} levels`);
     i++;
     const args: Arg[] = [];
     for (;;) {
@@ -80,7 +88,8 @@ export function parseSetup(text: string): SetupNode {
         break;
       } else fail(`expected ',' or '${close}'`);
     }
-    return build(name as (typeof BLOCKS)[number], args, text);
+    depth--;
+    return build(name as (typeof BLOCKS)[number], args, shown);
   };
   const result = node();
   ws();

@@ -22,7 +22,7 @@ export interface FusionLayer {
    * @param ups - each fused adapter's (or nested Stack's last) up-projection output u_i, `[batch, seq, hidden]`.
    * @param residual - the adapter residual r of that pre_forward, `[batch, seq, hidden]`.
    */
-  forward(query: tf.Tensor3D, ups: readonly tf.Tensor3D[], residual: tf.Tensor3D, training: boolean): FusionResult;
+  forward(query: tf.Tensor3D, ups: readonly tf.Tensor3D[], residual: tf.Tensor3D, rng: Rng | undefined): FusionResult;
   /** W_v in memory layout `[in, out]`, when the config has a value projection. */
   readonly value: tf.Variable | undefined;
 }
@@ -79,14 +79,14 @@ export function createFusionLayer(
 
   return {
     value,
-    forward(query, ups, residual, training) {
+    forward(query, ups, residual, rng) {
       let u = tf.stack(ups as tf.Tensor3D[], 2) as tf.Tensor4D; // [B, T, N, H]
       if (config.residualBefore) u = tf.add(u, tf.expandDims(residual, 2));
       const Q = q ? linear(query, q.w, q.b) : query;
       const K = k ? linear(u, k.w, k.b) : u;
       const V = wv && config.valueBeforeSoftmax ? linear(u, wv) : u;
       let scores = tf.sum(tf.mul(tf.expandDims(Q, 2), K), 3) as tf.Tensor3D; // [B, T, N]
-      if (training && dropout > 0) scores = dropoutOp(scores, dropout);
+      if (rng && dropout > 0) scores = dropoutOp(scores, dropout, rng);
       const probs = tf.softmax(T === 1 ? scores : tf.div(scores, T)) as tf.Tensor3D;
       if (config.temperature) T = Math.max(T - T_STEP, 1);
       let c = tf.sum(tf.mul(tf.expandDims(probs, 3), V), 2) as tf.Tensor3D;

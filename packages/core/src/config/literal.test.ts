@@ -174,3 +174,16 @@ describe('joinPath / splitPath', () => {
     expect(splitPath('')).toEqual([]);
   });
 });
+
+describe('parseLiteral: nesting bound (probe reproducer)', () => {
+  it('rejects 100,000 nested brackets with a typed error, not a stack overflow', () => {
+    for (const [o, c] of [['[', ']'], ['(', ',)'], ["{'a':", '}']] as const) {
+      const text = o.repeat(100_000) + '1' + c.repeat(100_000);
+      expect(() => parseLiteral(text)).toThrow(ConfigParseError);
+      expect(() => parseLiteral(text)).toThrow(/nesting deeper than 100/);
+    }
+  });
+  it('still accepts 100 levels', () => {
+    expect(parseLiteral('['.repeat(100) + ']'.repeat(100)).value).toBeDefined();
+  });
+});

@@ -125,8 +125,12 @@ function isHex(s: string): boolean {
   return /^[0-9a-fA-F]+$/.test(s);
 }
 
+/** Deepest nesting of lists, tuples and dicts {@link parseLiteralAt} accepts (bounds the parser's stack use). */
+export const MAX_LITERAL_DEPTH = 100;
+
 class LiteralParser {
   pos: number;
+  depth = 0;
 
   constructor(
     readonly input: string,
@@ -150,9 +154,15 @@ class LiteralParser {
     const c = this.input[start];
     if (c === undefined) this.fail(start, 'expected a value but reached the end of the input');
     if (c === "'" || c === '"') return { value: this.parseStrings(), floats: [] };
-    if (c === '[') return this.parseList();
-    if (c === '(') return this.parseTuple();
-    if (c === '{') return this.parseDict();
+    if (c === '[' || c === '(' || c === '{') {
+      if (this.depth >= MAX_LITERAL_DEPTH) {
+        this.fail(start, `nesting deeper than ${MAX_LITERAL_DEPTH} levels of lists, tuples or dicts`);
+      }
+      this.depth++;
+      const r = c === '[' ? this.parseList() : c === '(' ? this.parseTuple() : this.parseDict();
+      this.depth--;
+      return r;
+    }
     if (c === '-' || c === '+' || (c >= '0' && c <= '9') || c === '.') return this.parseNumber();
     WORD_RE.lastIndex = start;
     const word = WORD_RE.exec(this.input)?.[0];

@@ -128,9 +128,10 @@ export class MethodRegistry {
       );
     }
     const hint = suggestNearest(name, [...this.presets.keys(), ...Object.keys(KNOWN_CONFIG_PACKAGES)]);
+    const shown = name.length > 120 ? `${name.slice(0, 120)}… (${name.length} characters)` : name;
     return new AdapterConfigError(
       'UNKNOWN_CONFIG',
-      `Unknown adapter ${what} '${name}'${hint ? `; did you mean '${hint}'?` : ''} (known here: ${[...this.presets.keys()].join(', ') || '(none)'})`,
+      `Unknown adapter ${what} '${shown}'${hint ? `; did you mean '${hint}'?` : ''} (known here: ${[...this.presets.keys()].join(', ') || '(none)'})`,
     );
   }
 }

@@ -1,4 +1,5 @@
 import { AdapterConfigError } from '../errors';
+import { previewJsonValue } from '../io/json-limits';
 import type { AdapterConfigBase, AnyAdapterMethod, FieldSpec } from '../method/define';
 import type { HostInfo } from '../model/host';
 import { fieldLookup, snakeKey, UNION_METHOD, type MethodRegistry } from './registry';
@@ -23,7 +24,8 @@ export interface UnionConfigInput {
 export type AdapterConfigInput = string | AdapterConfigBase | UnionConfigInput;
 
 function describeValue(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
+  const text = typeof v === 'string' ? `'${v}'` : previewJsonValue(v);
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
 }
 
 /** Check and normalise one field value against its spec. */
@@ -36,6 +38,19 @@ export function coerceField(method: AnyAdapterMethod, field: string, spec: Field
     if (spec.nullable) return null;
     return fail(`a ${spec.type}`);
   }
+  const v = coerceType(spec, value, fail);
+  if (spec.min !== undefined || spec.max !== undefined) {
+    const inRange = (n: unknown): boolean => typeof n !== 'number' || ((spec.min === undefined || n >= spec.min) && (spec.max === undefined || n <= spec.max));
+    const range = spec.min !== undefined && spec.max !== undefined ? `between ${spec.min} and ${spec.max}` : spec.min !== undefined ? `at least ${spec.min}` : `at most ${spec.max}`;
+    if (typeof v === 'number' && !inRange(v)) fail(range);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      for (const [k, n] of Object.entries(v as Record<string, unknown>)) if (!inRange(n)) fail(`${range} (entry '${k}')`);
+    }
+  }
+  return v;
+}
+
+function coerceType(spec: FieldSpec, value: unknown, fail: (expected: string) => never): unknown {
   switch (spec.type) {
     case 'bool':
       return typeof value === 'boolean' ? value : fail('True or False');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AdapterKitError } from '../errors';
 import { ConfigParseError } from './errors';
+import { MethodRegistry } from './registry';
 import type { PyValue } from './literal';
 import {
   camelToSnake,
@@ -380,6 +381,22 @@ describe('suggestNearest', () => {
   it('returns undefined when nothing is close', () => {
     expect(suggestNearest('dropout', keys)).toBeUndefined();
     expect(suggestNearest('xyz', [])).toBeUndefined();
+  });
+  it('gives no suggestion for a 1 M-character name and skips candidates of very different length', () => {
+    expect(suggestNearest('x'.repeat(1_000_000), keys)).toBeUndefined();
+    expect(suggestNearest('a'.repeat(257), ['a'.repeat(257)])).toBeUndefined();
+    expect(suggestNearest('scalin', ['scaling', 'reduction_factor_with_a_long_tail'])).toBe('scaling');
+  });
+  it('the registry error for a 1 M-character config name is typed and short', () => {
+    const reg = new MethodRegistry([]);
+    try {
+      reg.lookupConfigName('y'.repeat(1_000_000));
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(AdapterKitError);
+      expect((err as AdapterKitError).code).toBe('UNKNOWN_CONFIG');
+      expect((err as Error).message.length).toBeLessThan(400);
+    }
   });
   it('editDistance counts adjacent transpositions once', () => {
     expect(editDistance('ab', 'ba')).toBe(1);

@@ -347,10 +347,14 @@ export function editDistance(a: string, b: string): number {
   return prev[n] ?? 0;
 }
 
+/** Longest word (in UTF-16 units) for which {@link suggestNearest} computes edit distances. */
+const MAX_SUGGEST_LENGTH = 256;
+
 /**
  * Finds the candidate closest to `word` (case-insensitive {@link editDistance}) for
  * "did you mean ...?" messages. Only candidates within `max(2, floor(word.length / 3))`
- * edits qualify; ties go to the earlier candidate.
+ * edits qualify; ties go to the earlier candidate. Words or candidates over 256 characters are never suggested
+ * (so the cost stays bounded for attacker-sized names).
  *
  * @example suggestNearest('reducton_factor', ['reduction_factor', 'scaling']) === 'reduction_factor'
  * @param word - The unknown word.
@@ -358,11 +362,15 @@ export function editDistance(a: string, b: string): number {
  * @returns The best candidate, or `undefined` if none is close enough.
  */
 export function suggestNearest(word: string, candidates: Iterable<string>): string | undefined {
+  // Bounded cost: a name longer than any sensible identifier gets no suggestion, and a candidate whose length
+  // differs by more than the limit is skipped without computing the (quadratic) distance.
+  if (word.length > MAX_SUGGEST_LENGTH) return undefined;
   const limit = Math.max(2, Math.floor(word.length / 3));
   const w = word.toLowerCase();
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
+    if (c.length > MAX_SUGGEST_LENGTH || Math.abs(c.length - w.length) > limit) continue;
     const d = editDistance(w, c.toLowerCase());
     if (d <= limit && d < bestD) {
       best = c;

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../nn/init';
 import type { CompositionBlock } from '../composition/blocks';
 
 /**
@@ -129,6 +130,11 @@ export interface ForwardInfo {
   readonly batchSize: number;
   readonly seqLength: number;
   readonly training: boolean;
+  /**
+   * The forward's random source (dropout masks), present exactly when `training` is: seeded from
+   * `forward({ training: true, seed })`. Pass it to `dropout`; never draw from `Math.random`.
+   */
+  readonly rng?: Rng;
   /** `[batch, seq]` 1 = token, 0 = padding. */
   readonly attentionMask?: tf.Tensor2D;
   /** The active setup of this forward (set by the dispatcher). */

@@ -26,5 +26,6 @@ export const hostFs: HostFs = {
   mkdir: async (p) => none(p),
   writeFileAtomic: async (p) => none(p),
   writeFilesAtomic: async (p) => none(p),
+  recoverAtomicWrites: async (p) => none(p),
   uniqueSuffix: () => `${Date.now().toString(36)}-${Math.floor(performance.now() * 1000).toString(36)}`,
 };

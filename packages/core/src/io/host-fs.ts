@@ -28,6 +28,8 @@ export interface HostFs {
   writeFileAtomic(path: string, data: Uint8Array | string): Promise<void>;
   /** Writes several files into `dir` atomically (see `writeFilesAtomic` of `io/atomic`). */
   writeFilesAtomic(dir: string, files: Record<string, Uint8Array | string>): Promise<void>;
+  /** Finishes or cleans up interrupted atomic writes in `dir` (see `recoverAtomicWrites` of `io/atomic`). */
+  recoverAtomicWrites(dir: string): Promise<boolean>;
   /** A suffix unique to this process and call, for temp names (`<pid>-<hex>`). */
   uniqueSuffix(): string;
 }

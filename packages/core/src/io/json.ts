@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { FileFormatError } from '../errors';
+import { findJsonDepthExcess, MAX_JSON_DEPTH } from './json-limits';
 import { readText, refLabel, type FileRef } from './source';
 
 /**
@@ -18,6 +19,23 @@ import { readText, refLabel, type FileRef } from './source';
 export async function readJsonObject(file: string | FileRef): Promise<Record<string, unknown>> {
   const path = refLabel(file);
   const text = await readText(file);
+  return parseJsonObject(text, path);
+}
+
+/**
+ * Parse JSON text whose top level must be an object (what {@link readJsonObject} does after reading the file).
+ * Nesting deeper than 64 levels is refused before parsing.
+ *
+ * @param text - The JSON text.
+ * @param source - Names the text in messages (a file path).
+ * @throws FileFormatError `BAD_JSON` when it is not valid JSON, nests too deep, or its top level is not an object.
+ */
+export function parseJsonObject(text: string, source: string): Record<string, unknown> {
+  const path = source;
+  const deep = findJsonDepthExcess(text, MAX_JSON_DEPTH);
+  if (deep >= 0) {
+    throw new FileFormatError('BAD_JSON', `${path}: invalid JSON (nested deeper than ${MAX_JSON_DEPTH} levels at position ${deep})`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -18,6 +18,7 @@ import { refLabel, toFileRef, type FileRef } from './source';
 import * as tf from '@tensorflow/tfjs-core';
 import { SafetensorsError } from '../errors';
 import { writeFileAtomic } from './atomic';
+import { findJsonDepthExcess, MAX_JSON_DEPTH, previewJsonValue } from './json-limits';
 
 /**
  * Error raised for malformed safetensors input (reading) or invalid tensors
@@ -224,6 +225,13 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
   } catch (err) {
     return fail('SAFETENSORS_HEADER', `${source}: header (bytes 8..${headerEnd}) is not valid UTF-8`, err);
   }
+  const deep = findJsonDepthExcess(text, MAX_JSON_DEPTH);
+  if (deep >= 0) {
+    return fail(
+      'SAFETENSORS_HEADER',
+      `${source}: header nests deeper than ${MAX_JSON_DEPTH} levels (at byte ${8 + deep} of the file)`,
+    );
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -245,27 +253,27 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
       metadata = parseMetadata(raw, source);
       continue;
     }
-    const where = `${source}: tensor ${JSON.stringify(name)}`;
+    const where = `${source}: tensor ${previewJsonValue(name)}`;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       fail('SAFETENSORS_HEADER', `${where} header entry must be an object`);
     }
     const entry = raw as Record<string, unknown>;
     const dtype = entry['dtype'];
     if (!isDtype(dtype)) {
-      fail('SAFETENSORS_DTYPE', `${where} has unknown dtype ${JSON.stringify(dtype ?? null)}`);
+      fail('SAFETENSORS_DTYPE', `${where} has unknown dtype ${previewJsonValue(dtype ?? null)}`);
     }
     const shape = entry['shape'];
     if (!Array.isArray(shape) || !shape.every(isSafeNonNegInt)) {
       fail(
         'SAFETENSORS_SHAPE',
-        `${where} shape ${JSON.stringify(shape ?? null)} must be an array of non-negative integers`,
+        `${where} shape ${previewJsonValue(shape ?? null)} must be an array of non-negative integers`,
       );
     }
     const offsets = entry['data_offsets'];
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSafeNonNegInt)) {
       fail(
         'SAFETENSORS_OFFSETS',
-        `${where} data_offsets ${JSON.stringify(offsets ?? null)} must be [begin, end] non-negative integers`,
+        `${where} data_offsets ${previewJsonValue(offsets ?? null)} must be [begin, end] non-negative integers`,
       );
     }
     const [begin, end] = offsets as [number, number];

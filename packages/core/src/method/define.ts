@@ -34,6 +34,13 @@ export interface FieldSpec {
    * write for lacks, e.g. `adapters`' `dropout` on a bottleneck config), so its loaders see the exact key set.
    */
   readonly omitDefault?: boolean;
+  /**
+   * Smallest and largest accepted value of a numeric field (inclusive; each entry of a per-layer map too). Fields
+   * that size parameters set them, so a config asking for an absurd size fails with a typed error before anything
+   * is allocated.
+   */
+  readonly min?: number;
+  readonly max?: number;
   readonly doc?: string;
 }
 

@@ -1,6 +1,8 @@
 import { ADAPTER_FORMAT_VERSION, adapterConfigFromJson, adapterConfigToJson } from '../config/adapter-config-json';
 import { toPythonJson } from '../config/python-json';
 import { FileFormatError, WeightsMismatchError } from '../errors';
+import { hostFs } from '#host-fs';
+import { recoverAtomicWrites } from '../io/atomic';
 import { refLabel, toSource, writeFiles, type FileRef, type SinkInput, type SourceInput } from '../io/source';
 import { readJsonObject } from '../io/json';
 import { findWeightsFile, readWeightsFile, serializeWeights, type WeightsFormat } from '../io/weights-file';
@@ -20,6 +22,9 @@ export const ADAPTER_WEIGHTS_BIN = 'pytorch_adapter.bin';
 export const ADAPTER_WEIGHTS_CANDIDATES = ['adapter.safetensors', 'pytorch_adapter.safetensors', 'adapter_model.safetensors'] as const;
 /** Torch weights file names we read when no safetensors file is there (AdapterHub, PEFT). */
 export const ADAPTER_WEIGHTS_TORCH = [ADAPTER_WEIGHTS_BIN, 'adapter_model.bin'] as const;
+
+/** Scalars an adapter being loaded may hold beyond twice its weights file (optional parameters missing there). */
+const OPTIONAL_PARAMS_SLACK = 1 << 20;
 
 /** Options of {@link saveAdapter}. */
 export interface SaveAdapterOptions {
@@ -178,10 +183,13 @@ export function assignAdapterWeights(
 /**
  * Load an adapter saved in AdapterHub's layout (by this library, `adapter-transformers` or `adapters`): reads
  * `adapter_config.json` and the weights (`adapter.safetensors`, else `pytorch_adapter.bin`; PEFT names too), validates config and weights before touching the model, and
- * registers it. Returns the adapter's name.
+ * registers it. Returns the adapter's name. A save into `dir` that was killed part-way is first finished or cleaned
+ * up ({@link recoverAtomicWrites}), so the folder loads as either the old or the new adapter.
  */
 export async function loadAdapter(model: AdapterModel, dir: SourceInput, options: LoadAdapterOptions = {}): Promise<string> {
   const head = options.withHead ? requireHeadCompanion() : undefined;
+  // Finish (or clean up) a save into a folder on disk that was killed part-way, so it holds one complete set of files.
+  if (typeof dir === 'string' && hostFs.available && !/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) await recoverAtomicWrites(dir);
   const source = toSource(dir);
   const configRef = { source, name: ADAPTER_CONFIG_FILE };
   const configPath = refLabel(configRef);
@@ -198,7 +206,10 @@ export async function loadAdapter(model: AdapterModel, dir: SourceInput, options
   const weightsPath = refLabel(weightsRef);
   const { tensors } = await readWeightsFile(weightsRef);
   const normalised = normaliseKeys(tensors, model.info.baseModelPrefix, savedName ?? name, name);
-  const entry = model.createEntry(name, members, options.seed ?? 0);
+  // The file bounds what the config may make us allocate: every parameter is either in the file or optional (kept
+  // at its initial value), so the adapter cannot need much more than the file holds.
+  const fileElements = [...tensors.values()].reduce((n, t) => n + t.shape.reduce((a, d) => a * d, 1), 0);
+  const entry = model.createEntry(name, members, options.seed ?? 0, { maxElements: 2 * fileElements + OPTIONAL_PARAMS_SLACK });
   try {
     assignAdapterWeights(entry, normalised, weightsPath, model.warn);
   } catch (err) {
@@ -216,9 +227,3 @@ export async function loadAdapter(model: AdapterModel, dir: SourceInput, options
   }
   return name;
 }
-
-/** Number of bytes the adapter's weights take as float32. */
-export function adapterWeightBytes(model: AdapterModel, name: string): number {
-  return model.requireAdapter(name).params.count() * 4;
-}
-

@@ -52,6 +52,13 @@ export interface ActivateOptions {
 export interface ForwardOptions {
   /** Dropout on (default false). */
   readonly training?: boolean;
+  /**
+   * Seed of a training forward's random source (dropout masks): the same seed gives the same forward. Without a
+   * seed (and without `rng`) the model draws one from its own seeded stream (`AdapterModelOptions.seed`).
+   */
+  readonly seed?: number;
+  /** The random source of a training forward itself (the trainer passes its stream); takes precedence over `seed`. */
+  readonly rng?: Rng;
   /** Also compute LM logits where the host has an LM head. */
   readonly lmLogits?: boolean;
   /** Incremental decoding with a key/value cache (decoder hosts; see {@link KeyValueCache}). */
@@ -74,6 +81,8 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
   private readonly paramGroups = new Map<string, ParamCollector>();
   private readonly dispatcher: Dispatcher;
   private readonly rng: Rng;
+  /** Seeds of training forwards given no seed (a stream of its own, so forwards do not shift adapter initialisation). */
+  private readonly forwardSeeds: Rng;
   private trainSetup: CompositionBlock | undefined;
   private disposed = false;
   private readonly disposeCallbacks: Array<() => void> = [];
@@ -84,6 +93,7 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     this.host = host;
     this.methods = new MethodRegistry(options.methods);
     this.rng = new Rng(options.seed ?? 42);
+    this.forwardSeeds = new Rng(((options.seed ?? 42) ^ 0x5bd1e995) >>> 0);
     this.warn = options.warn ?? ((m) => console.warn(`[adapterkit] ${m}`));
     this.dispatcher = new Dispatcher((name) => this.adapters.get(name)?.members as readonly AdapterMember[] | undefined);
   }
@@ -108,13 +118,13 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
    * Build an adapter without registering it (validates the name and capabilities first). Callers that load
    * weights use this so that a failed load never leaves a half-made adapter in the model.
    */
-  createEntry(name: string, members: readonly ResolvedMember[], seed?: number): AdapterEntry {
+  createEntry(name: string, members: readonly ResolvedMember[], seed?: number, limits: { maxElements?: number } = {}): AdapterEntry {
     this.assertLive();
     if (!NAME_RE.test(name)) {
       throw new AdapterStateError('BAD_ADAPTER_NAME', `Adapter name '${name}' is invalid: it must be non-empty without '.', ',', '|', brackets or spaces`);
     }
     for (const { method } of members) this.checkCapabilities(method);
-    const params = new ParamCollector(name);
+    const params = new ParamCollector(name, limits.maxElements);
     const rng = new Rng(seed ?? Math.floor(this.rng.next() * 2 ** 32));
     const built: Array<ResolvedMember & { instance: MethodInstance }> = [];
     try {
@@ -280,12 +290,13 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
    * invertible adapter) before a task head's vocabulary projection: `[batch, seq, hidden]` → same. Inside a
    * `forward` bracket it shares that forward's state; otherwise it opens its own.
    */
-  runHook<P extends 'embeddings.output' | 'head.input'>(point: P, payload: HookPayload<P>, options: { training?: boolean } = {}): HookResult<P> {
+  runHook<P extends 'embeddings.output' | 'head.input'>(point: P, payload: HookPayload<P>, options: { training?: boolean; seed?: number; rng?: Rng } = {}): HookResult<P> {
     this.assertLive();
     const identity = (p: HookPayload<P>): HookResult<P> => p as HookResult<P>;
     if (this.dispatcher.inForward) return this.dispatcher.run(point, -1, payload, identity);
     const [batchSize, seqLength] = (payload as tf.Tensor).shape as [number, number];
-    this.dispatcher.beginForward({ batchSize, seqLength, training: options.training ?? false });
+    const training = options.training ?? false;
+    this.dispatcher.beginForward({ batchSize, seqLength, training, ...(training ? { rng: this.forwardRng(options) } : {}) });
     try {
       return this.dispatcher.run(point, -1, payload, identity);
     } finally {
@@ -301,16 +312,27 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
     this.assertLive();
     const [batchSize, seqLength] = inputs.inputIds.shape;
     const training = options.training ?? false;
+    const rng = training ? { rng: this.forwardRng(options) } : {};
     return tf.tidy(() => {
-      const info = { batchSize, seqLength, training, ...(inputs.attentionMask ? { attentionMask: inputs.attentionMask } : {}) };
+      const info = { batchSize, seqLength, training, ...rng, ...(inputs.attentionMask ? { attentionMask: inputs.attentionMask } : {}) };
       this.dispatcher.beginForward(info);
       try {
         const cache = options.cache ? { cache: options.cache } : {};
-        return fn(this.host.forward(inputs, this.dispatcher, { training, lmLogits: options.lmLogits ?? false, ...cache }));
+        return fn(this.host.forward(inputs, this.dispatcher, { training, ...rng, lmLogits: options.lmLogits ?? false, ...cache }));
       } finally {
         this.dispatcher.endForward();
       }
     });
+  }
+
+  /**
+   * The random source of a training forward: `options.rng`, else one seeded by `options.seed`, else one seeded from
+   * the model's own stream of forward seeds (never `Math.random`). Used by `forward` and by callers that add their
+   * own dropout to a forward (task heads), so everything in one forward draws from one source.
+   */
+  forwardRng(options: { seed?: number; rng?: Rng }): Rng {
+    if (options.rng) return options.rng;
+    return new Rng(options.seed ?? Math.floor(this.forwardSeeds.next() * 2 ** 32));
   }
 
   /** Register a callback run when the model is disposed (e.g. to free task heads). */

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../nn/init';
 import type { HookPoint, HookRunner } from '../hooks/points';
 
 /**
@@ -138,6 +139,8 @@ export interface KeyValueCache {
 /** Options of a host forward pass. */
 export interface HostForwardOptions {
   readonly training: boolean;
+  /** The forward's random source for dropout; set exactly when `training` is (see {@link ForwardInfo.rng}). */
+  readonly rng?: Rng;
   /** Compute LM logits where the host has an LM head (tied or untied). */
   readonly lmLogits?: boolean;
   /**

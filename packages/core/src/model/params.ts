@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterStateError } from '../errors';
+import { AdapterStateError, WeightsMismatchError } from '../errors';
 
 /**
  * How a parameter is laid out in files vs. in memory. `linear`: files hold PyTorch's `[out, in]`, memory holds
@@ -70,7 +70,14 @@ export class ParamCollector {
   private readonly byKey = new Map<string, NamedParam>();
   private readonly scope: string;
 
-  constructor(scope: string) {
+  private elements = 0;
+
+  /**
+   * @param scope - Prefix of the variable names.
+   * @param maxElements - Most scalars all parameters together may hold (e.g. what a weights file being loaded can
+   *   fill); `add` throws a WeightsMismatchError (`ADAPTER_SIZE_EXCEEDS_FILE`) past it, before the rest is made.
+   */
+  constructor(scope: string, private readonly maxElements = Infinity) {
     this.scope = `${scope}#${nextCollectorId++}`;
   }
 
@@ -82,6 +89,15 @@ export class ParamCollector {
     if (this.byKey.has(key)) {
       initial.dispose();
       throw new AdapterStateError('DUPLICATE_PARAM', `Parameter '${key}' is registered twice`);
+    }
+    this.elements += initial.size;
+    if (this.elements > this.maxElements) {
+      const shape = initial.shape.join(', ');
+      initial.dispose();
+      throw new WeightsMismatchError(
+        'ADAPTER_SIZE_EXCEEDS_FILE',
+        `Parameter '${key}' [${shape}] takes the adapter past ${this.maxElements} values, more than its weights file can fill: the config asks for larger weights than were saved`,
+      );
     }
     const variable = tf.variable(initial, opts.trainable ?? true, `${this.scope}/${key}`);
     initial.dispose();

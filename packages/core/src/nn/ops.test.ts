@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingSupport } from './kernels';
 import { dropout, getActivation, layerNorm, linear } from './ops';
+import { Rng } from './init';
 
 const close = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 
@@ -46,30 +47,22 @@ describe('nn ops', () => {
     expect(() => getActivation('gelux')).toThrow(/Unknown non_linearity 'gelux'/);
   });
 
-  it('dropout zeroes about `rate` of the elements, scales the rest by 1/(1−rate), is seeded by Math.random and has the mask as gradient', () => {
+  it('dropout zeroes about `rate` of the elements, scales the rest by 1/(1−rate), is seeded by the rng it is given and has the mask as gradient', () => {
     const x = tf.ones([200, 500]);
-    const original = Math.random;
-    const draw = (seed: number): Float32Array => {
-      Math.random = () => seed;
-      try {
-        return tf.tidy(() => dropout(x, 0.1).dataSync() as Float32Array);
-      } finally {
-        Math.random = original;
-      }
-    };
-    const a = draw(0.25);
+    const draw = (seed: number): Float32Array => tf.tidy(() => dropout(x, 0.1, new Rng(seed)).dataSync() as Float32Array);
+    const a = draw(25);
     expect(new Set(a)).toEqual(new Set([0, Math.fround(1 / 0.9)]));
     const dropped = a.filter((v) => v === 0).length / a.length;
     expect(dropped).toBeGreaterThan(0.095);
     expect(dropped).toBeLessThan(0.105);
-    expect(draw(0.25)).toEqual(a);
-    expect(draw(0.75)).not.toEqual(a);
-    expect(dropout(x, 0)).toBe(x);
-    expect(() => dropout(x, 1)).toThrow(/dropout rate must be in \[0, 1\), got 1/);
-    expect(() => dropout(x, -0.1)).toThrow(RangeError);
+    expect(draw(25)).toEqual(a);
+    expect(draw(75)).not.toEqual(a);
+    expect(dropout(x, 0, new Rng(1))).toBe(x);
+    expect(() => dropout(x, 1, new Rng(1))).toThrow(/dropout rate must be in \[0, 1\), got 1/);
+    expect(() => dropout(x, -0.1, new Rng(1))).toThrow(RangeError);
     const before = tf.memory().numTensors;
     const input = tf.ones([1000]);
-    const g = tf.grad((v: tf.Tensor) => tf.sum(dropout(v, 0.5)))(input);
+    const g = tf.grad((v: tf.Tensor) => tf.sum(dropout(v, 0.5, new Rng(3))))(input);
     const gv = g.dataSync();
     expect(gv.every((v) => v === 0 || v === 2)).toBe(true);
     expect(gv.filter((v) => v === 0).length).toBeGreaterThan(400);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from './init';
 import { AdapterConfigError } from '../errors';
 
 /** tfjs's custom-gradient function type (not re-exported by tfjs-core's index). */
@@ -114,17 +115,18 @@ export function additiveMask(mask: tf.Tensor2D): tf.Tensor4D {
  * Inverted dropout, as `tf.dropout(x, rate)`: every element is zeroed with probability `rate` and the others are
  * scaled by `1 / (1 − rate)`. The mask is drawn in one pass of a fast seeded generator (mulberry32) and applied
  * with one multiply, where `tf.dropout` draws through seedrandom's alea and runs four kernels: on wasm this is
- * about a tenth of the cost, ≈ 10 % of a BERT training step. The mask's seed is drawn from `Math.random`, which
- * the trainer routes to its seeded generator, so training stays deterministic for a seed.
+ * about a tenth of the cost, ≈ 10 % of a BERT training step. The mask's seed is drawn from `rng`, the random
+ * source of the forward pass (`forward({ training: true, seed })`), so a training forward is reproducible for a seed.
  *
  * @param x any shape, float32
  * @param rate in [0, 1); 0 returns `x` itself
+ * @param rng the forward's random source (one draw per call)
  * @throws RangeError for a rate outside [0, 1)
  */
-export function dropout<T extends tf.Tensor>(x: T, rate: number): T {
+export function dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng): T {
   if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout rate must be in [0, 1), got ${rate}`);
   if (rate === 0) return x;
-  const mask = dropoutMask(x.size, rate, Math.floor(Math.random() * 2 ** 32));
+  const mask = dropoutMask(x.size, rate, Math.floor(rng.next() * 2 ** 32));
   return tf.tidy(() => tf.mul(x, tf.tensor(mask, x.shape, 'float32'))) as T;
 }
 

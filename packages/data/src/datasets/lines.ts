@@ -12,7 +12,8 @@ export interface NumberedLine {
  * file, for corpora larger than memory.
  */
 export async function* readLines(path: string): AsyncGenerator<NumberedLine> {
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = createReadStream(path, { encoding: 'utf8' });
+  const rl = createInterface({ input, crlfDelay: Infinity });
   let lineNumber = 0;
   try {
     for await (const raw of rl) {
@@ -21,6 +22,8 @@ export async function* readLines(path: string): AsyncGenerator<NumberedLine> {
     }
   } finally {
     rl.close();
+    // closing the interface does not close the file: a consumer that stops early (a bad line) would leak the fd
+    input.destroy();
   }
 }
 

@@ -1,4 +1,5 @@
 import { Tokenizer as Engine } from '@huggingface/tokenizers';
+import { validateTokenizerJson } from './validate';
 import { AdapterKitError } from '@adapterkit/core';
 import { EncodedBatch, type PaddingStrategy } from './encoded-batch';
 import { numSpecialTokensToAdd, postProcess, producesTokenTypeIds } from './post-process';
@@ -94,6 +95,7 @@ export class Tokenizer {
     if (typeof json !== 'object' || json === null || typeof json.model !== 'object' || json.model === null) {
       throw new AdapterKitError('TOKENIZER_FORMAT', 'tokenizer.json has no "model" section');
     }
+    validateTokenizerJson(json as unknown as Record<string, unknown>);
     try {
       this.engine = new Engine(json, config);
     } catch (err) {

@@ -1,6 +1,6 @@
 import { CapabilityError, FileFormatError, WeightsMismatchError, type HostInfo, type ModuleSite } from '@adapterkit/core';
 import type { AttnMatrix } from '../config';
-import type { LoRAConfigOverrides } from '../lora-config';
+import type { LoRAConfigOverrides } from '../config';
 import { ATTN_SITES, enabledSlots, LORA_EXTRA_MODULES, moduleDims, type LoRASite } from '../sites';
 import { colSlice, concatRows, filled, isConstant, padTo, rowSlice, scaled, type Mat } from './matrix';
 import { patternValue } from './format';

@@ -16,7 +16,7 @@ import {
   type ModuleSite,
   type TensorEntry,
 } from '@adapterkit/core';
-import type { LoRAConfig } from '../lora-config';
+import type { LoRAConfig } from '../config';
 import { allLoraSites, LORA_EXTRA_LAYER_SITES, LORA_MODULE_SITES } from '../sites';
 import { convertIa3, convertLora, type PeftModule } from './convert';
 import { PEFT_CONFIG_FILE, PEFT_KEY_PREFIX, PEFT_SUFFIX, PEFT_WEIGHTS_FILE } from './format';

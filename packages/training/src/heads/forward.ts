@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterStateError, type AdapterModel, type ModelInputs, type ModelOutputs } from '@adapterkit/core';
+import { AdapterStateError, type AdapterModel, type ModelInputs, type ModelOutputs, type Rng } from '@adapterkit/core';
 import { getHeads, type HeadSetup } from './registry';
 
 /** One head's result. */
@@ -35,6 +35,10 @@ export interface HeadsForwardOptions {
   readonly labels?: tf.Tensor;
   /** Dropout on (default false). */
   readonly training?: boolean;
+  /** Seed of the training forward's random source (see `ForwardOptions.seed`): same seed, same forward. */
+  readonly seed?: number;
+  /** The training forward's random source itself (takes precedence over `seed`). */
+  readonly rng?: Rng;
 }
 
 function sliceRows<T extends tf.Tensor>(t: T, start: number, size: number): T {
@@ -73,10 +77,12 @@ export function forwardWithHeads(model: AdapterModel, inputs: ModelInputs, optio
   const reg = getHeads(model);
   const heads = setup.names.map((n) => reg.require(n));
   const training = options.training ?? false;
+  // One random source for the whole forward: the model's dropout and the heads' dropout draw from it.
+  const random = training ? { rng: model.forwardRng(options) } : {};
   const batch = inputs.inputIds.shape[0];
   // LM heads run the model's `head.input` hook (inverse invertible adapter) inside the same forward state
-  const headInput = (x: tf.Tensor3D): tf.Tensor3D => model.runHook('head.input', x, { training });
-  return model.forwardWith(inputs, { training }, (outputs) => {
+  const headInput = (x: tf.Tensor3D): tf.Tensor3D => model.runHook('head.input', x, { training, ...random });
+  return model.forwardWith(inputs, { training, ...random }, (outputs) => {
     const rows = outputs.lastHiddenState.shape[0];
     if (setup.kind === 'parallel' && rows !== batch * heads.length) {
       throw new AdapterStateError('HEAD_SETUP_MISMATCH', `${heads.length} parallel heads need an output batch of ${batch}×${heads.length}, got ${rows}`);
@@ -105,7 +111,7 @@ export function forwardWithHeads(model: AdapterModel, inputs: ModelInputs, optio
         if (mask) mask = sliceRows(mask, start, size);
         start += size;
       }
-      const logits = h.forward(outs, { training, headInput });
+      const logits = h.forward(outs, { training, ...random, headInput });
       return { head: h.name, logits, ...(labels ? { loss: h.loss(logits, labels, mask) } : {}) };
     });
     const losses = results.map((r) => r.loss).filter((l): l is tf.Scalar => l !== undefined);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   AdapterKitError,
+  AdapterStateError,
   dropout,
   getActivation,
   init,
@@ -45,6 +46,8 @@ interface ModuleParams {
 export interface HeadForwardOptions {
   /** Dropout on (default false). */
   readonly training?: boolean;
+  /** Random source of the dropout masks; required when `training` (`forwardWithHeads` passes the forward's). */
+  readonly rng?: Rng;
   /**
    * Applied to the hidden states right before an LM head's tied vocabulary projection: the model's `head.input`
    * hook (the inverse invertible adapter), `[B, S, H]` → same.
@@ -170,7 +173,10 @@ export class PredictionHead {
       const p = this.moduleParams.get(m.index);
       switch (m.kind) {
         case 'dropout':
-          if (training) x = dropout(x, m.rate);
+          if (training) {
+            if (!options.rng) throw new AdapterStateError('NO_RANDOM_SOURCE', `head '${this.name}': a training forward needs options.rng for dropout`);
+            x = dropout(x, m.rate, options.rng);
+          }
           break;
         case 'linear':
           x = linear(x, p!.weight as unknown as tf.Tensor2D, p!.bias as tf.Tensor1D | undefined);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterKitError, AdapterStateError, type AdapterModel } from '@adapterkit/core';
+import { AdapterKitError, AdapterStateError, type AdapterModel, type Rng } from '@adapterkit/core';
 import { isLmHead } from '../heads/config';
 import { forwardWithHeads, type HeadsForwardResult } from '../heads/forward';
 import type { PredictionHead } from '../heads/head';
@@ -10,7 +10,8 @@ import { accuracy, macroF1, matthewsCorrelation, perplexity, type MetricName } f
 import { positiveInt } from './options';
 
 /** A custom loss: called inside the gradient computation; must return a scalar. */
-export type LossFn = (model: AdapterModel, batch: Batch, ctx: { readonly training: boolean }) => tf.Scalar;
+/** `ctx.rng`: the training forward's random source (pass it on as `forward(…, { training, rng })`). */
+export type LossFn = (model: AdapterModel, batch: Batch, ctx: { readonly training: boolean; readonly rng?: Rng }) => tf.Scalar;
 
 /** How examples are scored: by a head, or by a custom loss. Shared by {@link evaluate} and `train`. */
 export interface ScoringOptions {
@@ -70,15 +71,15 @@ export function resolveScoring(model: AdapterModel, o: ScoringOptions, first: Tr
 }
 
 /** The scoring head's forward with labels; throws when the batch has none (loss present). */
-export function headForward(model: AdapterModel, s: Scoring, batch: Batch, training: boolean): HeadsForwardResult & { loss: tf.Scalar } {
-  const r = forwardWithHeads(model, batch.inputs, { head: s.headName!, ...(batch.labels ? { labels: batch.labels } : {}), training });
+export function headForward(model: AdapterModel, s: Scoring, batch: Batch, training: boolean, rng?: Rng): HeadsForwardResult & { loss: tf.Scalar } {
+  const r = forwardWithHeads(model, batch.inputs, { head: s.headName!, ...(batch.labels ? { labels: batch.labels } : {}), training, ...(rng ? { rng } : {}) });
   if (!r.loss) throw new AdapterKitError('BAD_EXAMPLE', 'training and evaluation examples need labels');
   return r as HeadsForwardResult & { loss: tf.Scalar };
 }
 
 /** The scalar loss of a batch: the custom loss if set, else the head's. */
-export function batchLoss(model: AdapterModel, s: Scoring, batch: Batch, training: boolean): tf.Scalar {
-  return s.lossFn ? s.lossFn(model, batch, { training }) : headForward(model, s, batch, training).loss;
+export function batchLoss(model: AdapterModel, s: Scoring, batch: Batch, training: boolean, rng?: Rng): tf.Scalar {
+  return s.lossFn ? s.lossFn(model, batch, { training, ...(rng ? { rng } : {}) }) : headForward(model, s, batch, training, rng).loss;
 }
 
 /**

@@ -129,17 +129,6 @@ interface Loop {
   history: EvalRecord[];
 }
 
-/** Run `fn` with `Math.random` drawing from `rng` (tfjs seeds its dropout masks from Math.random). */
-function withRandom<T>(rng: Rng, fn: () => T): T {
-  const original = Math.random;
-  Math.random = () => rng.next();
-  try {
-    return fn();
-  } finally {
-    Math.random = original;
-  }
-}
-
 /**
  * Train a model's adapters (or the whole model) and heads: AdamW with decoupled weight decay (none on biases and
  * LayerNorm weights), a linear/cosine/constant schedule with warm-up, global-norm clipping, gradient accumulation,
@@ -148,8 +137,9 @@ function withRandom<T>(rng: Rng, fn: () => T): T {
  *
  * Every step runs inside `tf.tidy`; the number of live tensors does not grow with the number of steps.
  *
- * Dropout: tfjs seeds each dropout mask from `Math.random`; during a step the trainer routes `Math.random` to its
- * own seeded stream (restored afterwards), which is what makes runs and resumes reproducible.
+ * Dropout: every training forward gets the trainer's own seeded stream as its random source
+ * (`forward({ training: true, rng })`), and its state is checkpointed, which is what makes runs and resumes
+ * reproducible. Nothing global is touched.
  */
 export async function train(model: AdapterModel, options: TrainOptions): Promise<TrainResult> {
   const o = options;
@@ -198,15 +188,14 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
 
   /** One optimizer step over `micro` consecutive micro-batches of the current epoch. */
   const runStep = (order: readonly number[], micro: number, lr: number): { stats: tf.Tensor1D; tokens: number } =>
-    withRandom(rng, () =>
-      tf.tidy(() => {
+    tf.tidy(() => {
         const acc: Array<tf.Tensor | undefined> = params.map(() => undefined);
         const losses: tf.Scalar[] = [];
         let tokens = 0;
         for (let k = 0; k < micro; k++) {
           const batch = collate(batchAt(o.trainData, order, batchSize, loop.batchInEpoch + k), padTokenId, labelKind);
           tokens += batch.numTokens;
-          const { value, grads } = tf.variableGrads(() => tf.div(batchLoss(model, scoring, batch, training), accum) as tf.Scalar, vars);
+          const { value, grads } = tf.variableGrads(() => tf.div(batchLoss(model, scoring, batch, training, training ? rng : undefined), accum) as tf.Scalar, vars);
           losses.push(value);
           params.forEach((p, i) => {
             const g = grads[p.variable.name];
@@ -221,8 +210,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
         const meanLoss = tf.mul(tf.addN(losses), accum / micro);
         // [loss, grad norm], read asynchronously by the caller (GPU backends cannot read synchronously)
         return { stats: tf.stack([meanLoss, norm]) as tf.Tensor1D, tokens };
-      }),
-    );
+      });
 
   const evaluate = (): Promise<Record<string, number>> => scoreExamples(model, o.evalData!, scoring, evalBatchSize);
 
