@@ -28,6 +28,7 @@ import {
   type ModelOutputs,
   type ModuleSite,
 } from './core';
+import { modulePathTable } from './module-paths';
 import { WeightList, type ParameterStore } from './weights';
 
 /** Hook points a BERT-family host calls (all but `head.input`: the bare encoder has no LM head). */
@@ -44,37 +45,22 @@ export const BERT_HOOK_POINTS: readonly HookPoint[] = [
 ];
 
 /** Reference module path of a site in layer `i` of a BERT/RoBERTa/XLM-R encoder (relative to the base model). */
-export function bertModulePath(site: ModuleSite, i: number): string | undefined {
-  const p = `encoder.layer.${i}`;
-  switch (site) {
-    case 'layer':
-      return p;
-    case 'pooler':
-      return 'pooler.dense';
-    case 'attention.self':
-      return `${p}.attention.self`;
-    case 'attention.query':
-      return `${p}.attention.self.query`;
-    case 'attention.key':
-      return `${p}.attention.self.key`;
-    case 'attention.value':
-      return `${p}.attention.self.value`;
-    case 'attention.qkv':
-      return undefined;
-    case 'attention.output':
-      return `${p}.attention.output`;
-    case 'attention.outputProjection':
-      return `${p}.attention.output.dense`;
-    case 'ffn.intermediate':
-      return `${p}.intermediate.dense`;
-    case 'ffn.outputProjection':
-      return `${p}.output.dense`;
-    case 'ffn.output':
-      return `${p}.output`;
-    default:
-      return undefined;
-  }
-}
+export const bertModulePath: (site: ModuleSite, i: number) => string | undefined = modulePathTable(
+  (i) => `encoder.layer.${i}`,
+  {
+    layer: '',
+    'attention.self': 'attention.self',
+    'attention.query': 'attention.self.query',
+    'attention.key': 'attention.self.key',
+    'attention.value': 'attention.self.value',
+    'attention.output': 'attention.output',
+    'attention.outputProjection': 'attention.output.dense',
+    'ffn.intermediate': 'intermediate.dense',
+    'ffn.outputProjection': 'output.dense',
+    'ffn.output': 'output',
+  },
+  { pooler: 'pooler.dense' },
+);
 
 type V2 = tf.Tensor2D;
 type V1 = tf.Tensor1D;

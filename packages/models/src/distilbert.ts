@@ -17,6 +17,7 @@ import {
   type ModelOutputs,
   type ModuleSite,
 } from './core';
+import { modulePathTable } from './module-paths';
 import { WeightList, type ParameterStore } from './weights';
 
 /** DistilBERT's LayerNorms use a fixed epsilon (the config has no field for it). */
@@ -29,33 +30,21 @@ const DISTILBERT_LN_EPS = 1e-12;
  * `attention.out_lin` (site `attention.outputProjection`, a PEFT target) and has no ReFT (site `layer`, the
  * `transformer.layer.{i}` block whose output `layer.output` sees); both are mapped for the methods that use them.
  */
-export function distilbertModulePath(site: ModuleSite, i: number): string | undefined {
-  const p = `transformer.layer.${i}`;
-  switch (site) {
-    case 'layer':
-      return p;
-    case 'attention.self':
-      return `${p}.attention`;
-    case 'attention.query':
-      return `${p}.attention.q_lin`;
-    case 'attention.key':
-      return `${p}.attention.k_lin`;
-    case 'attention.value':
-      return `${p}.attention.v_lin`;
-    case 'attention.outputProjection':
-      return `${p}.attention.out_lin`;
-    case 'attention.output':
-      return `${p}.attention_adapters`;
-    case 'ffn.intermediate':
-      return `${p}.ffn.lin1`;
-    case 'ffn.outputProjection':
-      return `${p}.ffn.lin2`;
-    case 'ffn.output':
-      return `${p}.output_adapters`;
-    default:
-      return undefined;
-  }
-}
+export const distilbertModulePath: (site: ModuleSite, i: number) => string | undefined = modulePathTable(
+  (i) => `transformer.layer.${i}`,
+  {
+    layer: '',
+    'attention.self': 'attention',
+    'attention.query': 'attention.q_lin',
+    'attention.key': 'attention.k_lin',
+    'attention.value': 'attention.v_lin',
+    'attention.outputProjection': 'attention.out_lin',
+    'attention.output': 'attention_adapters',
+    'ffn.intermediate': 'ffn.lin1',
+    'ffn.outputProjection': 'ffn.lin2',
+    'ffn.output': 'output_adapters',
+  },
+);
 
 type V2 = tf.Tensor2D;
 type V1 = tf.Tensor1D;

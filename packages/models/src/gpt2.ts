@@ -30,6 +30,7 @@ import {
   type ModelOutputs,
   type ModuleSite,
 } from './core';
+import { modulePathTable } from './module-paths';
 import { WeightList, type ParameterStore } from './weights';
 
 /**
@@ -57,33 +58,19 @@ export const GPT2_HOOK_POINTS: readonly HookPoint[] = [
 export const GPT2_HOOK_PLACEMENT: HookPlacement = Object.freeze({ embeddings: 'token', staticHeadInverse: false });
 
 /** Reference module path of a site in block `i` of GPT-2 (relative to `transformer`). */
-export function gpt2ModulePath(site: ModuleSite, i: number): string | undefined {
-  const p = `h.${i}`;
-  switch (site) {
-    case 'layer':
-      return p;
-    case 'attention.self':
-      return `${p}.attn`;
-    case 'attention.qkv':
-      return `${p}.attn.c_attn`;
-    case 'attention.outputProjection':
-      return `${p}.attn.c_proj`;
-    case 'attention.query':
-    case 'attention.key':
-    case 'attention.value':
-      return undefined;
-    case 'attention.output':
-      return `${p}.attention_adapters`;
-    case 'ffn.intermediate':
-      return `${p}.mlp.c_fc`;
-    case 'ffn.outputProjection':
-      return `${p}.mlp.c_proj`;
-    case 'ffn.output':
-      return `${p}.output_adapters`;
-    default:
-      return undefined;
-  }
-}
+export const gpt2ModulePath: (site: ModuleSite, i: number) => string | undefined = modulePathTable(
+  (i) => `h.${i}`,
+  {
+    layer: '',
+    'attention.self': 'attn',
+    'attention.qkv': 'attn.c_attn',
+    'attention.outputProjection': 'attn.c_proj',
+    'attention.output': 'attention_adapters',
+    'ffn.intermediate': 'mlp.c_fc',
+    'ffn.outputProjection': 'mlp.c_proj',
+    'ffn.output': 'output_adapters',
+  },
+);
 
 type V2 = tf.Tensor2D;
 type V1 = tf.Tensor1D;

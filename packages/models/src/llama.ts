@@ -18,6 +18,7 @@ import {
   type ModelOutputs,
   type ModuleSite,
 } from './core';
+import { modulePathTable } from './module-paths';
 import { WeightList, type ParameterStore } from './weights';
 
 /** Hook points a Llama-family host calls (`head.input` only when LM logits are requested). */
@@ -42,35 +43,22 @@ export const LLAMA_HOOK_POINTS: readonly HookPoint[] = [
  * `attention.outputProjection` is `o_proj` (PEFT targets it: VeRA, `all-linear` LoRA) and `layer` the decoder layer
  * (ReFT's hook on the layer output).
  */
-export function llamaModulePath(site: ModuleSite, i: number): string | undefined {
-  const p = `layers.${i}`;
-  switch (site) {
-    case 'layer':
-      return p;
-    case 'attention.self':
-      return `${p}.self_attn`;
-    case 'attention.query':
-      return `${p}.self_attn.q_proj`;
-    case 'attention.key':
-      return `${p}.self_attn.k_proj`;
-    case 'attention.value':
-      return `${p}.self_attn.v_proj`;
-    case 'attention.outputProjection':
-      return `${p}.self_attn.o_proj`;
-    case 'attention.output':
-      return `${p}.attention_adapters`;
-    case 'ffn.gateProjection':
-      return `${p}.mlp.gate_proj`;
-    case 'ffn.intermediate':
-      return `${p}.mlp.down_proj`;
-    case 'ffn.outputProjection':
-      return `${p}.mlp.up_proj`;
-    case 'ffn.output':
-      return `${p}.output_adapters`;
-    default:
-      return undefined;
-  }
-}
+export const llamaModulePath: (site: ModuleSite, i: number) => string | undefined = modulePathTable(
+  (i) => `layers.${i}`,
+  {
+    layer: '',
+    'attention.self': 'self_attn',
+    'attention.query': 'self_attn.q_proj',
+    'attention.key': 'self_attn.k_proj',
+    'attention.value': 'self_attn.v_proj',
+    'attention.outputProjection': 'self_attn.o_proj',
+    'attention.output': 'attention_adapters',
+    'ffn.gateProjection': 'mlp.gate_proj',
+    'ffn.intermediate': 'mlp.down_proj',
+    'ffn.outputProjection': 'mlp.up_proj',
+    'ffn.output': 'output_adapters',
+  },
+);
 
 type V2 = tf.Tensor2D;
 type V1 = tf.Tensor1D;
