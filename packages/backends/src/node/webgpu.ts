@@ -35,6 +35,18 @@ function describe(adapter: DawnAdapter): { description: string; fallback: boolea
 
 const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
 
+/** Device nodes through which a Linux process reaches a hardware GPU (Mesa/DRM, NVIDIA, WSL's D3D12 bridge). */
+const GPU_DEVICE_NODES: readonly { dir: string; prefix: string }[] = [
+  { dir: '/dev/dri', prefix: 'renderD' },
+  { dir: '/dev', prefix: 'nvidia' },
+  { dir: '/dev', prefix: 'dxg' },
+];
+
+/** Whether this Linux machine exposes a GPU device node; without one no hardware Vulkan adapter can answer. */
+export function hasGpuDeviceNode(existsSync: (p: string) => boolean, readdirSync: (p: string) => string[]): boolean {
+  return GPU_DEVICE_NODES.some(({ dir, prefix }) => existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(prefix)));
+}
+
 function hasVulkanDriver(existsSync: (p: string) => boolean, readdirSync: (p: string) => string[]): boolean {
   if (process.env['VK_ICD_FILENAMES'] || process.env['VK_DRIVER_FILES']) return true;
   return ICD_DIRS.some((d) => existsSync(d) && readdirSync(d).some((f) => f.endsWith('.json')));
@@ -58,6 +70,11 @@ export async function provideNodeWebGPU(hardwareOnly: boolean): Promise<NodeGpuA
   if (hardwareOnly && process.platform === 'linux' && !hasVulkanDriver(existsSync, readdirSync)) {
     // checked before loading Dawn, which prints its Vulkan warnings to stderr
     return 'no Vulkan driver is installed (no VK_ICD_FILENAMES, nothing in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d)';
+  }
+  if (hardwareOnly && process.platform === 'linux' && !process.env['VK_ICD_FILENAMES'] && !hasGpuDeviceNode(existsSync, readdirSync)) {
+    // Mesa's driver manifests are installed with many desktop packages even where there is no GPU; probing them would
+    // load Dawn, which prints each driver's rejection to stderr in every process that calls initBackend()
+    return 'no GPU device node (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg): no hardware GPU is visible to this process';
   }
   let dawn: { create(flags: string[]): DawnGpu; globals: Record<string, unknown> };
   try {
