@@ -2,13 +2,13 @@
  * `pnpm results`: fine-tuning methods compared on the embedded tasks with the embedded base model
  * (`models/adapterkit-bert-mini`): full fine-tuning, Pfeiffer, Houlsby, prefix tuning, Compacter++, LoRA, DoRA, prompt
  * tuning, LoReFT and the head alone on the frozen model — test accuracy, trainable parameters, saved file size and training time, for the
- * SpamAssassin spam/ham task and the UDHR language-identification task (fixed seeded splits, seed 42, wasm backend).
+ * SpamAssassin spam/ham task and the UDHR language-identification task (fixed seeded splits, seed 42, on the backend `initBackend` picks or `--backend`).
  * Every run trains the method plus a 2-layer classification head with AdamW and a linear schedule (10 % warm-up).
  * Runs in `--jobs` worker processes (default 2, one per core; each worker runs its share one after the other), then
  * prints a Markdown table and writes `out/results.md` + `out/results.json`.
  *
  *   pnpm results [--only spam,langid] [--methods full,pfeiffer,...] [--spam-steps 400] [--langid-steps 200] [--jobs 2]
- *     [--lr pfeiffer=3e-3,...] [--model DIR] [--out DIR] [--resume]
+ *     [--lr pfeiffer=3e-3,...] [--backend native|wasm|cpu|...] [--model DIR] [--out DIR] [--resume]
  *
  * Every finished run is saved under `<out>/results-runs/`; `--resume` reuses those made with the same settings.
  */
@@ -47,6 +47,8 @@ const { values: argv } = parseArgs({
     'max-length': { type: 'string', default: '64' },
     seed: { type: 'string', default: '42' },
     jobs: { type: 'string', default: '2' },
+    // the backend every run uses (`initBackend(name)`); default: the best available, as the CLI picks it
+    backend: { type: 'string' },
     resume: { type: 'boolean', default: false },
     lr: { type: 'string', default: '' },
     model: { type: 'string', default: EMBEDDED_MODEL_DIR },
@@ -87,6 +89,8 @@ interface Row {
   readonly lr: number;
   readonly steps: number;
   readonly result: RunResult;
+  /** The backend that ran it, e.g. `native, 2 threads` (absent in runs saved before it was recorded). */
+  readonly backend?: string;
 }
 /** Every run in table order: `task:method`. */
 const allRuns = tasks.flatMap((t) => METHODS.filter((m) => wanted.has(m.id)).map((m) => `${t}:${m.id}`));
@@ -95,7 +99,8 @@ const minutes = (): string => `${((performance.now() - t0) / 60000).toFixed(1)} 
 
 /** Run `runs` in this process (one after the other) and return their rows. */
 async function runAll(runs: readonly string[], log: (line: string) => void): Promise<Row[]> {
-  const backend = await initBackend();
+  const backend = await initBackend(argv.backend);
+  const backendLabel = `${backend.name}${backend.threads !== undefined ? `, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}` : ''}`;
   const tokenizer = await loadTokenizer(modelDir);
   const rows: Row[] = [];
   const loaded = new Map<Task['name'], Task>();
@@ -109,7 +114,7 @@ async function runAll(runs: readonly string[], log: (line: string) => void): Pro
     const lr = lrOf(m);
     const result = await runMethod(modelDir, task, m.method, { lr, batchSize, steps, warmupRatio: 0.1, seed });
     const config = m.method.kind === 'adapter' ? m.method.config : m.method.kind;
-    const row: Row = { task: name, id, label: m.label, config, lr, steps, result };
+    const row: Row = { task: name, id, label: m.label, config, lr, steps, result, backend: backendLabel };
     rows.push(row);
     saveRow(run, row);
     log(
@@ -125,7 +130,7 @@ const runFile = (run: string): string => join(argv.out, 'results-runs', `${run.r
 const settingsOf = (run: string): string => {
   const [name, id] = run.split(':') as [Task['name'], string];
   const m = METHODS.find((x) => x.id === id)!;
-  return JSON.stringify({ method: m.method, lr: lrOf(m), steps: stepsOf(name), batchSize, maxLength, seed, model: modelDir, modelBytes: baseModelBytes(modelDir) });
+  return JSON.stringify({ method: m.method, backend: argv.backend ?? 'best', lr: lrOf(m), steps: stepsOf(name), batchSize, maxLength, seed, model: modelDir, modelBytes: baseModelBytes(modelDir) });
 };
 function saveRow(run: string, row: Row): void {
   mkdirSync(dirname(runFile(run)), { recursive: true });
@@ -201,10 +206,11 @@ const table = [
 ].join('\n');
 const cpu = cpus();
 const heads = tasks.map((t) => `${t} ${fmtBytes(rows.find((r) => r.task === t)?.result.headFileBytes ?? 0)}`).join(', ');
+const backendsUsed = [...new Set(rows.map((r) => r.backend ?? 'not recorded'))].join(' / ');
 const footer =
   `${tasks.map((t) => `${t}: ${stepsOf(t)} steps`).join(', ')}, batch ${batchSize}, inputs truncated to ${maxLength} tokens, seed ${seed}; test accuracy on the fixed test split. ` +
   `Base model \`model.safetensors\` ${fmtBytes(modelBytes)}; every method also saves its head (\`model_head.safetensors\`: ${heads}). ` +
-  `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, wasm backend, ${Math.min(jobs, allRuns.length)} run(s) at a time; total ${minutes()}.`;
+  `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, backend ${backendsUsed}, ${Math.min(jobs, allRuns.length)} run(s) at a time; total ${minutes()}.`;
 console.log(`\n${table}\n\n${footer}`);
 mkdirSync(argv.out, { recursive: true });
 writeFileSync(join(argv.out, 'results.md'), `${table}\n\n${footer}\n`);
