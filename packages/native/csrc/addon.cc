@@ -472,6 +472,66 @@ napi_value GatherRows(napi_env env, napi_callback_info info) {
   }
 }
 
+// Sum of n floats with 8 independent accumulators (vectorisable without -ffast-math; the order differs from a
+// sequential sum by float rounding only).
+AK_CLONES float rowSum(const float* __restrict x, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++) acc[l] += x[j + l];
+  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < n; j++) s += x[j];
+  return s;
+}
+
+// out[i] += x[i] over n floats.
+AK_CLONES void accumulate(float* __restrict out, const float* __restrict x, int64_t n) {
+  for (int64_t j = 0; j < n; j++) out[j] += x[j];
+}
+
+// reduce(heap, xOffset, outOffset, outer, mid, inner, op): x viewed as [outer, mid, inner] → out [outer, inner],
+// reducing the middle axis; op 0 sum, 1 mean (sum / mid: NaN when mid is 0; the JS kernel leaves that case to wasm).
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  try {
+    if (argc != 7) fail("ERR_NATIVE_ARG", "reduce expects 7 arguments, got " + std::to_string(argc));
+    const Heap heap = heapArg(env, argv[0]);
+    const int64_t xOff = intArg(env, argv[1], "xOffset");
+    const int64_t outOff = intArg(env, argv[2], "outOffset");
+    const int64_t outer = intArg(env, argv[3], "outer");
+    const int64_t mid = intArg(env, argv[4], "mid");
+    const int64_t inner = intArg(env, argv[5], "inner");
+    const int64_t op = intArg(env, argv[6], "op");
+    if (op > 1) fail("ERR_NATIVE_ARG", "unknown reduce op " + std::to_string(op));
+    const int64_t outSize = mulChecked(outer, inner, "out");
+    const int64_t xSize = mulChecked(outSize, mid, "x");
+    const float* x = floatRange(heap, xOff, xSize, "x");
+    float* out = floatRange(heap, outOff, outSize, "out");
+    if (overlaps(xOff, xSize, outOff, outSize)) fail("ERR_NATIVE_RANGE", "x overlaps the output");
+    if (outSize == 0) return nullptr;
+    if (inner == 1) {
+      for (int64_t o = 0; o < outer; o++) out[o] = rowSum(x + o * mid, mid);
+    } else {
+      for (int64_t o = 0; o < outer; o++) {
+        float* row = out + o * inner;
+        std::memset(row, 0, static_cast<size_t>(inner) * 4);
+        const float* xo = x + o * mid * inner;
+        for (int64_t r = 0; r < mid; r++) accumulate(row, xo + r * inner, inner);
+      }
+    }
+    if (op == 1) {
+      const float d = static_cast<float>(mid);
+      for (int64_t i = 0; i < outSize; i++) out[i] = out[i] / d;
+    }
+    return nullptr;
+  } catch (const ArgError& e) {
+    throwJs(env, e);
+    return nullptr;
+  }
+}
+
 AK_CLONES void transposeTile(const float* __restrict in, int64_t inStride, float* __restrict out, int64_t outStride, int64_t rows, int64_t cols) {
   // out[c * outStride + r] = in[r * inStride + c] for a tile of rows × cols
   for (int64_t c = 0; c < cols; c++)
@@ -612,6 +672,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

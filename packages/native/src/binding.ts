@@ -23,6 +23,11 @@ export interface NativeAddon {
   binary(heap: Uint8Array, aOffset: number, aMode: number, bOffset: number, bMode: number, outOffset: number, outer: number, inner: number, op: number): void;
   /** `out[i, :] = x[indices[i], :]` over 4-byte rows; every index is checked against `[0, rows)` first. */
   gatherRows(heap: Uint8Array, xOffset: number, rows: number, rowLength: number, indicesOffset: number, count: number, outOffset: number): void;
+  /**
+   * `out[o, i] = Σ_r x[o, r, i]` (op 0) or that sum / `mid` (op 1, mean) for float32 `x` viewed as `[outer, mid, inner]`
+   * and `out` as `[outer, inner]`.
+   */
+  reduce(heap: Uint8Array, xOffset: number, outOffset: number, outer: number, mid: number, inner: number, op: number): void;
   /** Transpose of 4-byte elements: `out = x.transpose(perm)` for `x` of `shape` (rank ≤ 8). */
   transpose(heap: Uint8Array, xOffset: number, shape: number[], perm: number[], outOffset: number): void;
   /** Set OpenBLAS's thread count; returns the count in effect. */
