@@ -281,9 +281,9 @@ describe.skipIf(!status.available)(`@adapterkit/native kernels vs wasm (${status
   });
 
   it('Sum and Mean match the wasm kernels over leading, trailing, middle and all axes (keepDims, empty, 1-wide)', () => {
-    const cases: Array<[number[], number | number[] | null]> = [
+    const cases: Array<[number[], number | number[] | undefined]> = [
       [[16, 8, 37], -1], [[16, 8, 37], [2]], [[2048 / 16, 40], [0]], [[16, 8, 37], [0, 1]], [[5, 6, 7], 1], [[4, 3, 5, 6], [1, 2]],
-      [[16, 4, 9, 9], [3]], [[33], null], [[7, 9], null], [[1, 9], [1]], [[9, 1], [0]], [[3, 1, 5], [0, 1]], [[1, 1], [0]],
+      [[16, 4, 9, 9], [3]], [[33], undefined], [[7, 9], undefined], [[1, 9], [1]], [[9, 1], [0]], [[3, 1, 5], [0, 1]], [[1, 1], [0]],
       [[0, 5], [0]], [[5, 0], [1]], [[0, 5], [1]], [[3, 5, 4], [0, 2]], [[2, 3], []],
     ];
     let seed = 500;
