@@ -10,6 +10,8 @@
  *   `../shared/reference/peer_bench.py`) at the same thread counts in the same run, and
  *   `AdapterKit / reference step time` per mode and thread count; skipped, with the set-up to do, when the
  *   reference is not set up (`ADAPTERKIT_PEER_PYTHONPATH`, see {@link peerSetup});
+ * - `--backend native`: the base and adapter forwards also on plain wasm (own process, same threads), and
+ *   `wasm / native` forward time;
  *
  * - adapter training step (adapter + classification head trained, base frozen) vs full fine-tuning step, their ratio
  *   and tokens/s — both through `train()` of `@adapterkit/training`, step time = its `stepMs` (collate, forward,
@@ -47,7 +49,9 @@ const steps = Number(arg('steps') ?? (quick ? 2 : 5));
 const warmup = 2;
 const backendName = arg('backend') ?? 'wasm';
 const threads = Number(arg('threads') ?? availableParallelism());
-const phase = arg('phase') as 'adapter' | 'full' | undefined;
+const phase = arg('phase') as Phase | undefined;
+/** A process's work: a training mode (with the forward comparison and profile unless `--light`), or forwards only. */
+type Phase = 'adapter' | 'full' | 'forward';
 /** A phase that times the training step and the matMul only (no forward comparison, no profile). */
 const light = process.argv.includes('--light');
 const BATCH = 16;
@@ -199,18 +203,32 @@ interface PhaseResult {
   readonly threads?: number;
   readonly matMulMs: number;
   readonly params: number;
-  readonly stepMs: number;
+  /** Absent for the forward-only phase. */
+  readonly stepMs?: number;
   readonly peakRss: number;
   readonly profile?: MatMulProfile;
   readonly baseForwardMs?: number;
   readonly adapterForwardMs?: number;
 }
 
-/** One phase, in this process: adapter training (with the forward comparison) or full fine-tuning. */
-async function runPhase(which: 'adapter' | 'full'): Promise<PhaseResult> {
+/**
+ * One phase, in this process: adapter training (with the forward comparison), full fine-tuning, or only the
+ * forward comparison (`forward`: what `--backend native` compares with plain wasm).
+ */
+async function runPhase(which: Phase): Promise<PhaseResult> {
   const backend = await initBackend(backendName, { threads });
   const mm = await matMulMs();
   const model = newModel();
+  if (which === 'forward') {
+    model.addAdapter('task', 'pfeiffer', { seed: 3 });
+    const ids = makeData(BATCH, 9).map((e) => e.inputIds as number[]);
+    const inputs: ModelInputs = { inputIds: tf.tensor2d(ids, [BATCH, SEQ], 'int32') };
+    const forward = await forwardTimes(model, inputs, 'task');
+    tf.dispose([inputs.inputIds]);
+    disposeHeads(model);
+    model.dispose();
+    return { backend: describeBackend(backend), ...(backend.threads !== undefined ? { threads: backend.threads } : {}), matMulMs: mm, params: 0, peakRss, ...forward };
+  }
   let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs'> = {};
   let params = model.info.numParameters;
   if (which === 'adapter') {
@@ -266,8 +284,8 @@ if (phase) {
 } else {
   const t0 = performance.now();
   /** Run a phase in a fresh process (same Node flags and loader), so that its peak RSS is its own. */
-  const run = (which: 'adapter' | 'full', t: number, lightPhase: boolean): PhaseResult => {
-    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backendName, '--threads', String(t), ...(lightPhase ? ['--light'] : [])];
+  const run = (which: Phase, t: number, lightPhase: boolean, backendOf = backendName): PhaseResult => {
+    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backendOf, '--threads', String(t), ...(lightPhase ? ['--light'] : [])];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
     if (r.status !== 0 || !line) throw new Error(`bench phase '${which}' failed (exit ${r.status ?? r.signal}):\n${r.stdout}`);
@@ -278,6 +296,8 @@ if (phase) {
   const cpuBackend = adapter.threads !== undefined;
   const adapter1 = cpuBackend && threads > 1 ? run('adapter', 1, true) : undefined;
   const full1 = cpuBackend && threads > 1 ? run('full', 1, true) : undefined;
+  /** `--backend native`: the same forwards on plain wasm, for the native / wasm speed-up. */
+  const wasmForward = backendName === 'native' ? run('forward', threads, false, 'wasm') : undefined;
   const wantPeer = process.argv.includes('--peer');
   const setup = wantPeer ? peerSetup() : 'not asked for (--peer)';
   const peerThreads = [...new Set([1, threads])];
@@ -303,17 +323,17 @@ if (phase) {
   const matmulShare = (r: PhaseResult): string => `${((100 * (p(r).ms2d + p(r).msBatched)) / p(r).msAll).toFixed(0)} %`;
   const rows: Array<[string, string]> = [
     ['trainable params (adapter / full)', `${adapter.params.toLocaleString('en-US')} (+ head) / ${full.params.toLocaleString('en-US')} (+ head)`],
-    [`adapter training step ${at(adapter)}`, `${adapter.stepMs.toFixed(0)} ms  (${((1000 * tokens) / adapter.stepMs).toFixed(0)} tokens/s)`],
-    [`full fine-tuning step ${at(full)}`, `${full.stepMs.toFixed(0)} ms  (${((1000 * tokens) / full.stepMs).toFixed(0)} tokens/s)`],
-    [`adapter / full step time ${at(adapter)}`, `${(adapter.stepMs / full.stepMs).toFixed(2)}  (full / adapter ${(full.stepMs / adapter.stepMs).toFixed(2)}×)`],
+    [`adapter training step ${at(adapter)}`, `${adapter.stepMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter.stepMs!).toFixed(0)} tokens/s)`],
+    [`full fine-tuning step ${at(full)}`, `${full.stepMs!.toFixed(0)} ms  (${((1000 * tokens) / full.stepMs!).toFixed(0)} tokens/s)`],
+    [`adapter / full step time ${at(adapter)}`, `${(adapter.stepMs! / full.stepMs!).toFixed(2)}  (full / adapter ${(full.stepMs! / adapter.stepMs!).toFixed(2)}×)`],
     [`matMul ${MATMUL_N}³ ${at(adapter)}`, mmRate(adapter)],
   ];
   if (adapter1 && full1) {
     rows.push(
-      [`adapter training step ${at(adapter1)}`, `${adapter1.stepMs.toFixed(0)} ms  (${((1000 * tokens) / adapter1.stepMs).toFixed(0)} tokens/s)`],
-      [`full fine-tuning step ${at(full1)}`, `${full1.stepMs.toFixed(0)} ms  (${((1000 * tokens) / full1.stepMs).toFixed(0)} tokens/s)`],
+      [`adapter training step ${at(adapter1)}`, `${adapter1.stepMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter1.stepMs!).toFixed(0)} tokens/s)`],
+      [`full fine-tuning step ${at(full1)}`, `${full1.stepMs!.toFixed(0)} ms  (${((1000 * tokens) / full1.stepMs!).toFixed(0)} tokens/s)`],
       [`matMul ${MATMUL_N}³ ${at(adapter1)}`, mmRate(adapter1)],
-      [`thread scaling, 1 → ${adapter.threads} thr (adapter / full / matMul)`, `${(adapter1.stepMs / adapter.stepMs).toFixed(2)}× / ${(full1.stepMs / full.stepMs).toFixed(2)}× / ${(adapter1.matMulMs / adapter.matMulMs).toFixed(2)}×`],
+      [`thread scaling, 1 → ${adapter.threads} thr (adapter / full / matMul)`, `${(adapter1.stepMs! / adapter.stepMs!).toFixed(2)}× / ${(full1.stepMs! / full.stepMs!).toFixed(2)}× / ${(adapter1.matMulMs / adapter.matMulMs).toFixed(2)}×`],
     );
   }
   if (typeof setup === 'string') rows.push(['reference (peer)', `skipped: ${setup}`]);
@@ -327,7 +347,7 @@ if (phase) {
         if (typeof ref === 'string') rows.push([`reference ${mode} step [torch, ${t} thr]`, ref]);
         else {
           rows.push([`reference ${mode} step [torch, ${t} thr]`, `${ref.toFixed(0)} ms`]);
-          if (mine) rows.push([`AdapterKit / reference step time, ${mode} ${at(mine)}`, `${(mine.stepMs / ref).toFixed(2)}`]);
+          if (mine) rows.push([`AdapterKit / reference step time, ${mode} ${at(mine)} / [torch, ${t} thr]`, `${(mine.stepMs! / ref).toFixed(2)}×  (${mine.stepMs!.toFixed(0)} / ${ref.toFixed(0)} ms)`]);
         }
       }
       const r1 = peer.get(`${mode}@1`);
@@ -338,6 +358,13 @@ if (phase) {
   rows.push(
     [`base forward ${at(adapter)}`, `${adapter.baseForwardMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter.baseForwardMs!).toFixed(0)} tokens/s)`],
     [`adapter forward ${at(adapter)}`, `${adapter.adapterForwardMs!.toFixed(0)} ms`],
+    ...(wasmForward
+      ? ([
+          [`base forward ${at(wasmForward)}`, `${wasmForward.baseForwardMs!.toFixed(0)} ms`],
+          [`wasm / native base forward ${at(wasmForward)} / ${at(adapter)}`, `${(wasmForward.baseForwardMs! / adapter.baseForwardMs!).toFixed(2)}×  (adapter forward ${(wasmForward.adapterForwardMs! / adapter.adapterForwardMs!).toFixed(2)}×)`],
+          [`matMul ${MATMUL_N}³ ${at(wasmForward)}`, mmRate(wasmForward)],
+        ] as Array<[string, string]>)
+      : []),
     ['adapter / base forward (overhead)', `${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×  (${signed((100 * (adapter.adapterForwardMs! - adapter.baseForwardMs!)) / adapter.baseForwardMs!)}%)`],
     [`peak RSS (adapter / full) ${at(adapter)}`, `${mb(adapter.peakRss)} / ${mb(full.peakRss)}  (${(adapter.peakRss / full.peakRss).toFixed(2)}×)`],
     ['matMul work per step (adapter / full)', `${gf(p(adapter).flops2d + p(adapter).flopsBatched)} / ${gf(p(full).flops2d + p(full).flopsBatched)}  (${((p(adapter).flops2d + p(adapter).flopsBatched) / (p(full).flops2d + p(full).flopsBatched)).toFixed(2)})`],
