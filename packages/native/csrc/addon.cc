@@ -328,6 +328,39 @@ AK_CLONES void erfLoop(const float* __restrict x, float* __restrict out, int64_t
   }
 }
 
+// The simple unary ops: 2 square, 3 neg, 4 sqrt, 5 rsqrt (IEEE: sqrt of a negative is NaN, rsqrt(0) = inf).
+template <int OP>
+AK_CLONES void simpleLoop(const float* __restrict x, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    if (OP == 2) out[i] = v * v;
+    if (OP == 3) out[i] = -v;
+    if (OP == 4) out[i] = std::sqrt(v);
+    if (OP == 5) out[i] = 1.0f / std::sqrt(v);
+  }
+}
+
+// Softmax of each row of n floats: exp(x - max) / Σ exp(x - max) (rows of all -inf give NaN, as tfjs).
+AK_CLONES void softmaxRow(const float* __restrict x, float* __restrict out, int64_t n) {
+  float mx = -__builtin_inff();
+  for (int64_t j = 0; j < n; j++) mx = x[j] > mx ? x[j] : mx;
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++) {
+      const float e = expPoly(x[j + l] - mx);
+      out[j + l] = e;
+      acc[l] += e;
+    }
+  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < n; j++) {
+    const float e = expPoly(x[j] - mx);
+    out[j] = e;
+    sum += e;
+  }
+  for (int64_t k = 0; k < n; k++) out[k] = out[k] / sum;
+}
+
 enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
 // How an operand maps onto the output viewed as [outer, inner]: the full matrix, a row vector of `inner` values
 // repeated for every row, a column of `outer` values repeated along each row, or one scalar.
@@ -373,7 +406,7 @@ int64_t operandSize(int mode, int64_t outer, int64_t inner) {
   return mode == kFull ? outer * inner : mode == kRow ? inner : mode == kCol ? outer : 1;
 }
 
-// unary(heap, xOffset, outOffset, n, op): op 0 exp, 1 erf.
+// unary(heap, xOffset, outOffset, n, op): op 0 exp, 1 erf, 2 square, 3 neg, 4 sqrt, 5 rsqrt.
 napi_value Unary(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -385,12 +418,18 @@ napi_value Unary(napi_env env, napi_callback_info info) {
     const int64_t outOff = intArg(env, argv[2], "outOffset");
     const int64_t n = intArg(env, argv[3], "n");
     const int64_t op = intArg(env, argv[4], "op");
-    if (op > 1) fail("ERR_NATIVE_ARG", "unknown unary op " + std::to_string(op));
+    if (op > 5) fail("ERR_NATIVE_ARG", "unknown unary op " + std::to_string(op));
     const float* x = floatRange(heap, xOff, n, "x");
     float* out = floatRange(heap, outOff, n, "out");
     if (overlaps(xOff, n, outOff, n)) fail("ERR_NATIVE_RANGE", "x overlaps the output");
-    if (op == 0) expLoop(x, out, n);
-    else erfLoop(x, out, n);
+    switch (op) {
+      case 0: expLoop(x, out, n); break;
+      case 1: erfLoop(x, out, n); break;
+      case 2: simpleLoop<2>(x, out, n); break;
+      case 3: simpleLoop<3>(x, out, n); break;
+      case 4: simpleLoop<4>(x, out, n); break;
+      default: simpleLoop<5>(x, out, n); break;
+    }
     return nullptr;
   } catch (const ArgError& e) {
     throwJs(env, e);
@@ -487,6 +526,31 @@ AK_CLONES float rowSum(const float* __restrict x, int64_t n) {
 // out[i] += x[i] over n floats.
 AK_CLONES void accumulate(float* __restrict out, const float* __restrict x, int64_t n) {
   for (int64_t j = 0; j < n; j++) out[j] += x[j];
+}
+
+// softmax(heap, xOffset, outOffset, rows, n): softmax of each of `rows` rows of n floats.
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  try {
+    if (argc != 5) fail("ERR_NATIVE_ARG", "softmax expects 5 arguments, got " + std::to_string(argc));
+    const Heap heap = heapArg(env, argv[0]);
+    const int64_t xOff = intArg(env, argv[1], "xOffset");
+    const int64_t outOff = intArg(env, argv[2], "outOffset");
+    const int64_t rows = intArg(env, argv[3], "rows");
+    const int64_t n = intArg(env, argv[4], "n");
+    const int64_t total = mulChecked(rows, n, "x");
+    const float* x = floatRange(heap, xOff, total, "x");
+    float* out = floatRange(heap, outOff, total, "out");
+    if (overlaps(xOff, total, outOff, total)) fail("ERR_NATIVE_RANGE", "x overlaps the output");
+    if (n == 0) return nullptr;
+    for (int64_t r = 0; r < rows; r++) softmaxRow(x + r * n, out + r * n, n);
+    return nullptr;
+  } catch (const ArgError& e) {
+    throwJs(env, e);
+    return nullptr;
+  }
 }
 
 // reduce(heap, xOffset, outOffset, outer, mid, inner, op): x viewed as [outer, mid, inner] → out [outer, inner],
@@ -672,6 +736,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -117,7 +117,7 @@ function override(name: string, make: (previous: tf.KernelConfig) => tf.KernelFu
 }
 
 /** Kernel names {@link installNativeKernels} registers. */
-export const NATIVE_KERNELS: readonly string[] = ['BatchMatMul', '_FusedMatMul', 'Exp', 'Erf', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Transpose', 'GatherV2', 'Sum', 'Mean', 'Cast'];
+export const NATIVE_KERNELS: readonly string[] = ['BatchMatMul', '_FusedMatMul', 'Exp', 'Erf', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Transpose', 'GatherV2', 'Sum', 'Mean', 'Cast', 'Square', 'Neg', 'Sqrt', 'Rsqrt', 'Softmax'];
 
 /**
  * A reduction of `shape` over `axes` as `[outer, mid, inner]` reducing `mid` (size-1 axes dropped, adjacent axes of
@@ -170,7 +170,7 @@ export function collapseTranspose(shape: readonly number[], perm: readonly numbe
   };
 }
 
-const UNARY_OPS: Record<string, number> = { Exp: 0, Erf: 1 };
+const UNARY_OPS: Record<string, number> = { Exp: 0, Erf: 1, Square: 2, Neg: 3, Sqrt: 4, Rsqrt: 5 };
 const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
 const enum Mode {
   Full = 0,
@@ -214,7 +214,8 @@ export function binaryPlan(a: readonly number[], b: readonly number[]): { out: n
  * shows next (`Exp`, `Erf`; `Add`, `Sub`, `Multiply`, `RealDiv` for same-shape, scalar, row and column broadcasts;
  * other broadcasts and dtypes keep the previous kernel), `Transpose` and `GatherV2` along axis 0 (embedding lookups)
  * for 4-byte dtypes, `Sum` and `Mean` of float32 over one contiguous run of axes (after dropping size-1 axes), and
- * `Cast` to the tensor's own dtype without a copy (the buffer is shared, reference-counted). Kernels read and write the wasm backend's
+ * `Cast` to the tensor's own dtype without a copy (the buffer is shared, reference-counted), `Square`, `Neg`,
+ * `Sqrt`, `Rsqrt` and `Softmax` (last axis) of float32. Kernels read and write the wasm backend's
  * tensors in place on its heap. Call after the wasm backend is active and the library's training kernels are
  * registered (`initBackend('wasm')`); calling again only changes the thread count.
  *
@@ -299,6 +300,25 @@ export function installNativeKernels(options: { threads?: number } = {}): Native
       return out;
     });
   }
+  override('Softmax', (previous) => (args) => {
+    const logits = args.inputs['logits'] as tf.TensorInfo;
+    const { dim } = args.attrs as unknown as { dim: number };
+    const rank = logits.shape.length;
+    // the last axis of float32 logits (the only one tfjs-core's softmax takes): the addon; anything else: wasm
+    if (logits.dtype !== 'float32' || rank === 0 || (dim !== -1 && dim !== rank - 1)) return previous.kernelFunc(args);
+    const n = logits.shape[rank - 1]!;
+    const rows = logits.shape.slice(0, -1).reduce((p, d) => p * d, 1);
+    const be = args.backend as unknown as WasmBackendInternals;
+    const xOffset = offsetOf(be, logits, 'Softmax', 'logits');
+    const out = be.makeOutput([...logits.shape], 'float32');
+    try {
+      addon.softmax(be.wasm.HEAPU8, xOffset, offsetOf(be, out, 'Softmax', 'out'), rows, n);
+    } catch (err) {
+      be.disposeData(out.dataId, true);
+      throw fromAddonError('Softmax', err);
+    }
+    return out;
+  });
   // a cast to the tensor's own dtype shares its buffer (reference-counted, like Reshape and the library's Identity)
   override('Cast', (previous) => (args) => {
     const x = args.inputs['x'] as tf.TensorInfo;

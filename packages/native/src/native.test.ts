@@ -212,6 +212,42 @@ describe.skipIf(!status.available)(`@adapterkit/native kernels vs wasm (${status
     tf.dispose([special, x, empty]);
   });
 
+  it('Square, Neg, Sqrt, Rsqrt and Softmax match the wasm kernels (edge values, 1-wide and empty included)', () => {
+    const special = tf.tensor1d([0, -0, 1e-30, -1, 4, 1e30, Number.POSITIVE_INFINITY, Number.NaN]);
+    const x = tf.mul(rand([7, 300], 700), 5);
+    const empty = tf.zeros([0, 3]);
+    const ops: Array<[string, (t: tf.Tensor) => tf.Tensor]> = [['square', tf.square], ['neg', tf.neg], ['sqrt', tf.sqrt], ['rsqrt', tf.rsqrt]];
+    for (const t of [special, x, empty]) {
+      for (const [name, op] of ops) {
+        const { stock, native } = stockAndNative(() => op(t));
+        const nv = native.dataSync();
+        expect(native.shape).toEqual(stock.shape);
+        stock.values.forEach((v, i) => {
+          const what = `${name}(${t.dataSync()[i]})`;
+          if (Number.isNaN(v)) expect(nv[i], what).toBeNaN();
+          else if (!Number.isFinite(v)) expect(nv[i], what).toBe(v);
+          else expect(Math.abs(nv[i]! - v), what).toBeLessThanOrEqual(1e-6 * Math.abs(v));
+        });
+        native.dispose();
+      }
+    }
+    const logits: tf.Tensor[] = [
+      tf.mul(rand([16, 4, 9, 37], 701), 20), rand([5, 1], 702), rand([3, 8], 703), tf.zeros([0, 5]), tf.zeros([4, 0]),
+      tf.tensor2d([[1e30, -1e30, 0, 3], [-100, -100, -100, -100]]), rand([6], 704),
+    ];
+    for (const t of logits) {
+      const { stock, native } = stockAndNative(() => tf.softmax(t));
+      expect(native.shape).toEqual(stock.shape);
+      const nv = native.dataSync();
+      stock.values.forEach((v, i) => expect(Math.abs(nv[i]! - v), `softmax [${t.shape}] @${i}`).toBeLessThan(1e-6));
+      native.dispose();
+    }
+    const ints = tf.tensor1d([1, -2], 'int32');
+    const neg = tf.neg(ints); // int32: the wasm kernel
+    expect([neg.dtype, ...neg.dataSync()]).toEqual(['int32', -1, 2]);
+    tf.dispose([special, x, empty, ...logits, ints, neg]);
+  });
+
   it('Add/Sub/Multiply/RealDiv match the wasm kernels on same-shape, scalar, row and column broadcasts', () => {
     const shapes: Array<[number[], number[]]> = [
       [[16, 8, 12], [16, 8, 12]], [[16, 8, 12], []], [[], [5, 7]], [[16, 8, 12], [12]], [[12], [4, 12]],
@@ -396,6 +432,8 @@ describe.skipIf(!status.available)(`@adapterkit/native kernels vs wasm (${status
     expect(() => addon.reduce(heap, 0, 240, 2, 8, 3, 0)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_RANGE' })); // x [0, 192) overlaps out
     expect(() => addon.reduce(heap, 0, 252, 1, 4, 2, 0)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_RANGE' })); // out past the heap
     expect(() => addon.reduce(heap, 0, 128, 1, 4, 1, 2)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_ARG' })); // unknown op
+    expect(() => addon.softmax(heap, 0, 200, 4, 4)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_RANGE' })); // out past the heap
+    expect(() => addon.unary(heap, 0, 128, 4, 6)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_ARG' })); // unknown op
     call(0, 128); // in range: runs
   });
 
