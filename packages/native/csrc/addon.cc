@@ -287,7 +287,11 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
 
 // ---- elementwise kernels (vectorised per CPU: GCC clones each loop for AVX-512, AVX2 and baseline x86-64) ----
 
+#if defined(__x86_64__) && (defined(__clang__) ? (__clang_major__ >= 14) : defined(__GNUC__))
 #define AK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define AK_CLONES  // other architectures and compilers (source builds): one version, the compiler's baseline
+#endif
 
 // expf by range reduction + a degree-6 polynomial (Cephes); ≤ 2 ulp; 0 below −87.3, +inf above 88.7.
 static inline float expPoly(float x) {
