@@ -10,8 +10,9 @@
  *   `../shared/reference/peer_bench.py`) at the same thread counts in the same run, and
  *   `AdapterKit / reference step time` per mode and thread count; skipped, with the set-up to do, when the
  *   reference is not set up (`ADAPTERKIT_PEER_PYTHONPATH`, see {@link peerSetup});
- * - `--backend native`: the base and adapter forwards also on plain wasm (own process, same threads), and
- *   `wasm / native` forward time;
+ * - `--backend native`: the base model's forward with the native kernels installed and uninstalled (plain wasm),
+ *   alternating in one process (so drift in the machine's speed hits both alike), at all threads and at 1 thread,
+ *   and `wasm / native` forward time;
  *
  * - adapter training step (adapter + classification head trained, base frozen) vs full fine-tuning step, their ratio
  *   and tokens/s — both through `train()` of `@adapterkit/training`, step time = its `stepMs` (collate, forward,
@@ -50,7 +51,10 @@ const warmup = 2;
 const backendName = arg('backend') ?? 'wasm';
 const threads = Number(arg('threads') ?? availableParallelism());
 const phase = arg('phase') as Phase | undefined;
-/** A process's work: a training mode (with the forward comparison and profile unless `--light`), or forwards only. */
+/**
+ * A process's work: a training mode (with the forward comparison and profile unless `--light`), or (`forward`,
+ * `--backend native` only) base forwards alternating between the native kernels and plain wasm.
+ */
 type Phase = 'adapter' | 'full' | 'forward';
 /** A phase that times the training step and the matMul only (no forward comparison, no profile). */
 const light = process.argv.includes('--light');
@@ -209,6 +213,32 @@ interface PhaseResult {
   readonly profile?: MatMulProfile;
   readonly baseForwardMs?: number;
   readonly adapterForwardMs?: number;
+  /** `forward` phase: the base forward with the native kernels uninstalled (plain wasm), alternating with them. */
+  readonly wasmBaseForwardMs?: number;
+}
+
+/** Median base forward (ms) with `@adapterkit/native`'s kernels installed and uninstalled, alternating per run. */
+async function nativeVsWasmForward(model: AdapterModel, inputs: ModelInputs): Promise<{ baseForwardMs: number; wasmBaseForwardMs: number }> {
+  const native = await import('@adapterkit/native');
+  const times: Record<'native' | 'wasm', number[]> = { native: [], wasm: [] };
+  try {
+    for (let i = 0; i < warmup + FORWARD_RUNS; i++) {
+      for (const which of ['native', 'wasm'] as const) {
+        if (which === 'native') native.installNativeKernels({ threads });
+        else native.uninstallNativeKernels();
+        const t0 = performance.now();
+        const out = model.forward(inputs);
+        await out.lastHiddenState.data();
+        const dt = performance.now() - t0;
+        tf.dispose(out.poolerOutput ? [out.lastHiddenState, out.poolerOutput] : [out.lastHiddenState]);
+        sampleRss();
+        if (i >= warmup) times[which].push(dt);
+      }
+    }
+  } finally {
+    native.installNativeKernels({ threads });
+  }
+  return { baseForwardMs: median(times.native), wasmBaseForwardMs: median(times.wasm) };
 }
 
 /**
@@ -220,10 +250,10 @@ async function runPhase(which: Phase): Promise<PhaseResult> {
   const mm = await matMulMs();
   const model = newModel();
   if (which === 'forward') {
-    model.addAdapter('task', 'pfeiffer', { seed: 3 });
+    if (backendName !== 'native') throw new Error(`the forward phase compares native with plain wasm; got --backend ${backendName}`);
     const ids = makeData(BATCH, 9).map((e) => e.inputIds as number[]);
     const inputs: ModelInputs = { inputIds: tf.tensor2d(ids, [BATCH, SEQ], 'int32') };
-    const forward = await forwardTimes(model, inputs, 'task');
+    const forward = await nativeVsWasmForward(model, inputs);
     tf.dispose([inputs.inputIds]);
     disposeHeads(model);
     model.dispose();
@@ -284,8 +314,8 @@ if (phase) {
 } else {
   const t0 = performance.now();
   /** Run a phase in a fresh process (same Node flags and loader), so that its peak RSS is its own. */
-  const run = (which: Phase, t: number, lightPhase: boolean, backendOf = backendName): PhaseResult => {
-    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backendOf, '--threads', String(t), ...(lightPhase ? ['--light'] : [])];
+  const run = (which: Phase, t: number, lightPhase: boolean): PhaseResult => {
+    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backendName, '--threads', String(t), ...(lightPhase ? ['--light'] : [])];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
     if (r.status !== 0 || !line) throw new Error(`bench phase '${which}' failed (exit ${r.status ?? r.signal}):\n${r.stdout}`);
@@ -296,8 +326,8 @@ if (phase) {
   const cpuBackend = adapter.threads !== undefined;
   const adapter1 = cpuBackend && threads > 1 ? run('adapter', 1, true) : undefined;
   const full1 = cpuBackend && threads > 1 ? run('full', 1, true) : undefined;
-  /** `--backend native`: the same forwards on plain wasm, for the native / wasm speed-up. */
-  const wasmForward = backendName === 'native' ? run('forward', threads, false, 'wasm') : undefined;
+  /** `--backend native`: base forwards alternating native and plain wasm, at all threads and at 1 thread. */
+  const nativeForwards = backendName === 'native' ? [...new Set([threads, 1])].map((t) => run('forward', t, false)) : [];
   const wantPeer = process.argv.includes('--peer');
   const setup = wantPeer ? peerSetup() : 'not asked for (--peer)';
   const peerThreads = [...new Set([1, threads])];
@@ -358,13 +388,10 @@ if (phase) {
   rows.push(
     [`base forward ${at(adapter)}`, `${adapter.baseForwardMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter.baseForwardMs!).toFixed(0)} tokens/s)`],
     [`adapter forward ${at(adapter)}`, `${adapter.adapterForwardMs!.toFixed(0)} ms`],
-    ...(wasmForward
-      ? ([
-          [`base forward ${at(wasmForward)}`, `${wasmForward.baseForwardMs!.toFixed(0)} ms`],
-          [`wasm / native base forward ${at(wasmForward)} / ${at(adapter)}`, `${(wasmForward.baseForwardMs! / adapter.baseForwardMs!).toFixed(2)}×  (adapter forward ${(wasmForward.adapterForwardMs! / adapter.adapterForwardMs!).toFixed(2)}×)`],
-          [`matMul ${MATMUL_N}³ ${at(wasmForward)}`, mmRate(wasmForward)],
-        ] as Array<[string, string]>)
-      : []),
+    ...nativeForwards.map((f): [string, string] => [
+      `wasm / native base forward, alternating ${at(f)}`,
+      `${(f.wasmBaseForwardMs! / f.baseForwardMs!).toFixed(2)}×  (plain wasm ${f.wasmBaseForwardMs!.toFixed(0)} ms / native ${f.baseForwardMs!.toFixed(0)} ms)`,
+    ]),
     ['adapter / base forward (overhead)', `${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×  (${signed((100 * (adapter.adapterForwardMs! - adapter.baseForwardMs!)) / adapter.baseForwardMs!)}%)`],
     [`peak RSS (adapter / full) ${at(adapter)}`, `${mb(adapter.peakRss)} / ${mb(full.peakRss)}  (${(adapter.peakRss / full.peakRss).toFixed(2)}×)`],
     ['matMul work per step (adapter / full)', `${gf(p(adapter).flops2d + p(adapter).flopsBatched)} / ${gf(p(full).flops2d + p(full).flopsBatched)}  (${((p(adapter).flops2d + p(adapter).flopsBatched) / (p(full).flops2d + p(full).flopsBatched)).toFixed(2)})`],
