@@ -10,6 +10,9 @@
  *   `../shared/reference/peer_bench.py`) at the same thread counts in the same run, and
  *   `AdapterKit / reference step time` per mode and thread count; skipped, with the set-up to do, when the
  *   reference is not set up (`ADAPTERKIT_PEER_PYTHONPATH`, see {@link peerSetup});
+ * - `--backend native`: the base model's forward with the native kernels installed and uninstalled (plain wasm),
+ *   alternating in one process (so drift in the machine's speed hits both alike), at all threads and at 1 thread,
+ *   and `wasm / native` forward time;
  *
  * - adapter training step (adapter + classification head trained, base frozen) vs full fine-tuning step, their ratio
  *   and tokens/s — both through `train()` of `@adapterkit/training`, step time = its `stepMs` (collate, forward,
@@ -47,7 +50,12 @@ const steps = Number(arg('steps') ?? (quick ? 2 : 5));
 const warmup = 2;
 const backendName = arg('backend') ?? 'wasm';
 const threads = Number(arg('threads') ?? availableParallelism());
-const phase = arg('phase') as 'adapter' | 'full' | undefined;
+const phase = arg('phase') as Phase | undefined;
+/**
+ * A process's work: a training mode (with the forward comparison and profile unless `--light`), or (`forward`,
+ * `--backend native` only) base forwards alternating between the native kernels and plain wasm.
+ */
+type Phase = 'adapter' | 'full' | 'forward';
 /** A phase that times the training step and the matMul only (no forward comparison, no profile). */
 const light = process.argv.includes('--light');
 const BATCH = 16;
@@ -199,18 +207,58 @@ interface PhaseResult {
   readonly threads?: number;
   readonly matMulMs: number;
   readonly params: number;
-  readonly stepMs: number;
+  /** Absent for the forward-only phase. */
+  readonly stepMs?: number;
   readonly peakRss: number;
   readonly profile?: MatMulProfile;
   readonly baseForwardMs?: number;
   readonly adapterForwardMs?: number;
+  /** `forward` phase: the base forward with the native kernels uninstalled (plain wasm), alternating with them. */
+  readonly wasmBaseForwardMs?: number;
 }
 
-/** One phase, in this process: adapter training (with the forward comparison) or full fine-tuning. */
-async function runPhase(which: 'adapter' | 'full'): Promise<PhaseResult> {
+/** Median base forward (ms) with `@adapterkit/native`'s kernels installed and uninstalled, alternating per run. */
+async function nativeVsWasmForward(model: AdapterModel, inputs: ModelInputs): Promise<{ baseForwardMs: number; wasmBaseForwardMs: number }> {
+  const native = await import('@adapterkit/native');
+  const times: Record<'native' | 'wasm', number[]> = { native: [], wasm: [] };
+  try {
+    for (let i = 0; i < warmup + FORWARD_RUNS; i++) {
+      for (const which of ['native', 'wasm'] as const) {
+        if (which === 'native') native.installNativeKernels({ threads });
+        else native.uninstallNativeKernels();
+        const t0 = performance.now();
+        const out = model.forward(inputs);
+        await out.lastHiddenState.data();
+        const dt = performance.now() - t0;
+        tf.dispose(out.poolerOutput ? [out.lastHiddenState, out.poolerOutput] : [out.lastHiddenState]);
+        sampleRss();
+        if (i >= warmup) times[which].push(dt);
+      }
+    }
+  } finally {
+    native.installNativeKernels({ threads });
+  }
+  return { baseForwardMs: median(times.native), wasmBaseForwardMs: median(times.wasm) };
+}
+
+/**
+ * One phase, in this process: adapter training (with the forward comparison), full fine-tuning, or only the
+ * forward comparison (`forward`: what `--backend native` compares with plain wasm).
+ */
+async function runPhase(which: Phase): Promise<PhaseResult> {
   const backend = await initBackend(backendName, { threads });
   const mm = await matMulMs();
   const model = newModel();
+  if (which === 'forward') {
+    if (backendName !== 'native') throw new Error(`the forward phase compares native with plain wasm; got --backend ${backendName}`);
+    const ids = makeData(BATCH, 9).map((e) => e.inputIds as number[]);
+    const inputs: ModelInputs = { inputIds: tf.tensor2d(ids, [BATCH, SEQ], 'int32') };
+    const forward = await nativeVsWasmForward(model, inputs);
+    tf.dispose([inputs.inputIds]);
+    disposeHeads(model);
+    model.dispose();
+    return { backend: describeBackend(backend), ...(backend.threads !== undefined ? { threads: backend.threads } : {}), matMulMs: mm, params: 0, peakRss, ...forward };
+  }
   let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs'> = {};
   let params = model.info.numParameters;
   if (which === 'adapter') {
@@ -266,7 +314,7 @@ if (phase) {
 } else {
   const t0 = performance.now();
   /** Run a phase in a fresh process (same Node flags and loader), so that its peak RSS is its own. */
-  const run = (which: 'adapter' | 'full', t: number, lightPhase: boolean): PhaseResult => {
+  const run = (which: Phase, t: number, lightPhase: boolean): PhaseResult => {
     const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backendName, '--threads', String(t), ...(lightPhase ? ['--light'] : [])];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
@@ -278,6 +326,8 @@ if (phase) {
   const cpuBackend = adapter.threads !== undefined;
   const adapter1 = cpuBackend && threads > 1 ? run('adapter', 1, true) : undefined;
   const full1 = cpuBackend && threads > 1 ? run('full', 1, true) : undefined;
+  /** `--backend native`: base forwards alternating native and plain wasm, at all threads and at 1 thread. */
+  const nativeForwards = backendName === 'native' ? [...new Set([threads, 1])].map((t) => run('forward', t, false)) : [];
   const wantPeer = process.argv.includes('--peer');
   const setup = wantPeer ? peerSetup() : 'not asked for (--peer)';
   const peerThreads = [...new Set([1, threads])];
@@ -303,17 +353,17 @@ if (phase) {
   const matmulShare = (r: PhaseResult): string => `${((100 * (p(r).ms2d + p(r).msBatched)) / p(r).msAll).toFixed(0)} %`;
   const rows: Array<[string, string]> = [
     ['trainable params (adapter / full)', `${adapter.params.toLocaleString('en-US')} (+ head) / ${full.params.toLocaleString('en-US')} (+ head)`],
-    [`adapter training step ${at(adapter)}`, `${adapter.stepMs.toFixed(0)} ms  (${((1000 * tokens) / adapter.stepMs).toFixed(0)} tokens/s)`],
-    [`full fine-tuning step ${at(full)}`, `${full.stepMs.toFixed(0)} ms  (${((1000 * tokens) / full.stepMs).toFixed(0)} tokens/s)`],
-    [`adapter / full step time ${at(adapter)}`, `${(adapter.stepMs / full.stepMs).toFixed(2)}  (full / adapter ${(full.stepMs / adapter.stepMs).toFixed(2)}×)`],
+    [`adapter training step ${at(adapter)}`, `${adapter.stepMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter.stepMs!).toFixed(0)} tokens/s)`],
+    [`full fine-tuning step ${at(full)}`, `${full.stepMs!.toFixed(0)} ms  (${((1000 * tokens) / full.stepMs!).toFixed(0)} tokens/s)`],
+    [`adapter / full step time ${at(adapter)}`, `${(adapter.stepMs! / full.stepMs!).toFixed(2)}  (full / adapter ${(full.stepMs! / adapter.stepMs!).toFixed(2)}×)`],
     [`matMul ${MATMUL_N}³ ${at(adapter)}`, mmRate(adapter)],
   ];
   if (adapter1 && full1) {
     rows.push(
-      [`adapter training step ${at(adapter1)}`, `${adapter1.stepMs.toFixed(0)} ms  (${((1000 * tokens) / adapter1.stepMs).toFixed(0)} tokens/s)`],
-      [`full fine-tuning step ${at(full1)}`, `${full1.stepMs.toFixed(0)} ms  (${((1000 * tokens) / full1.stepMs).toFixed(0)} tokens/s)`],
+      [`adapter training step ${at(adapter1)}`, `${adapter1.stepMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter1.stepMs!).toFixed(0)} tokens/s)`],
+      [`full fine-tuning step ${at(full1)}`, `${full1.stepMs!.toFixed(0)} ms  (${((1000 * tokens) / full1.stepMs!).toFixed(0)} tokens/s)`],
       [`matMul ${MATMUL_N}³ ${at(adapter1)}`, mmRate(adapter1)],
-      [`thread scaling, 1 → ${adapter.threads} thr (adapter / full / matMul)`, `${(adapter1.stepMs / adapter.stepMs).toFixed(2)}× / ${(full1.stepMs / full.stepMs).toFixed(2)}× / ${(adapter1.matMulMs / adapter.matMulMs).toFixed(2)}×`],
+      [`thread scaling, 1 → ${adapter.threads} thr (adapter / full / matMul)`, `${(adapter1.stepMs! / adapter.stepMs!).toFixed(2)}× / ${(full1.stepMs! / full.stepMs!).toFixed(2)}× / ${(adapter1.matMulMs / adapter.matMulMs).toFixed(2)}×`],
     );
   }
   if (typeof setup === 'string') rows.push(['reference (peer)', `skipped: ${setup}`]);
@@ -327,7 +377,7 @@ if (phase) {
         if (typeof ref === 'string') rows.push([`reference ${mode} step [torch, ${t} thr]`, ref]);
         else {
           rows.push([`reference ${mode} step [torch, ${t} thr]`, `${ref.toFixed(0)} ms`]);
-          if (mine) rows.push([`AdapterKit / reference step time, ${mode} ${at(mine)}`, `${(mine.stepMs / ref).toFixed(2)}`]);
+          if (mine) rows.push([`AdapterKit / reference step time, ${mode} ${at(mine)} / [torch, ${t} thr]`, `${(mine.stepMs! / ref).toFixed(2)}×  (${mine.stepMs!.toFixed(0)} / ${ref.toFixed(0)} ms)`]);
         }
       }
       const r1 = peer.get(`${mode}@1`);
@@ -338,6 +388,10 @@ if (phase) {
   rows.push(
     [`base forward ${at(adapter)}`, `${adapter.baseForwardMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter.baseForwardMs!).toFixed(0)} tokens/s)`],
     [`adapter forward ${at(adapter)}`, `${adapter.adapterForwardMs!.toFixed(0)} ms`],
+    ...nativeForwards.map((f): [string, string] => [
+      `wasm / native base forward, alternating ${at(f)}`,
+      `${(f.wasmBaseForwardMs! / f.baseForwardMs!).toFixed(2)}×  (plain wasm ${f.wasmBaseForwardMs!.toFixed(0)} ms / native ${f.baseForwardMs!.toFixed(0)} ms)`,
+    ]),
     ['adapter / base forward (overhead)', `${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×  (${signed((100 * (adapter.adapterForwardMs! - adapter.baseForwardMs!)) / adapter.baseForwardMs!)}%)`],
     [`peak RSS (adapter / full) ${at(adapter)}`, `${mb(adapter.peakRss)} / ${mb(full.peakRss)}  (${(adapter.peakRss / full.peakRss).toFixed(2)}×)`],
     ['matMul work per step (adapter / full)', `${gf(p(adapter).flops2d + p(adapter).flopsBatched)} / ${gf(p(full).flops2d + p(full).flopsBatched)}  (${((p(adapter).flops2d + p(adapter).flopsBatched) / (p(full).flops2d + p(full).flopsBatched)).toFixed(2)})`],

@@ -67,13 +67,49 @@ describe('initBackend', () => {
     const a = tf.randomNormal([2, 3, 5, 4], 0, 1, 'float32', 3);
     const b = tf.randomNormal([2, 3, 4, 6], 0, 1, 'float32', 4);
     const fast = tf.matMul(a, b);
-    // the transposeB flag takes the stock kernel path
+    // the transposeB flag: an explicit transpose, then the same slice kernel
     const stock = tf.matMul(a, tf.transpose(b, [0, 1, 3, 2]), false, true);
     expect(fast.shape).toEqual([2, 3, 5, 6]);
     expect(tf.max(tf.abs(tf.sub(fast, stock))).dataSync()[0]).toBeLessThan(1e-5);
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) tf.matMul(a, b).dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('runs transposeA/transposeB on wasm as explicit transposes: float64-exact results, no leaked buffers', async () => {
+    await initBackend('wasm');
+    /** float64 product of row-major `[batch, m, k]`·`[batch, k, n]` values. */
+    const ref = (av: Float32Array, bv: Float32Array, batch: number, m: number, k: number, n: number, ta: boolean, tb: boolean): number[] => {
+      const out: number[] = [];
+      for (let q = 0; q < batch; q++)
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let acc = 0;
+            for (let p = 0; p < k; p++) acc += av[q * m * k + (ta ? p * m + i : i * k + p)]! * bv[q * k * n + (tb ? j * k + p : p * n + j)]!;
+            out.push(acc);
+          }
+      return out;
+    };
+    const be = tf.backend() as unknown as { numDataIds(): number };
+    for (const batch of [[], [3], [2, 2]]) {
+      for (const [m, k, n] of [[5, 4, 6], [1, 7, 1], [3, 1, 2]] as const) {
+        for (const ta of [false, true]) {
+          for (const tb of [false, true]) {
+            const a = tf.randomNormal([...batch, ...(ta ? [k, m] : [m, k])], 0, 1, 'float32', m + k);
+            const b = tf.randomNormal([...batch, ...(tb ? [n, k] : [k, n])], 0, 1, 'float32', n + 2 * k);
+            const ids = be.numDataIds();
+            const c = tf.matMul(a, b, ta, tb);
+            expect(be.numDataIds(), 'temporaries freed').toBe(ids + 1);
+            const count = batch.reduce((x, y) => x * y, 1);
+            const want = ref(a.dataSync() as Float32Array, b.dataSync() as Float32Array, count, m, k, n, ta, tb);
+            expect(c.shape).toEqual([...batch, m, n]);
+            const got = c.dataSync();
+            want.forEach((v, i) => expect(Math.abs(got[i]! - v), `[${batch}] ${m}×${k}×${n} ta=${ta} tb=${tb} @${i}`).toBeLessThan(1e-5 * (1 + Math.abs(v))));
+            tf.dispose([a, b, c]);
+          }
+        }
+      }
+    }
   });
 
   it('clones on wasm without copying: shared buffer, values survive the original, memory released with the last user', async () => {

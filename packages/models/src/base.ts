@@ -263,11 +263,9 @@ export function makeInfo(
 // ---------------------------------------------------------------------------------------------------------------
 // numeric helpers
 
-const swapLast = [0, 1, 3, 2];
-
 /**
- * Batched product `a·b` of 4-D tensors (`[B, N, m, k]·[B, N, k, n] → [B, N, m, n]`) whose gradient uses explicit
- * transposes instead of tfjs's `transposeA/B` flags (slow on the wasm backend).
+ * Batched product `a·b` of 4-D tensors (`[B, N, m, k]·[B, N, k, n] → [B, N, m, n]`) whose gradient passes
+ * `transposeA/B` flags (free in BLAS; the library's wasm kernel transposes explicitly once).
  * @internal
  */
 export const batchMatMul = tf.customGrad(((a: tf.Tensor4D, b: tf.Tensor4D, save: tf.GradSaveFunc) => {
@@ -276,7 +274,7 @@ export const batchMatMul = tf.customGrad(((a: tf.Tensor4D, b: tf.Tensor4D, save:
     value: tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor4D, tf.Tensor4D];
-      return [tf.matMul(dy, tf.transpose(sb, swapLast)), tf.matMul(tf.transpose(sa, swapLast), dy)];
+      return [tf.matMul(dy, sb, false, true), tf.matMul(sa, dy, true, false)];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D;

@@ -287,7 +287,11 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
 
 // ---- elementwise kernels (vectorised per CPU: GCC clones each loop for AVX-512, AVX2 and baseline x86-64) ----
 
+#if defined(__x86_64__) && (defined(__clang__) ? (__clang_major__ >= 14) : defined(__GNUC__))
 #define AK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define AK_CLONES  // other architectures and compilers (source builds): one version, the compiler's baseline
+#endif
 
 // expf by range reduction + a degree-6 polynomial (Cephes); ≤ 2 ulp; 0 below −87.3, +inf above 88.7.
 static inline float expPoly(float x) {
@@ -326,6 +330,39 @@ AK_CLONES void erfLoop(const float* __restrict x, float* __restrict out, int64_t
     const float y = 1.0f - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * expPoly(-ax * ax);
     out[i] = s * y;
   }
+}
+
+// The simple unary ops: 2 square, 3 neg, 4 sqrt, 5 rsqrt (IEEE: sqrt of a negative is NaN, rsqrt(0) = inf).
+template <int OP>
+AK_CLONES void simpleLoop(const float* __restrict x, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    if (OP == 2) out[i] = v * v;
+    if (OP == 3) out[i] = -v;
+    if (OP == 4) out[i] = std::sqrt(v);
+    if (OP == 5) out[i] = 1.0f / std::sqrt(v);
+  }
+}
+
+// Softmax of each row of n floats: exp(x - max) / Σ exp(x - max) (rows of all -inf give NaN, as tfjs).
+AK_CLONES void softmaxRow(const float* __restrict x, float* __restrict out, int64_t n) {
+  float mx = -__builtin_inff();
+  for (int64_t j = 0; j < n; j++) mx = x[j] > mx ? x[j] : mx;
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++) {
+      const float e = expPoly(x[j + l] - mx);
+      out[j + l] = e;
+      acc[l] += e;
+    }
+  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < n; j++) {
+    const float e = expPoly(x[j] - mx);
+    out[j] = e;
+    sum += e;
+  }
+  for (int64_t k = 0; k < n; k++) out[k] = out[k] / sum;
 }
 
 enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
@@ -373,7 +410,7 @@ int64_t operandSize(int mode, int64_t outer, int64_t inner) {
   return mode == kFull ? outer * inner : mode == kRow ? inner : mode == kCol ? outer : 1;
 }
 
-// unary(heap, xOffset, outOffset, n, op): op 0 exp, 1 erf.
+// unary(heap, xOffset, outOffset, n, op): op 0 exp, 1 erf, 2 square, 3 neg, 4 sqrt, 5 rsqrt.
 napi_value Unary(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -385,12 +422,18 @@ napi_value Unary(napi_env env, napi_callback_info info) {
     const int64_t outOff = intArg(env, argv[2], "outOffset");
     const int64_t n = intArg(env, argv[3], "n");
     const int64_t op = intArg(env, argv[4], "op");
-    if (op > 1) fail("ERR_NATIVE_ARG", "unknown unary op " + std::to_string(op));
+    if (op > 5) fail("ERR_NATIVE_ARG", "unknown unary op " + std::to_string(op));
     const float* x = floatRange(heap, xOff, n, "x");
     float* out = floatRange(heap, outOff, n, "out");
     if (overlaps(xOff, n, outOff, n)) fail("ERR_NATIVE_RANGE", "x overlaps the output");
-    if (op == 0) expLoop(x, out, n);
-    else erfLoop(x, out, n);
+    switch (op) {
+      case 0: expLoop(x, out, n); break;
+      case 1: erfLoop(x, out, n); break;
+      case 2: simpleLoop<2>(x, out, n); break;
+      case 3: simpleLoop<3>(x, out, n); break;
+      case 4: simpleLoop<4>(x, out, n); break;
+      default: simpleLoop<5>(x, out, n); break;
+    }
     return nullptr;
   } catch (const ArgError& e) {
     throwJs(env, e);
@@ -465,6 +508,91 @@ napi_value GatherRows(napi_env env, napi_callback_info info) {
       }
     }
     for (int64_t i = 0; i < count; i++) std::memcpy(out + i * rowLen, x + static_cast<int64_t>(idx[i]) * rowLen, static_cast<size_t>(rowLen) * 4);
+    return nullptr;
+  } catch (const ArgError& e) {
+    throwJs(env, e);
+    return nullptr;
+  }
+}
+
+// Sum of n floats with 8 independent accumulators (vectorisable without -ffast-math; the order differs from a
+// sequential sum by float rounding only).
+AK_CLONES float rowSum(const float* __restrict x, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++) acc[l] += x[j + l];
+  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < n; j++) s += x[j];
+  return s;
+}
+
+// out[i] += x[i] over n floats.
+AK_CLONES void accumulate(float* __restrict out, const float* __restrict x, int64_t n) {
+  for (int64_t j = 0; j < n; j++) out[j] += x[j];
+}
+
+// softmax(heap, xOffset, outOffset, rows, n): softmax of each of `rows` rows of n floats.
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  try {
+    if (argc != 5) fail("ERR_NATIVE_ARG", "softmax expects 5 arguments, got " + std::to_string(argc));
+    const Heap heap = heapArg(env, argv[0]);
+    const int64_t xOff = intArg(env, argv[1], "xOffset");
+    const int64_t outOff = intArg(env, argv[2], "outOffset");
+    const int64_t rows = intArg(env, argv[3], "rows");
+    const int64_t n = intArg(env, argv[4], "n");
+    const int64_t total = mulChecked(rows, n, "x");
+    const float* x = floatRange(heap, xOff, total, "x");
+    float* out = floatRange(heap, outOff, total, "out");
+    if (overlaps(xOff, total, outOff, total)) fail("ERR_NATIVE_RANGE", "x overlaps the output");
+    if (n == 0) return nullptr;
+    for (int64_t r = 0; r < rows; r++) softmaxRow(x + r * n, out + r * n, n);
+    return nullptr;
+  } catch (const ArgError& e) {
+    throwJs(env, e);
+    return nullptr;
+  }
+}
+
+// reduce(heap, xOffset, outOffset, outer, mid, inner, op): x viewed as [outer, mid, inner] → out [outer, inner],
+// reducing the middle axis; op 0 sum, 1 mean (sum / mid: NaN when mid is 0; the JS kernel leaves that case to wasm).
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  try {
+    if (argc != 7) fail("ERR_NATIVE_ARG", "reduce expects 7 arguments, got " + std::to_string(argc));
+    const Heap heap = heapArg(env, argv[0]);
+    const int64_t xOff = intArg(env, argv[1], "xOffset");
+    const int64_t outOff = intArg(env, argv[2], "outOffset");
+    const int64_t outer = intArg(env, argv[3], "outer");
+    const int64_t mid = intArg(env, argv[4], "mid");
+    const int64_t inner = intArg(env, argv[5], "inner");
+    const int64_t op = intArg(env, argv[6], "op");
+    if (op > 1) fail("ERR_NATIVE_ARG", "unknown reduce op " + std::to_string(op));
+    const int64_t outSize = mulChecked(outer, inner, "out");
+    const int64_t xSize = mulChecked(outSize, mid, "x");
+    const float* x = floatRange(heap, xOff, xSize, "x");
+    float* out = floatRange(heap, outOff, outSize, "out");
+    if (overlaps(xOff, xSize, outOff, outSize)) fail("ERR_NATIVE_RANGE", "x overlaps the output");
+    if (outSize == 0) return nullptr;
+    if (inner == 1) {
+      for (int64_t o = 0; o < outer; o++) out[o] = rowSum(x + o * mid, mid);
+    } else {
+      for (int64_t o = 0; o < outer; o++) {
+        float* row = out + o * inner;
+        std::memset(row, 0, static_cast<size_t>(inner) * 4);
+        const float* xo = x + o * mid * inner;
+        for (int64_t r = 0; r < mid; r++) accumulate(row, xo + r * inner, inner);
+      }
+    }
+    if (op == 1) {
+      const float d = static_cast<float>(mid);
+      for (int64_t i = 0; i < outSize; i++) out[i] = out[i] / d;
+    }
     return nullptr;
   } catch (const ArgError& e) {
     throwJs(env, e);
@@ -612,6 +740,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -14,8 +14,13 @@ export interface NativeAddon {
     m: number, k: number, n: number, transposeA: boolean, transposeB: boolean,
     biasOffset: number, biasLength: number, activation: number, alpha: number,
   ): void;
-  /** `out[i] = f(x[i])` over `n` float32 values; op 0 exp, 1 erf (tfjs's formula: Abramowitz & Stegun 7.1.26). */
+  /**
+   * `out[i] = f(x[i])` over `n` float32 values; op 0 exp, 1 erf (tfjs's formula: Abramowitz & Stegun 7.1.26),
+   * 2 square, 3 neg, 4 sqrt, 5 rsqrt.
+   */
   unary(heap: Uint8Array, xOffset: number, outOffset: number, n: number, op: number): void;
+  /** Softmax of each row of `x` viewed as `[rows, n]` (float32): `exp(x − max) / Σ exp(x − max)`. */
+  softmax(heap: Uint8Array, xOffset: number, outOffset: number, rows: number, n: number): void;
   /**
    * `out = a op b` over the output viewed as `[outer, inner]` (op 0 add, 1 sub, 2 mul, 3 div); each operand's mode
    * says how it maps onto that view: 0 the full matrix, 1 a row of `inner` values, 2 a column of `outer`, 3 a scalar.
@@ -23,6 +28,11 @@ export interface NativeAddon {
   binary(heap: Uint8Array, aOffset: number, aMode: number, bOffset: number, bMode: number, outOffset: number, outer: number, inner: number, op: number): void;
   /** `out[i, :] = x[indices[i], :]` over 4-byte rows; every index is checked against `[0, rows)` first. */
   gatherRows(heap: Uint8Array, xOffset: number, rows: number, rowLength: number, indicesOffset: number, count: number, outOffset: number): void;
+  /**
+   * `out[o, i] = Σ_r x[o, r, i]` (op 0) or that sum / `mid` (op 1, mean) for float32 `x` viewed as `[outer, mid, inner]`
+   * and `out` as `[outer, inner]`.
+   */
+  reduce(heap: Uint8Array, xOffset: number, outOffset: number, outer: number, mid: number, inner: number, op: number): void;
   /** Transpose of 4-byte elements: `out = x.transpose(perm)` for `x` of `shape` (rank ≤ 8). */
   transpose(heap: Uint8Array, xOffset: number, shape: number[], perm: number[], outOffset: number): void;
   /** Set OpenBLAS's thread count; returns the count in effect. */

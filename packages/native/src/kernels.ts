@@ -5,6 +5,7 @@ import { NativeKernelError, fromAddonError } from './errors';
 
 /** The parts of tfjs-backend-wasm's BackendWasm the kernels use (tfjs 4.22). */
 interface WasmBackendInternals {
+  incRef(dataId: object): void;
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
@@ -116,7 +117,37 @@ function override(name: string, make: (previous: tf.KernelConfig) => tf.KernelFu
 }
 
 /** Kernel names {@link installNativeKernels} registers. */
-export const NATIVE_KERNELS: readonly string[] = ['BatchMatMul', '_FusedMatMul', 'Exp', 'Erf', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Transpose', 'GatherV2'];
+export const NATIVE_KERNELS: readonly string[] = ['BatchMatMul', '_FusedMatMul', 'Exp', 'Erf', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Transpose', 'GatherV2', 'Sum', 'Mean', 'Cast', 'Square', 'Neg', 'Sqrt', 'Rsqrt', 'Softmax'];
+
+/**
+ * A reduction of `shape` over `axes` as `[outer, mid, inner]` reducing `mid` (size-1 axes dropped, adjacent axes of
+ * the same kind merged), or undefined when the reduced axes are not one contiguous run (e.g. axes 0 and 2 of three)
+ * or when `axes` is empty or out of range (the stock kernel handles or reports those).
+ */
+export function reducePlan(shape: readonly number[], axes: readonly number[]): { outer: number; mid: number; inner: number } | undefined {
+  const rank = shape.length;
+  const norm = axes.map((a) => (a < 0 ? a + rank : a));
+  if (norm.length === 0 || norm.some((a) => !Number.isInteger(a) || a < 0 || a >= rank)) return undefined;
+  const reduced = new Set(norm);
+  let outer = 1;
+  let mid = 1;
+  let inner = 1;
+  let stage = 0; // 0: before the reduced run, 1: in it, 2: after it
+  for (let i = 0; i < rank; i++) {
+    const d = shape[i]!;
+    if (d === 1) continue;
+    if (reduced.has(i)) {
+      if (stage === 2) return undefined;
+      stage = 1;
+      mid *= d;
+    } else if (stage === 0) outer *= d;
+    else {
+      stage = 2;
+      inner *= d;
+    }
+  }
+  return { outer, mid, inner };
+}
 
 /**
  * A transpose with its size-1 axes dropped and the input axes that stay adjacent merged (`[16,128,4,64]` by
@@ -139,7 +170,7 @@ export function collapseTranspose(shape: readonly number[], perm: readonly numbe
   };
 }
 
-const UNARY_OPS: Record<string, number> = { Exp: 0, Erf: 1 };
+const UNARY_OPS: Record<string, number> = { Exp: 0, Erf: 1, Square: 2, Neg: 3, Sqrt: 4, Rsqrt: 5 };
 const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
 const enum Mode {
   Full = 0,
@@ -182,7 +213,9 @@ export function binaryPlan(a: readonly number[], b: readonly number[]): { out: n
  * sigmoid/elu; prelu and non-float32 operands keep the previous kernel), and the elementwise kernels that the bench
  * shows next (`Exp`, `Erf`; `Add`, `Sub`, `Multiply`, `RealDiv` for same-shape, scalar, row and column broadcasts;
  * other broadcasts and dtypes keep the previous kernel), `Transpose` and `GatherV2` along axis 0 (embedding lookups)
- * for 4-byte dtypes. Kernels read and write the wasm backend's
+ * for 4-byte dtypes, `Sum` and `Mean` of float32 over one contiguous run of axes (after dropping size-1 axes), and
+ * `Cast` to the tensor's own dtype without a copy (the buffer is shared, reference-counted), `Square`, `Neg`,
+ * `Sqrt`, `Rsqrt` and `Softmax` (last axis) of float32. Kernels read and write the wasm backend's
  * tensors in place on its heap. Call after the wasm backend is active and the library's training kernels are
  * registered (`initBackend('wasm')`); calling again only changes the thread count.
  *
@@ -245,6 +278,56 @@ export function installNativeKernels(options: { threads?: number } = {}): Native
       return out;
     });
   }
+  for (const [name, op] of [['Sum', 0], ['Mean', 1]] as const) {
+    override(name, (previous) => (args) => {
+      const x = args.inputs['x'] as tf.TensorInfo;
+      const { axis, keepDims } = args.attrs as unknown as { axis: number | number[] | null; keepDims: boolean };
+      const axes = axis === null || axis === undefined ? x.shape.map((_, i) => i) : Array.isArray(axis) ? axis : [axis];
+      const plan = x.dtype === 'float32' ? reducePlan(x.shape, axes) : undefined;
+      // other dtypes and axis sets, and the mean of nothing (wasm gives 0, not NaN): the wasm kernel
+      if (!plan || (op === 1 && plan.mid === 0)) return previous.kernelFunc(args);
+      const reduced = new Set(axes.map((a) => (a < 0 ? a + x.shape.length : a)));
+      const outShape = keepDims ? x.shape.map((d, i) => (reduced.has(i) ? 1 : d)) : x.shape.filter((_, i) => !reduced.has(i));
+      const be = args.backend as unknown as WasmBackendInternals;
+      const xOffset = offsetOf(be, x, name, 'x');
+      const out = be.makeOutput(outShape, 'float32');
+      try {
+        addon.reduce(be.wasm.HEAPU8, xOffset, offsetOf(be, out, name, 'out'), plan.outer, plan.mid, plan.inner, op);
+      } catch (err) {
+        be.disposeData(out.dataId, true);
+        throw fromAddonError(name, err);
+      }
+      return out;
+    });
+  }
+  override('Softmax', (previous) => (args) => {
+    const logits = args.inputs['logits'] as tf.TensorInfo;
+    const { dim } = args.attrs as unknown as { dim: number };
+    const rank = logits.shape.length;
+    // the last axis of float32 logits (the only one tfjs-core's softmax takes): the addon; anything else: wasm
+    if (logits.dtype !== 'float32' || rank === 0 || (dim !== -1 && dim !== rank - 1)) return previous.kernelFunc(args);
+    const n = logits.shape[rank - 1]!;
+    const rows = logits.shape.slice(0, -1).reduce((p, d) => p * d, 1);
+    const be = args.backend as unknown as WasmBackendInternals;
+    const xOffset = offsetOf(be, logits, 'Softmax', 'logits');
+    const out = be.makeOutput([...logits.shape], 'float32');
+    try {
+      addon.softmax(be.wasm.HEAPU8, xOffset, offsetOf(be, out, 'Softmax', 'out'), rows, n);
+    } catch (err) {
+      be.disposeData(out.dataId, true);
+      throw fromAddonError('Softmax', err);
+    }
+    return out;
+  });
+  // a cast to the tensor's own dtype shares its buffer (reference-counted, like Reshape and the library's Identity)
+  override('Cast', (previous) => (args) => {
+    const x = args.inputs['x'] as tf.TensorInfo;
+    const { dtype } = args.attrs as unknown as { dtype: tf.DataType };
+    if (x.dtype !== dtype || (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool')) return previous.kernelFunc(args);
+    const be = args.backend as unknown as WasmBackendInternals;
+    be.incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  });
   override('Transpose', (previous) => (args) => {
     const x = args.inputs['x'] as tf.TensorInfo;
     const perm = (args.attrs as unknown as { perm: number[] }).perm;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@adapterkit/backends';
-import { binaryPlan, collapseTranspose } from './kernels';
+import { binaryPlan, collapseTranspose, reducePlan } from './kernels';
 import { NativeKernelError, installNativeKernels, nativeKernelsInstalled, nativeStatus, uninstallNativeKernels } from './index';
 
 const status = nativeStatus();
@@ -212,6 +212,42 @@ describe.skipIf(!status.available)(`@adapterkit/native kernels vs wasm (${status
     tf.dispose([special, x, empty]);
   });
 
+  it('Square, Neg, Sqrt, Rsqrt and Softmax match the wasm kernels (edge values, 1-wide and empty included)', () => {
+    const special = tf.tensor1d([0, -0, 1e-30, -1, 4, 1e30, Number.POSITIVE_INFINITY, Number.NaN]);
+    const x = tf.mul(rand([7, 300], 700), 5);
+    const empty = tf.zeros([0, 3]);
+    const ops: Array<[string, (t: tf.Tensor) => tf.Tensor]> = [['square', tf.square], ['neg', tf.neg], ['sqrt', tf.sqrt], ['rsqrt', tf.rsqrt]];
+    for (const t of [special, x, empty]) {
+      for (const [name, op] of ops) {
+        const { stock, native } = stockAndNative(() => op(t));
+        const nv = native.dataSync();
+        expect(native.shape).toEqual(stock.shape);
+        stock.values.forEach((v, i) => {
+          const what = `${name}(${t.dataSync()[i]})`;
+          if (Number.isNaN(v)) expect(nv[i], what).toBeNaN();
+          else if (!Number.isFinite(v)) expect(nv[i], what).toBe(v);
+          else expect(Math.abs(nv[i]! - v), what).toBeLessThanOrEqual(1e-6 * Math.abs(v));
+        });
+        native.dispose();
+      }
+    }
+    const logits: tf.Tensor[] = [
+      tf.mul(rand([16, 4, 9, 37], 701), 20), rand([5, 1], 702), rand([3, 8], 703), tf.zeros([0, 5]), tf.zeros([4, 0]),
+      tf.tensor2d([[1e30, -1e30, 0, 3], [-100, -100, -100, -100]]), rand([6], 704),
+    ];
+    for (const t of logits) {
+      const { stock, native } = stockAndNative(() => tf.softmax(t));
+      expect(native.shape).toEqual(stock.shape);
+      const nv = native.dataSync();
+      stock.values.forEach((v, i) => expect(Math.abs(nv[i]! - v), `softmax [${t.shape}] @${i}`).toBeLessThan(1e-6));
+      native.dispose();
+    }
+    const ints = tf.tensor1d([1, -2], 'int32');
+    const neg = tf.neg(ints); // int32: the wasm kernel
+    expect([neg.dtype, ...neg.dataSync()]).toEqual(['int32', -1, 2]);
+    tf.dispose([special, x, empty, ...logits, ints, neg]);
+  });
+
   it('Add/Sub/Multiply/RealDiv match the wasm kernels on same-shape, scalar, row and column broadcasts', () => {
     const shapes: Array<[number[], number[]]> = [
       [[16, 8, 12], [16, 8, 12]], [[16, 8, 12], []], [[], [5, 7]], [[16, 8, 12], [12]], [[12], [4, 12]],
@@ -280,6 +316,58 @@ describe.skipIf(!status.available)(`@adapterkit/native kernels vs wasm (${status
     tf.dispose([table, ids, native, cols.native, bad]);
   });
 
+  it('Sum and Mean match the wasm kernels over leading, trailing, middle and all axes (keepDims, empty, 1-wide)', () => {
+    const cases: Array<[number[], number | number[] | undefined]> = [
+      [[16, 8, 37], -1], [[16, 8, 37], [2]], [[2048 / 16, 40], [0]], [[16, 8, 37], [0, 1]], [[5, 6, 7], 1], [[4, 3, 5, 6], [1, 2]],
+      [[16, 4, 9, 9], [3]], [[33], undefined], [[7, 9], undefined], [[1, 9], [1]], [[9, 1], [0]], [[3, 1, 5], [0, 1]], [[1, 1], [0]],
+      [[0, 5], [0]], [[5, 0], [1]], [[0, 5], [1]], [[3, 5, 4], [0, 2]], [[2, 3], []],
+    ];
+    let seed = 500;
+    for (const [shape, axis] of cases) {
+      const x = rand(shape, seed++);
+      for (const keepDims of [false, true]) {
+        for (const [name, op] of [['sum', tf.sum], ['mean', tf.mean]] as const) {
+          const { stock, native } = stockAndNative(() => op(x, axis, keepDims));
+          const what = `${name} [${shape}] axis ${JSON.stringify(axis)} keepDims=${keepDims}`;
+          expect(native.shape, what).toEqual(stock.shape);
+          const nv = native.dataSync();
+          stock.values.forEach((v, i) => (Number.isNaN(v) ? expect(nv[i], what).toBeNaN() : expect(Math.abs(nv[i]! - v), what).toBeLessThan(1e-5 * (1 + Math.abs(v)))));
+          native.dispose();
+        }
+      }
+      x.dispose();
+    }
+    const ints = tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32');
+    const s = tf.sum(ints, 0);
+    expect([s.dtype, ...s.dataSync()]).toEqual(['int32', 4, 6]); // int32: the wasm kernel
+    tf.dispose([ints, s]);
+    expect(reducePlan([16, 128, 256], [2])).toEqual({ outer: 2048, mid: 256, inner: 1 });
+    expect(reducePlan([2048, 256], [0])).toEqual({ outer: 1, mid: 2048, inner: 256 });
+    expect(reducePlan([4, 1, 3, 5], [1, 2])).toEqual({ outer: 4, mid: 3, inner: 5 });
+    expect(reducePlan([3, 5, 4], [0, 2])).toBeUndefined();
+    expect(reducePlan([3, 5], [])).toBeUndefined();
+    expect(reducePlan([3, 5], [2])).toBeUndefined();
+  });
+
+  it('Cast to the same dtype shares the buffer; other casts convert as wasm does; memory stays flat', () => {
+    const x = rand([4, 6], 600);
+    const same = tf.cast(x, 'float32');
+    const dataId = (t: tf.Tensor): object => (t as unknown as { dataId: object }).dataId;
+    expect(dataId(same)).toBe(dataId(x)); // shared, not copied
+    expect(Array.from(same.dataSync())).toEqual(Array.from(x.dataSync()));
+    const i = tf.tensor1d([1, -2, 3], 'int32');
+    const f = tf.cast(i, 'float32');
+    expect([f.dtype, ...f.dataSync()]).toEqual(['float32', 1, -2, 3]);
+    const back = tf.cast(tf.tensor1d([1.7, -2.2]), 'int32');
+    expect([back.dtype, ...back.dataSync()]).toEqual(['int32', 1, -2]);
+    x.dispose(); // the shared buffer lives on in `same`
+    expect(same.dataSync()[0]).toBeCloseTo(rand([1], 600).dataSync()[0]!, 6);
+    tf.dispose([same, i, f, back]);
+    const grad = tf.grad((v: tf.Tensor) => tf.sum(tf.cast(v, 'float32')))(tf.ones([3]));
+    expect(Array.from(grad.dataSync())).toEqual([1, 1, 1]);
+    tf.dispose(grad);
+  });
+
   it('gradients through native matMuls match the wasm kernels', () => {
     const a = rand([3, 10, 6], 51);
     const b = rand([3, 8, 6], 52);
@@ -341,6 +429,11 @@ describe.skipIf(!status.available)(`@adapterkit/native kernels vs wasm (${status
     expect(() => call(0, 128, [2 ** 40])).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_SHAPE' }));
     expect(() => addon.matMul(new Uint8Array(0), 0, [], 0, [], 0, 1, 1, 1, false, false, -1, 0, 0, 0)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_RANGE' }));
     expect(() => (addon.matMul as unknown as (...a: unknown[]) => void)(heap, 0)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_ARG' }));
+    expect(() => addon.reduce(heap, 0, 240, 2, 8, 3, 0)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_RANGE' })); // x [0, 192) overlaps out
+    expect(() => addon.reduce(heap, 0, 252, 1, 4, 2, 0)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_RANGE' })); // out past the heap
+    expect(() => addon.reduce(heap, 0, 128, 1, 4, 1, 2)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_ARG' })); // unknown op
+    expect(() => addon.softmax(heap, 0, 200, 4, 4)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_RANGE' })); // out past the heap
+    expect(() => addon.unary(heap, 0, 128, 4, 6)).toThrow(expect.objectContaining({ code: 'ERR_NATIVE_ARG' })); // unknown op
     call(0, 128); // in range: runs
   });
 

@@ -5,6 +5,7 @@ interface WasmBackendInternals {
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
   dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
   wasm: {
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
     tfjs: { registerTensor(id: number, size: number, memoryOffset: number): void; disposeData(id: number): void };
@@ -31,7 +32,9 @@ const shapeBytes = (dims: number[]): Uint8Array => new Uint8Array(new Int32Array
  * uses XNNPACK for a single 2-D product; any batch > 1 (attention's `[B·heads, S, d]` products) takes a naive
  * single-thread loop at about 2 GFLOP/s. Here every slice is registered as a zero-copy view of the operands
  * (`registerTensor` at an offset into the wasm heap) and multiplied as a batch-1 product (≈ 6× faster on
- * `[64,128,64]·[64,64,128]`). Transposed or broadcasting products fall back to the stock kernel.
+ * `[64,128,64]·[64,64,128]`). `transposeA`/`transposeB` are done as explicit transposes first (the stock kernel's
+ * transposed path is a scalar loop, 10–50× slower), so the library's gradients can use the flags, which native BLAS
+ * takes for free. Broadcasting products fall back to the stock kernel.
  */
 export function registerWasmBatchMatMul(): void {
   const stock = tf.getKernel('BatchMatMul', 'wasm');
@@ -42,6 +45,22 @@ export function registerWasmBatchMatMul(): void {
     const a = inputs['a'] as tf.TensorInfo;
     const b = inputs['b'] as tf.TensorInfo;
     const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+    if ((transposeA || transposeB) && a.dtype === 'float32' && b.dtype === 'float32' && a.shape.length >= 2 && b.shape.length >= 2) {
+      // the stock kernel's transposed path is a scalar loop: transpose explicitly, then multiply untransposed
+      const swap = (t: tf.TensorInfo): tf.TensorInfo => {
+        const r = t.shape.length;
+        const perm = [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
+        return tf.getKernel('Transpose', 'wasm')!.kernelFunc({ inputs: { x: t }, backend: args.backend, attrs: { perm } }) as tf.TensorInfo;
+      };
+      const ta = transposeA ? swap(a) : a;
+      const tb = transposeB ? swap(b) : b;
+      try {
+        return kernelFunc({ inputs: { a: ta, b: tb }, backend: args.backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+      } finally {
+        if (ta !== a) backend.disposeData(ta.dataId);
+        if (tb !== b) backend.disposeData(tb.dataId);
+      }
+    }
     const rank = a.shape.length;
     const batchShape = a.shape.slice(0, -2);
     const batch = batchShape.reduce((x, y) => x * y, 1);

@@ -6,8 +6,10 @@ import { AdapterConfigError } from '../errors';
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
 
 /**
- * Numeric building blocks shared by hosts and methods. Matrix products avoid tfjs's `transposeA/B` flags in
- * their gradients: on the wasm backend those take a slow scalar path (10–50× slower than an explicit transpose).
+ * Numeric building blocks shared by hosts and methods. Gradients of matrix products use tfjs's `transposeA/B`
+ * flags: BLAS (`@adapterkit/native`, tfjs-node) and the GPU backends take them for free, and the library's wasm
+ * `BatchMatMul` kernel (`@adapterkit/backends`) turns them into one explicit transpose (the stock wasm kernel's
+ * transposed path is a scalar loop).
  */
 
 const matMulBothGrads = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -16,7 +18,7 @@ const matMulBothGrads = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.Gra
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
+      return [tf.matMul(dy as tf.Tensor2D, sb, false, true), tf.matMul(sa, dy as tf.Tensor2D, true, false)];
     },
   };
 }) as unknown as CustomGradientFunc);
@@ -26,14 +28,14 @@ function isFrozen(t: tf.Tensor): boolean {
 }
 
 /**
- * 2-D product `a·b` (`[m, k]·[k, n] → [m, n]`) with explicit-transpose gradients. A frozen (non-trainable
+ * 2-D product `a·b` (`[m, k]·[k, n] → [m, n]`) with gradients `dy·bᵀ` and `aᵀ·dy` (transpose flags, no copies). A frozen (non-trainable
  * variable) `b` is captured by closure, so no gradient is ever computed for it.
  */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   if (isFrozen(b)) {
     const frozen = tf.customGrad(((x: tf.Tensor) => ({
       value: tf.matMul(x as tf.Tensor2D, b),
-      gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, tf.transpose(b)),
+      gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, b, false, true),
     })) as unknown as CustomGradientFunc);
     return frozen(a) as tf.Tensor2D;
   }
