@@ -13,10 +13,10 @@
  *    have an install script (installing must never need a compiler).
  * 4. for every public package (not `private`), unless `--skip-install`: `npm publish --dry-run` of its packed
  *    tarball (what `changeset publish` uploads), then a standalone install (`scripts/lib/standalone-install.ts`): an
- *    empty temporary project that depends on the tarball and on its required peer dependencies only, with every
- *    workspace package it reaches (dependency or peer, at any depth) taken from its own tarball and everything else
- *    from the registry (pnpm's store first); then `import()` of the package in Node (ESM), or `--version` of its
- *    `bin` for a package without exports.
+ *    empty temporary project that depends on the tarball and its required peer dependencies only, installed with
+ *    strict peer dependencies; every workspace package it reaches (peer or dependency, at any depth) comes from its
+ *    own tarball, everything else from the registry (pnpm's store first); then `import()` of the package in Node
+ *    (ESM), or `--version` of its `bin` for a package without exports.
  *
  * Prints one `PASS|FAIL <package>` line per package and exits 1 on any failure.
  */

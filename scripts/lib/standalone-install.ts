@@ -1,6 +1,6 @@
 /**
- * The install half of `pnpm release:check`: a package's tarball, installed on its own into an empty project, must
- * install and import. Tool code (not shipped).
+ * The install half of `pnpm release:check`: a package's tarball, installed on its own into an empty project with
+ * strict peer dependencies, must install and import. Tool code (not shipped).
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,8 +25,7 @@ export function requiredPeers(manifest: Manifest): Record<string, string> {
 
 /**
  * The consumer project's package.json: the package and its required peers as dependencies (workspace ones as
- * `file:` tarballs, the rest at the declared range), and an override sending every workspace package to its tarball,
- * so nothing of ours is ever fetched from the registry.
+ * `file:` tarballs, the rest at the declared range).
  */
 export function consumerManifest(name: string, tarballs: ReadonlyMap<string, string>, manifests: ReadonlyMap<string, Manifest>): Manifest {
   const manifest = manifests.get(name);
@@ -35,8 +34,30 @@ export function consumerManifest(name: string, tarballs: ReadonlyMap<string, str
   for (const [peer, range] of Object.entries(requiredPeers(manifest))) {
     dependencies[peer] = tarballs.has(peer) ? `file:${tarballs.get(peer)}` : range;
   }
-  const overrides = Object.fromEntries([...tarballs].map(([n, t]) => [n, `file:${t}`]));
-  return { name: 'adapterkit-release-check-consumer', private: true, type: 'module', dependencies, pnpm: { overrides } };
+  return { name: 'adapterkit-release-check-consumer', private: true, type: 'module', dependencies };
+}
+
+/**
+ * The consumer's `.pnpmfile.cjs`: every regular or optional dependency on a workspace package, at any depth, is
+ * taken from that package's tarball, so nothing of ours is fetched from the registry. Peer ranges are left as
+ * published, so pnpm checks them (strictly) against the versions installed. (`pnpm.overrides` would rewrite the
+ * peer ranges too.)
+ */
+export function consumerPnpmfile(tarballs: ReadonlyMap<string, string>): string {
+  return `const TARBALLS = ${JSON.stringify(Object.fromEntries(tarballs))};
+module.exports = {
+  hooks: {
+    readPackage(pkg) {
+      for (const field of ['dependencies', 'optionalDependencies']) {
+        const deps = pkg[field];
+        if (!deps) continue;
+        for (const name of Object.keys(deps)) if (TARBALLS[name]) deps[name] = 'file:' + TARBALLS[name];
+      }
+      return pkg;
+    },
+  },
+};
+`;
 }
 
 /**
@@ -70,6 +91,7 @@ export function standaloneInstall(
   try {
     const consumer = consumerManifest(name, tarballs, manifests);
     writeFileSync(join(dir, 'package.json'), `${JSON.stringify(consumer, null, 2)}\n`);
+    writeFileSync(join(dir, '.pnpmfile.cjs'), consumerPnpmfile(tarballs));
     try {
       execFileSync(
         'pnpm',
