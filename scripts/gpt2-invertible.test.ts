@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AdapterModel, registerTrainingSupport } from '@adapterkit/core';
 import { loadHost } from '@adapterkit/models';
-import { forwardWithHeads } from '@adapterkit/training';
+import { forwardWithHeads, headCompanion } from '@adapterkit/training';
 import { discoverPlugins, goldenInputs, maxAbsDiff, readGoldenIndex, readTensors, runParity } from '@adapterkit/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -36,7 +36,7 @@ describe('GPT-2 + invertible adapters match adapter-transformers 3.2.1', () => {
     const { plugins } = await discoverPlugins((p) => import(p));
     const model = new AdapterModel(await loadHost(join(DIR, 'models', 'gpt2')), { methods: plugins, warn: () => undefined });
     const dir = join(DIR, 'cases', 'gpt2', 'pfeiffer_inv_flexhead');
-    const name = await model.loadAdapter(dir, { withHead: true, setActive: true });
+    const name = await model.loadAdapter(dir, { companions: [headCompanion], setActive: true });
     const inputs = goldenInputs(DIR, 'gpt2');
     const ref = await readTensors(join(dir, 'output.safetensors'));
     const n = tf.memory().numTensors;

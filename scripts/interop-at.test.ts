@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import '@adapterkit/training';
+import { headCompanion } from '@adapterkit/training';
 import { AdapterModel, registerTrainingSupport } from '@adapterkit/core';
 import { loadHost } from '@adapterkit/models';
 import { discoverPlugins, readGoldenIndex, readMeta } from '@adapterkit/testkit';
@@ -62,7 +62,7 @@ describe.skipIf(!AT || !existsSync('/usr/bin/python3'))('adapter-transformers 3.
     }
   }, 600_000);
 
-  it('GPT-2 invertible cases, and a flex causal-LM head saved as pytorch_model_head.bin (withHead)', async () => {
+  it('GPT-2 invertible cases, and a flex causal-LM head saved as pytorch_model_head.bin (companions: [headCompanion])', async () => {
     const { plugins } = await discoverPlugins((p) => import(p));
     const dirInv = fileURLToPath(new URL('../fixtures/gpt2-invertible', import.meta.url));
     const index = readGoldenIndex(dirInv);
@@ -71,8 +71,8 @@ describe.skipIf(!AT || !existsSync('/usr/bin/python3'))('adapter-transformers 3.
       for (const c of index.cases) {
         const flex = c.kind === 'flex_head';
         const model = new AdapterModel(await loadHost(join(dirInv, 'models', c.model)), { methods: plugins, warn: () => undefined });
-        const name = await model.loadAdapter(join(dirInv, c.path), { withHead: flex });
-        await model.saveAdapter(join(out, c.model, c.case), name, { format: 'bin', keyPrefix: flex ? '' : 'transformer.', withHead: flex });
+        const name = await model.loadAdapter(join(dirInv, c.path), { companions: flex ? [headCompanion] : [] });
+        await model.saveAdapter(join(out, c.model, c.case), name, { format: 'bin', keyPrefix: flex ? '' : 'transformer.', companions: flex ? [headCompanion] : [] });
         model.dispose();
       }
       const ids = index.cases.map((c) => `${c.model}/${c.case}`);

@@ -1,5 +1,6 @@
 /**
- * `pnpm release:check [--skip-build] [--only NAME[,NAME]]`: release hygiene of every workspace package.
+ * `pnpm release:check [--skip-build] [--skip-install] [--only NAME[,NAME]]`: release hygiene of every workspace
+ * package.
  *
  * 1. builds every package (`pnpm build --continue`, i.e. turbo → tsup), unless `--skip-build`;
  * 2. runs publint on each package (packing with pnpm, as `pnpm publish` would): errors and warnings fail,
@@ -10,16 +11,23 @@
  *    `files` names `prebuilds`) may also ship its prebuilt binaries (`prebuilds/<platform>-<arch>[-<libc>]/*.node`,
  *    at least one) and the C/C++ sources and `binding.gyp` a node-gyp rebuild needs (under `csrc/`), and must not
  *    have an install script (installing must never need a compiler).
+ * 4. for every public package (not `private`), unless `--skip-install`: `npm publish --dry-run` of its packed
+ *    tarball (what `changeset publish` uploads), then a standalone install (`scripts/lib/standalone-install.ts`): an
+ *    empty temporary project that depends on the tarball and its required peer dependencies only, installed with
+ *    strict peer dependencies; every workspace package it reaches (peer or dependency, at any depth) comes from its
+ *    own tarball, everything else from the registry (pnpm's store first); then `import()` of the package in Node
+ *    (ESM), or `--version` of its `bin` for a package without exports.
  *
  * Prints one `PASS|FAIL <package>` line per package and exits 1 on any failure.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
+import { publishDryRun, standaloneInstall } from './lib/standalone-install';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Folders of workspace packages (pnpm-workspace.yaml). */
@@ -50,8 +58,8 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function workspaces(): Workspace[] {
-  const only = arg('only')?.split(',').map((s) => s.trim());
+function workspaces(all = false): Workspace[] {
+  const only = all ? undefined : arg('only')?.split(',').map((s) => s.trim());
   const out: Workspace[] = [];
   for (const parent of WORKSPACE_DIRS) {
     const base = join(ROOT, parent);
@@ -105,18 +113,15 @@ function tarballProblems(files: readonly string[], manifest: Record<string, unkn
   return problems;
 }
 
-function pack(ws: Workspace): string[] {
-  const dest = mkdtempSync(join(tmpdir(), 'release-check-'));
-  try {
-    const json = execFileSync('pnpm', ['pack', '--json', '--pack-destination', dest], { cwd: ws.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    const parsed = JSON.parse(json.slice(json.indexOf('{'))) as { files: Array<{ path: string }> };
-    return parsed.files.map((f) => f.path).sort();
-  } finally {
-    rmSync(dest, { recursive: true, force: true });
-  }
+/** Pack a package into `dest` as `pnpm publish` would; returns the tarball's path and its file list. */
+function pack(ws: Workspace, dest: string): { tarball: string; files: string[] } {
+  const json = execFileSync('pnpm', ['pack', '--json', '--pack-destination', dest], { cwd: ws.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const parsed = JSON.parse(json.slice(json.indexOf('{'))) as { filename: string; files: Array<{ path: string }> };
+  const tarball = isAbsolute(parsed.filename) ? parsed.filename : join(dest, basename(parsed.filename));
+  return { tarball, files: parsed.files.map((f) => f.path).sort() };
 }
 
-async function check(ws: Workspace): Promise<string[]> {
+async function check(ws: Workspace, packDir: string, tarballs: Map<string, string>): Promise<string[]> {
   const problems: string[] = [];
   const { messages, pkg } = await publint({ pkgDir: ws.dir, pack: 'pnpm', level: 'suggestion' });
   for (const m of messages) {
@@ -124,7 +129,8 @@ async function check(ws: Workspace): Promise<string[]> {
     if (m.type === 'suggestion') console.log(`  note ${ws.name}: ${text}`);
     else problems.push(text);
   }
-  const files = pack(ws);
+  const { tarball, files } = pack(ws, packDir);
+  tarballs.set(ws.name, tarball);
   problems.push(...tarballProblems(files, ws.manifest).map((p) => `tarball ${p}`));
   console.log(`  ${ws.name}: ${files.length} files packed (${files.filter((f) => !f.startsWith('dist/')).join(', ')}, dist/**)`);
   return problems;
@@ -141,9 +147,33 @@ async function main(): Promise<void> {
       buildFailed = true; // turbo printed which builds failed; their packages fail the checks below
     }
   }
+  const packDir = mkdtempSync(join(tmpdir(), 'release-check-'));
+  const tarballs = new Map<string, string>();
+  const results = new Map<string, string[]>();
+  // Every workspace package is packed (a standalone install takes the workspace packages it reaches from tarballs),
+  // but only the selected ones are reported.
+  const selected = new Set(list.map((w) => w.name));
+  for (const ws of workspaces(true)) {
+    if (selected.has(ws.name)) results.set(ws.name, await check(ws, packDir, tarballs));
+    else tarballs.set(ws.name, pack(ws, packDir).tarball);
+  }
+  if (!process.argv.includes('--skip-install')) {
+    const manifests = new Map(workspaces(true).map((w) => [w.name, w.manifest]));
+    const started = performance.now();
+    for (const ws of list) {
+      if (ws.manifest['private'] === true) continue;
+      const problems = results.get(ws.name)!;
+      problems.push(...publishDryRun(tarballs.get(ws.name)!));
+      const r = standaloneInstall(ws.name, tarballs, manifests);
+      console.log(`  ${ws.name}: ${r.summary}`);
+      problems.push(...r.problems);
+    }
+    console.log(`  publish dry-runs and standalone installs: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
+  rmSync(packDir, { recursive: true, force: true });
   let failed = 0;
   for (const ws of list) {
-    const problems = await check(ws);
+    const problems = results.get(ws.name)!;
     const where = relative(ROOT, ws.dir);
     if (problems.length === 0) {
       console.log(`PASS ${ws.name} (${where})`);

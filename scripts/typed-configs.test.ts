@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterConfigError, AdapterModel, type AdapterConfigBase } from '@adapterkit/core';
-import { AdapterConfig, PfeifferConfig, plugins as bottleneckPlugins } from '@adapterkit/bottleneck';
-import { CompacterConfig, plugins as compacterPlugins } from '@adapterkit/compacter';
-import { PfeifferInvConfig, plugins as invertiblePlugins } from '@adapterkit/invertible';
+import { AdapterConfig, HoulsbyConfig, ParallelConfig, PfeifferConfig, plugins as bottleneckPlugins } from '@adapterkit/bottleneck';
+import { CompacterConfig, CompacterPlusPlusConfig, plugins as compacterPlugins } from '@adapterkit/compacter';
+import { HoulsbyInvConfig, PfeifferInvConfig, plugins as invertiblePlugins } from '@adapterkit/invertible';
+import { IA3Config, LoRAConfig, plugins as loraPlugins } from '@adapterkit/lora';
 import { PrefixTuningConfig, plugins as prefixPlugins } from '@adapterkit/prefix-tuning';
+import { PromptTuningConfig, plugins as promptPlugins } from '@adapterkit/prompt-tuning';
+import { DiReftConfig, LoReftConfig, NoReftConfig, plugins as reftPlugins } from '@adapterkit/reft';
 import { loadHost } from '@adapterkit/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigUnion, MAMConfig, plugins as unionPlugins } from '@adapterkit/union';
@@ -18,7 +21,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'ak-typed-configs-'));
 let model: AdapterModel;
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  const plugins = [...bottleneckPlugins, ...invertiblePlugins, ...compacterPlugins, ...prefixPlugins, ...unionPlugins];
+  const plugins = [...bottleneckPlugins, ...invertiblePlugins, ...compacterPlugins, ...prefixPlugins, ...unionPlugins, ...loraPlugins, ...promptPlugins, ...reftPlugins];
   model = new AdapterModel(await loadHost(join(GOLDEN, 'models', 'bert')), { methods: plugins as never, warn: () => undefined });
 });
 afterAll(() => {
@@ -93,5 +96,38 @@ describe('fields no host supports fail when set away from their default', () => 
     expect(() => model.addAdapter('x', 'prefix_tuning[cross_prefix=False]')).toThrow(/the bert host is not/);
     expect(PfeifferConfig({ cross_adapter: false }).crossAdapter).toBe(false);
     expect(PrefixTuningConfig({ encoder_prefix: true, cross_prefix: true }).crossPrefix).toBe(true);
+  });
+});
+
+type Ctor = (overrides: Record<string, unknown>) => object;
+/** Every typed constructor with one field in both spellings and a non-default value. */
+const CONSTRUCTORS: ReadonlyArray<readonly [string, Ctor, string, string, unknown]> = [
+  ['PfeifferConfig', PfeifferConfig as Ctor, 'reduction_factor', 'reductionFactor', 8],
+  ['HoulsbyConfig', HoulsbyConfig as Ctor, 'reduction_factor', 'reductionFactor', 8],
+  ['ParallelConfig', ParallelConfig as Ctor, 'reduction_factor', 'reductionFactor', 8],
+  ['CompacterConfig', CompacterConfig as Ctor, 'reduction_factor', 'reductionFactor', 8],
+  ['CompacterPlusPlusConfig', CompacterPlusPlusConfig as Ctor, 'reduction_factor', 'reductionFactor', 8],
+  ['PfeifferInvConfig', PfeifferInvConfig as Ctor, 'inv_adapter_reduction_factor', 'invAdapterReductionFactor', 4],
+  ['HoulsbyInvConfig', HoulsbyInvConfig as Ctor, 'inv_adapter_reduction_factor', 'invAdapterReductionFactor', 4],
+  ['LoRAConfig', LoRAConfig as Ctor, 'intermediate_lora', 'intermediateLora', true],
+  ['IA3Config', IA3Config as Ctor, 'use_gating', 'useGating', true],
+  ['PrefixTuningConfig', PrefixTuningConfig as Ctor, 'prefix_length', 'prefixLength', 12],
+  ['PromptTuningConfig', PromptTuningConfig as Ctor, 'prompt_length', 'promptLength', 7],
+  ['LoReftConfig', LoReftConfig as Ctor, 'prefix_positions', 'prefixPositions', 2],
+  ['NoReftConfig', NoReftConfig as Ctor, 'prefix_positions', 'prefixPositions', 2],
+  ['DiReftConfig', DiReftConfig as Ctor, 'prefix_positions', 'prefixPositions', 2],
+];
+
+describe('every typed config constructor: either spelling, one object, unknown keys refused, adapter_config.json round trip', () => {
+  it.each(CONSTRUCTORS)('%s', async (ctorName, ctor, snake, camel, value) => {
+    const a = ctor({ [snake]: value });
+    const b = ctor({ [camel]: value });
+    expect(a).toEqual(b);
+    expect((a as Record<string, unknown>)[camel]).toEqual(value);
+    expect(Object.keys(a).filter((k) => k.includes('_'))).toEqual([]); // no stray snake_case key next to the camelCase one
+    expect(() => ctor({ no_such_field: 1 })).toThrow(expect.objectContaining({ code: expect.any(String), message: expect.stringContaining('no_such_field') }));
+    expect(() => ctor({ no_such_field: 1 })).toThrow(AdapterConfigError);
+    const dict = await saved(`rt_${ctorName}`, a);
+    expect(dict[snake]).toEqual(value);
   });
 });

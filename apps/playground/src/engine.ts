@@ -11,7 +11,7 @@ import { plugins as bottleneck } from '@adapterkit/bottleneck';
 import { plugins as lora } from '@adapterkit/lora';
 import { loadHost } from '@adapterkit/models';
 import { loadTokenizer, type Tokenizer } from '@adapterkit/data';
-import { addClassificationHead, forwardWithHeads, getHeads, train, type TrainEvent } from '@adapterkit/training';
+import { addClassificationHead, forwardWithHeads, getHeads, headCompanion, train, type TrainEvent } from '@adapterkit/training';
 import { writeZipFiles } from '@adapterkit/torch-format';
 
 /** Backends the page offers, in the order tried when none is asked for. */
@@ -152,7 +152,7 @@ export async function trainAdapter(model: AdapterModel, tokenizer: Tokenizer, re
     },
   });
   const files = new Map<string, Uint8Array>();
-  await model.saveAdapter(files, req.name, { withHead: true });
+  await model.saveAdapter(files, req.name, { companions: [headCompanion] });
   return files;
 }
 

@@ -3,7 +3,7 @@
  * training in a Web Worker (progress, loss curve, held-out accuracy) and download as an AdapterHub zip.
  */
 import { Stack, type AdapterModel, type SourceInput } from '@adapterkit/core';
-import { getHeads } from '@adapterkit/training';
+import { getHeads, headCompanion } from '@adapterkit/training';
 import type { Tokenizer } from '@adapterkit/data';
 import { classify, loadBase, setupBackend, type PageBackend, type Prediction, type TrainProgress } from './engine';
 import type { WorkerRequest } from './worker';
@@ -96,7 +96,7 @@ function runClassify(): void {
 async function loadAdapterFrom(source: SourceInput): Promise<string> {
   if (!model) throw new Error('load the model first');
   const loadAs = ($('load-as') as HTMLInputElement).value.trim();
-  const name = await model.loadAdapter(source, { withHead: true, overwriteOk: true, ...(loadAs ? { loadAs } : {}) });
+  const name = await model.loadAdapter(source, { companions: [headCompanion], overwriteOk: true, ...(loadAs ? { loadAs } : {}) });
   activate(name);
   return name;
 }

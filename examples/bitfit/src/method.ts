@@ -2,12 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   defineAdapterMethod,
   init,
-  METHOD_API_VERSION,
   type CreateContext,
   type Handler,
   type MethodInstance,
 } from '@adapterkit/core';
-import { name as packageName, version as packageVersion } from '../package.json';
+import { adapterkit as packageAdapterkit, name as packageName, version as packageVersion } from '../package.json';
 import { BITFIT, BITFIT_DEFAULTS, BITFIT_FIELDS, BITFIT_PRESETS, validateBitFitConfig, type BitFitConfig } from './config';
 import { biasSites, type BiasSite, type BitFitPoint } from './sites';
 
@@ -86,6 +85,6 @@ export const bitfit = defineAdapterMethod<BitFitConfig>({
   validate: validateBitFitConfig,
   hooks: ['attention.projection', 'ffn.intermediate', 'ffn.outputProjection'],
   create,
-  meta: { package: packageName, version: packageVersion, apiVersion: METHOD_API_VERSION },
+  meta: { package: packageName, version: packageVersion, apiVersion: packageAdapterkit.methodApiVersion },
   description: 'BitFit: learned bias deltas of the attention and FFN dense layers',
 });

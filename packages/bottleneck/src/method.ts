@@ -2,7 +2,6 @@ import {
   AdapterConfigError,
   CapabilityError,
   defineAdapterMethod,
-  METHOD_API_VERSION,
   type CreateContext,
   type Handler,
   type MethodExtension,
@@ -132,6 +131,6 @@ export const bottleneck = defineAdapterMethod<BottleneckConfig, BottleneckForwar
   extensionPoints: [PROJECTION_POINT, INVERTIBLE_POINT],
   blocks: BOTTLENECK_BLOCKS,
   create,
-  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: packageJson.adapterkit.methodApiVersion },
   description: 'Sequential and parallel bottleneck adapters (Pfeiffer, Houlsby, Parallel)',
 });

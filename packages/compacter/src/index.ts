@@ -7,7 +7,6 @@
  * @packageDocumentation
  */
 import { defineProjectionExtension } from '@adapterkit/bottleneck';
-import { METHOD_API_VERSION } from '@adapterkit/core';
 import packageJson from '../package.json';
 import { COMPACTER_PRESETS } from './config';
 import { phmProvider } from './provider';
@@ -24,7 +23,7 @@ export const compacter = defineProjectionExtension({
   name: 'phm',
   presets: COMPACTER_PRESETS,
   impl: phmProvider,
-  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: packageJson.adapterkit.methodApiVersion },
 });
 
 /** Alias of {@link compacter}. */

@@ -60,6 +60,6 @@ export * from './model/host';
 export * from './model/params';
 export * from './model/adapter-model';
 export * from './model/adapter-io';
-export * from './model/adapter-companion';
+export type { AdapterCompanion } from './model/adapter-companion';
 export { averageAdapterParams, weightedSum, type AverageAdapterParamsOptions, type CombineParams } from './model/average';
 export * from './model/summary';

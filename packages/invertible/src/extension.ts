@@ -1,4 +1,3 @@
-import { METHOD_API_VERSION } from '@adapterkit/core';
 import { defineInvertibleExtension } from '@adapterkit/bottleneck';
 import packageJson from '../package.json';
 import { INVERTIBLE_PRESETS } from './config';
@@ -13,5 +12,5 @@ export const invertible = defineInvertibleExtension({
   name: 'invertible',
   presets: INVERTIBLE_PRESETS,
   impl: invertibleProvider,
-  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: packageJson.adapterkit.methodApiVersion },
 });

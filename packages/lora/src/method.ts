@@ -1,4 +1,4 @@
-import { defineAdapterMethod, METHOD_API_VERSION, type AdapterMethod } from '@adapterkit/core';
+import { defineAdapterMethod, type AdapterMethod } from '@adapterkit/core';
 import packageJson from '../package.json';
 import { LORA_BLOCKS } from './blocks';
 import { IA3_PRESET, LORA_DEFAULTS, LORA_FIELDS, validateLoRAConfig } from './config';
@@ -6,7 +6,7 @@ import type { LoRAConfig } from './config';
 import { LoRAInstance } from './instance';
 
 /** Package metadata (checked by the model against the plugin API version). */
-export const LORA_PACKAGE = { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION } as const;
+export const LORA_PACKAGE = { package: packageJson.name, version: packageJson.version, apiVersion: packageJson.adapterkit.methodApiVersion } as const;
 
 /**
  * The LoRA / (IA)³ method (adapter-transformers 3.2.1 `LoRAConfig`, `"architecture": "lora"`). Presets: `lora`

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import packageJson from '../package.json';
-import { CapabilityError, defineAdapterMethod, METHOD_API_VERSION, type MethodInstance } from '@adapterkit/core';
+import { CapabilityError, defineAdapterMethod, type MethodInstance } from '@adapterkit/core';
 import { prefixKeyValueHandler, type PrefixForwardState } from './attention';
 import { PREFIX_BLOCKS } from './blocks';
 import {
@@ -44,7 +44,7 @@ export const prefixTuning = defineAdapterMethod<PrefixTuningConfig, PrefixForwar
   validate: validatePrefixTuningConfig,
   hooks: ['attention.kv'],
   blocks: PREFIX_BLOCKS,
-  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: packageJson.adapterkit.methodApiVersion },
   description: 'Prefix tuning: trainable key/value prefixes in every attention layer (flat or MLP-reparameterised)',
   create(ctx) {
     const { config, host } = ctx;

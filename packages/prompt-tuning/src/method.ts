@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import packageJson from '../package.json';
-import { CapabilityError, defineAdapterMethod, init, METHOD_API_VERSION, type CreateContext, type Handler, type MethodInstance } from '@adapterkit/core';
+import { CapabilityError, defineAdapterMethod, init, type CreateContext, type Handler, type MethodInstance } from '@adapterkit/core';
 import {
   PROMPT_TUNING,
   PROMPT_TUNING_DEFAULTS,
@@ -68,6 +68,6 @@ export const promptTuning = defineAdapterMethod<PromptTuningConfig>({
   validate: validatePromptTuningConfig,
   hooks: ['embeddings.output'],
   create,
-  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: packageJson.adapterkit.methodApiVersion },
   description: 'Prompt tuning: a trainable soft prompt prepended to the input embeddings',
 });

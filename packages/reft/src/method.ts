@@ -11,7 +11,6 @@ import {
   type Handler,
   type MethodInstance,
   type Rng,
-  METHOD_API_VERSION,
 } from '@adapterkit/core';
 import { REFT, REFT_DEFAULTS, REFT_FIELDS, REFT_PRESETS, reftLayers, validateReftConfig, type ReftConfig } from './config';
 import { householderWeight } from './householder';
@@ -146,6 +145,6 @@ export const reft = defineAdapterMethod<ReftConfig, ReftPositions>({
   validate: validateReftConfig,
   hooks: ['layer.output'],
   create,
-  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: packageJson.adapterkit.methodApiVersion },
   description: 'ReFT: low-rank interventions on layer outputs at prefix/suffix positions (LoReFT, NoReFT, DiReFT)',
 });

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADAPTER_CONFIG_FILE, type AdapterModel } from '@adapterkit/core';
-import { getHeads } from '@adapterkit/training';
+import { getHeads, headCompanion } from '@adapterkit/training';
 import { ServeError } from './errors';
 import type { ServeMetrics } from './metrics';
 
@@ -133,7 +133,7 @@ export class AdapterPool {
     }
     const dir = join(this.adaptersDir, name);
     try {
-      await this.model.loadAdapter(dir, { loadAs: name, withHead: this.hasHead(name) });
+      await this.model.loadAdapter(dir, { loadAs: name, ...(this.hasHead(name) ? { companions: [headCompanion] } : {}) });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.failed.set(name, message);

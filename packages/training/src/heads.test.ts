@@ -14,6 +14,7 @@ import {
   disposeHeads,
   forwardWithHeads,
   getHeads,
+  headCompanion,
   loadAdapterWithHead,
   loadHead,
   saveAdapterWithHead,
@@ -213,21 +214,21 @@ describe('save / load', () => {
     dispose(b);
   });
 
-  it("model.saveAdapter/loadAdapter with { withHead: true } (the reference's with_head) save and restore the head", async () => {
+  it("model.saveAdapter/loadAdapter with { companions: [headCompanion] } (the reference's with_head) save and restore the head", async () => {
     const a = tinyModel(4);
     a.addAdapter('task', 'pfeiffer');
     a.addAdapter('bare', 'pfeiffer');
     addClassificationHead(a, 'task', { numLabels: 3 });
     const dir = join(tmp, 'with-head');
-    await a.saveAdapter(dir, 'task', { withHead: true });
+    await a.saveAdapter(dir, 'task', { companions: [headCompanion] });
     expect(readdirSync(dir).sort()).toEqual(['adapter.safetensors', 'adapter_config.json', 'head_config.json', 'model_head.safetensors']);
-    await a.saveAdapter(join(tmp, 'no-head'), 'bare', { withHead: true }); // no head of that name: the adapter alone
+    await a.saveAdapter(join(tmp, 'no-head'), 'bare', { companions: [headCompanion] }); // no head of that name: the adapter alone
     await a.saveAdapter(join(tmp, 'not-asked'), 'task');
     for (const d of ['no-head', 'not-asked']) expect(readdirSync(join(tmp, d)).sort(), d).toEqual(['adapter.safetensors', 'adapter_config.json']);
 
     const b = tinyModel(4);
     const before = tf.memory().numTensors;
-    expect(await b.loadAdapter(dir, { withHead: true, setActive: true })).toBe('task');
+    expect(await b.loadAdapter(dir, { companions: [headCompanion], setActive: true })).toBe('task');
     expect(getHeads(b).names()).toEqual(['task']);
     a.setActiveAdapters('task');
     const inputs = tokenBatch(2, 5);
@@ -244,7 +245,7 @@ describe('save / load', () => {
     copyFileSync(join(dir, 'adapter.safetensors'), join(broken, 'model_head.safetensors'));
     const c = tinyModel(4);
     const empty = tf.memory().numTensors;
-    await expect(c.loadAdapter(broken, { withHead: true })).rejects.toThrow(/model_head\.safetensors/);
+    await expect(c.loadAdapter(broken, { companions: [headCompanion] })).rejects.toThrow(/model_head\.safetensors/);
     expect(c.adapterNames()).toEqual([]);
     expect(getHeads(c).names()).toEqual([]);
     expect(tf.memory().numTensors).toBe(empty);

@@ -16,13 +16,6 @@
  *
  * @packageDocumentation
  */
-import { registerHeadCompanion } from '@adapterkit/core';
-import { HEAD_COMPANION } from './heads/io';
-
-// Core knows no heads: `model.saveAdapter(dir, name, { withHead: true })` and `model.loadAdapter(dir, { withHead:
-// true })` reach them through this registration, made when the package is imported (hence `sideEffects`).
-registerHeadCompanion(HEAD_COMPANION);
-
 export { HEAD_TYPES, isLmHead, defaultLabel2id, headConfigFromJson, headConfigToJson, validateHeadConfig, type HeadConfig, type HeadType } from './heads/config';
 export { headModules, hostHyper, type HeadModule, type HostHyper } from './heads/layout';
 export { PredictionHead, type HeadForwardOptions } from './heads/head';
@@ -49,7 +42,7 @@ export {
   saveAdapterWithHead,
   loadAdapterWithHead,
   flexModelClass,
-  HEAD_COMPANION,
+  headCompanion,
   HEAD_CONFIG_FILE,
   HEAD_WEIGHTS_FILE,
   HEAD_WEIGHTS_CANDIDATES,

@@ -6,7 +6,6 @@ import {
   type HostInfo,
   type ResolvedMember,
   type UnionConfigInput,
-  METHOD_API_VERSION,
 } from '@adapterkit/core';
 
 /** What core hands the union validator: the members of one adapter. */
@@ -87,7 +86,7 @@ export const union = defineAdapterMethod<UnionValidation>({
   defaults: { members: undefined },
   hooks: [],
   macros: { mam: MAM_SPEC, unipelt: UNIPELT_SPEC },
-  meta: { package: packageJson.name, version: packageJson.version, apiVersion: METHOD_API_VERSION },
+  meta: { package: packageJson.name, version: packageJson.version, apiVersion: packageJson.adapterkit.methodApiVersion },
   validate(config, host) {
     validateConfigUnion(config.members ?? [], host);
   },

@@ -46,8 +46,15 @@ export interface FieldSpec {
 
 /** Package metadata of a method, checked when a model is created. */
 export interface MethodMeta {
+  /** The npm package that provides the method (read from its `package.json`). */
   readonly package: string;
+  /** That package's version (read from its `package.json`). */
   readonly version: string;
+  /**
+   * The plugin-contract version the method was written for: the package's own declaration
+   * (`package.json` `"adapterkit": { "methodApiVersion": n }`), never core's {@link METHOD_API_VERSION} read at run
+   * time, or the check against it could not fail.
+   */
   readonly apiVersion: number;
 }
 

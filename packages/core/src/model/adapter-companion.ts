@@ -5,10 +5,13 @@ import type { FileSource } from '../io/source';
 
 /**
  * A module that another package saves and loads next to an adapter of the same name, in the same folder: the
- * reference's prediction head (`save_adapter(..., with_head=True)`). Core knows no heads; `@adapterkit/training`
- * registers this when it is imported, and `saveAdapter`/`loadAdapter` use it when asked `{ withHead: true }`.
+ * reference's prediction head (`save_adapter(..., with_head=True)`). Core knows no heads and holds no companion:
+ * the caller passes them per call, `saveAdapter(dir, name, { companions: [headCompanion] })` /
+ * `loadAdapter(dir, { companions: [headCompanion] })` (`headCompanion` is exported by `@adapterkit/training`).
  */
 export interface AdapterCompanion {
+  /** What the companion saves, for messages (e.g. `prediction head`). */
+  readonly name: string;
   /**
    * The files of the module named `name`, written in the same atomic write as the adapter's; undefined when the
    * model has none of that name (the adapter is then saved alone, as the reference does).
@@ -16,26 +19,38 @@ export interface AdapterCompanion {
   serialize(model: AdapterModel, name: string, options: SaveAdapterOptions): Promise<Record<string, Uint8Array | string> | undefined>;
   /**
    * Load the module `dir` holds, if any, under `name` (the adapter just loaded). Validates before it allocates: on
-   * error the model has no new module.
+   * error the model has no new module. Resolves to whether it loaded one.
    */
-  load(model: AdapterModel, dir: FileSource, name: string, options: LoadAdapterOptions): Promise<void>;
-}
-
-let headCompanion: AdapterCompanion | undefined;
-
-/** Register the prediction-head companion (`@adapterkit/training` does this on import). The last one wins. */
-export function registerHeadCompanion(companion: AdapterCompanion): void {
-  headCompanion = companion;
+  load(model: AdapterModel, dir: FileSource, name: string, options: LoadAdapterOptions): Promise<boolean>;
+  /** Remove (and dispose) the module `load` just loaded under `name`: the roll-back when a later companion fails. */
+  remove(model: AdapterModel, name: string): void;
 }
 
 /**
- * The registered prediction-head companion.
+ * The companions of a save or load call, checked before anything is read or written.
  *
- * @throws AdapterStateError `NO_HEAD_SUPPORT` when none is: `{ withHead: true }` needs `@adapterkit/training`.
+ * @throws AdapterStateError `OPTION_REMOVED` when the options still carry `withHead` (the global head slot it relied
+ *   on is gone: pass `{ companions: [headCompanion] }`, or call `saveAdapterWithHead`/`loadAdapterWithHead` of
+ *   `@adapterkit/training`); `BAD_COMPANION` when an entry is not an {@link AdapterCompanion} or two share a name.
  */
-export function requireHeadCompanion(): AdapterCompanion {
-  if (!headCompanion) {
-    throw new AdapterStateError('NO_HEAD_SUPPORT', '{ withHead: true } needs prediction heads: import @adapterkit/training (it registers them)');
+export function companionsOf(options: { readonly companions?: readonly AdapterCompanion[] | undefined }): readonly AdapterCompanion[] {
+  if ('withHead' in options && (options as { withHead?: unknown }).withHead !== undefined) {
+    throw new AdapterStateError(
+      'OPTION_REMOVED',
+      '{ withHead } was removed: pass { companions: [headCompanion] } (headCompanion from @adapterkit/training), or call saveAdapterWithHead / loadAdapterWithHead',
+    );
   }
-  return headCompanion;
+  const list = options.companions ?? [];
+  if (!Array.isArray(list)) throw new AdapterStateError('BAD_COMPANION', `{ companions } must be an array of AdapterCompanion, got ${typeof list}`);
+  const seen = new Set<string>();
+  list.forEach((c: unknown, i) => {
+    const ok = !!c && typeof c === 'object' && typeof (c as AdapterCompanion).name === 'string'
+      && typeof (c as AdapterCompanion).serialize === 'function' && typeof (c as AdapterCompanion).load === 'function'
+      && typeof (c as AdapterCompanion).remove === 'function';
+    if (!ok) throw new AdapterStateError('BAD_COMPANION', `{ companions }[${i}] is not an AdapterCompanion ({ name, serialize, load, remove })`);
+    const name = (c as AdapterCompanion).name;
+    if (seen.has(name)) throw new AdapterStateError('BAD_COMPANION', `{ companions } names '${name}' twice`);
+    seen.add(name);
+  });
+  return list;
 }

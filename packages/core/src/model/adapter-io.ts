@@ -1,13 +1,13 @@
 import { ADAPTER_FORMAT_VERSION, adapterConfigFromJson, adapterConfigToJson } from '../config/adapter-config-json';
 import { toPythonJson } from '../config/python-json';
-import { FileFormatError, WeightsMismatchError } from '../errors';
+import { AdapterStateError, FileFormatError, WeightsMismatchError } from '../errors';
 import { hostFs } from '#host-fs';
 import { recoverAtomicWrites } from '../io/atomic';
 import { refLabel, toSource, writeFiles, type FileRef, type SinkInput, type SourceInput } from '../io/source';
 import { readJsonObject } from '../io/json';
 import { findWeightsFile, readWeightsFile, serializeWeights, type WeightsFormat } from '../io/weights-file';
 import { tensorEntryToTf, type TensorEntry } from '../io/safetensors';
-import { requireHeadCompanion } from './adapter-companion';
+import { companionsOf, type AdapterCompanion } from './adapter-companion';
 import { disposeEntry, type AdapterEntry, type AdapterModel, type AddAdapterOptions } from './adapter-model';
 import type { HostInfo } from './host';
 import { fileShape, fromFileLayout, paramsToFileTensors, type NamedParam } from './params';
@@ -38,14 +38,14 @@ export interface SaveAdapterOptions {
   /** Extra top-level keys of adapter_config.json. */
   readonly meta?: Record<string, unknown>;
   /**
-   * Also save the prediction head named like the adapter (`head_config.json`, `model_head.safetensors`), in the same
-   * atomic write: the reference's `with_head=True` (its default; opt-in here). Without such a head the adapter is
-   * saved alone. Needs `@adapterkit/training` (imported anywhere in the program).
+   * Modules saved next to the adapter, in the same atomic write, each the one named like the adapter: pass
+   * `[headCompanion]` (from `@adapterkit/training`) for the reference's `with_head=True` (`head_config.json`,
+   * `model_head.safetensors`; its default, opt-in here). A companion with no module of that name adds nothing.
    */
-  readonly withHead?: boolean;
+  readonly companions?: readonly AdapterCompanion[];
   /**
    * Weights format: `safetensors` (default, `adapter.safetensors`), `bin` (`pytorch_adapter.bin`, the only format
-   * adapter-transformers 3.x reads) or `both`. Applies to the head saved with `withHead` too.
+   * adapter-transformers 3.x reads) or `both`. Companions (heads) get the same option.
    */
   readonly format?: WeightsFormat;
 }
@@ -57,10 +57,11 @@ export interface LoadAdapterOptions extends AddAdapterOptions {
   /** Weights file to read (safetensors or torch `.bin`) instead of the one found in the directory. */
   readonly weightsPath?: string | FileRef;
   /**
-   * Also load the prediction head the folder holds (`head_config.json`), under the adapter's name: the reference's
-   * `with_head=True`. If the head fails to load, the adapter is removed again. Needs `@adapterkit/training`.
+   * Modules to load from the same folder under the adapter's name, each if the folder holds one: pass
+   * `[headCompanion]` (from `@adapterkit/training`) for the reference's `with_head=True`. If one fails to load, the
+   * adapter (and the companions loaded before it) are removed again.
    */
-  readonly withHead?: boolean;
+  readonly companions?: readonly AdapterCompanion[];
 }
 
 /** The parts of a saved module's config file (`adapter_config.json`, `head_config.json`, `adapter_fusion_config.json`). */
@@ -109,14 +110,25 @@ export async function serializeAdapter(model: AdapterModel, name: string, option
 
 /**
  * Save an adapter in AdapterHub's layout (into a Node folder, a `Map` of files, or a {@link FileSink}): `adapter_config.json` (snake_case keys, floats keep `.0`) and
- * `adapter.safetensors` and/or `pytorch_adapter.bin` (`options.format`) under the reference's state-dict keys, plus with `withHead` its head's files. Files are
- * written atomically, all of them in one step.
+ * `adapter.safetensors` and/or `pytorch_adapter.bin` (`options.format`) under the reference's state-dict keys, plus the files of `options.companions` (e.g. the same-named head). Files
+ * are written atomically, all of them in one step.
+ *
+ * @throws AdapterStateError `COMPANION_FILE_CLASH` when a companion would write a file another part writes.
  */
 export async function saveAdapter(model: AdapterModel, dir: SinkInput, name: string, options: SaveAdapterOptions = {}): Promise<void> {
-  const head = options.withHead ? requireHeadCompanion() : undefined;
+  const companions = companionsOf(options);
   const files = await serializeAdapter(model, name, options);
-  const headFiles = head ? await head.serialize(model, name, options) : undefined;
-  await writeFiles(dir, { ...files, ...headFiles });
+  const owner = new Map<string, string>(Object.keys(files).map((f) => [f, `adapter '${name}'`]));
+  for (const c of companions) {
+    const extra = await c.serialize(model, name, options);
+    for (const [file, bytes] of Object.entries(extra ?? {})) {
+      const other = owner.get(file);
+      if (other) throw new AdapterStateError('COMPANION_FILE_CLASH', `saving adapter '${name}': the ${c.name} companion writes '${file}', which ${other} writes too`);
+      owner.set(file, `the ${c.name} companion`);
+      files[file] = bytes;
+    }
+  }
+  await writeFiles(dir, files);
 }
 
 /** Locate the weights file of an adapter directory. */
@@ -187,7 +199,7 @@ export function assignAdapterWeights(
  * up ({@link recoverAtomicWrites}), so the folder loads as either the old or the new adapter.
  */
 export async function loadAdapter(model: AdapterModel, dir: SourceInput, options: LoadAdapterOptions = {}): Promise<string> {
-  const head = options.withHead ? requireHeadCompanion() : undefined;
+  const companions = companionsOf(options);
   // Finish (or clean up) a save into a folder on disk that was killed part-way, so it holds one complete set of files.
   if (typeof dir === 'string' && hostFs.available && !/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) await recoverAtomicWrites(dir);
   const source = toSource(dir);
@@ -217,13 +229,13 @@ export async function loadAdapter(model: AdapterModel, dir: SourceInput, options
     throw err;
   }
   model.registerEntry(entry, options);
-  if (head) {
-    try {
-      await head.load(model, source, name, options);
-    } catch (err) {
-      model.deleteAdapter(name);
-      throw err;
-    }
+  const loaded: AdapterCompanion[] = [];
+  try {
+    for (const c of companions) if (await c.load(model, source, name, options)) loaded.push(c);
+  } catch (err) {
+    for (const c of loaded.reverse()) c.remove(model, name);
+    model.deleteAdapter(name);
+    throw err;
   }
   return name;
 }

@@ -71,14 +71,16 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 /** An elementwise activation. */
 export type Activation = (x: tf.Tensor) => tf.Tensor;
 
-const ACTIVATIONS: Record<string, Activation> = {
+// tanh approximation (HF "gelu_new", GPT-2; also "gelu_pytorch_tanh", "gelu_fast")
+const geluTanh: Activation = (x) =>
+  tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))));
+
+const ACTIVATIONS: Readonly<Record<string, Activation>> = Object.freeze({
   relu: (x) => tf.relu(x),
   relu6: (x) => tf.relu6(x),
   // exact GELU (PyTorch nn.GELU / HF "gelu")
   gelu: (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))),
-  // tanh approximation (HF "gelu_new", GPT-2)
-  gelu_new: (x) =>
-    tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))),
+  gelu_new: geluTanh,
   quick_gelu: (x) => tf.mul(x, tf.sigmoid(tf.mul(1.702, x))),
   swish: (x) => tf.mul(x, tf.sigmoid(x)),
   silu: (x) => tf.mul(x, tf.sigmoid(x)),
@@ -88,9 +90,9 @@ const ACTIVATIONS: Record<string, Activation> = {
   mish: (x) => tf.mul(x, tf.tanh(tf.softplus(x))),
   linear: (x) => x,
   identity: (x) => x,
-};
-ACTIVATIONS['gelu_pytorch_tanh'] = ACTIVATIONS['gelu_new']!;
-ACTIVATIONS['gelu_fast'] = ACTIVATIONS['gelu_new']!;
+  gelu_pytorch_tanh: geluTanh,
+  gelu_fast: geluTanh,
+} satisfies Record<string, Activation>);
 
 /** Names accepted by {@link getActivation} (HF `get_activation` spellings, case-insensitive). */
 export const ACTIVATION_NAMES: readonly string[] = Object.keys(ACTIVATIONS);

@@ -3,6 +3,7 @@ import {
   toSource,
   writeFiles,
   type FileRef,
+  type FileSource,
   type SinkInput,
   type SourceInput,
   assignAdapterWeights,
@@ -141,24 +142,31 @@ export async function loadHead(model: AdapterModel, dir: SourceInput, options: L
 }
 
 /**
- * What `@adapterkit/core`'s `saveAdapter`/`loadAdapter` call for `{ withHead: true }`: the head named like the
- * adapter, in the reference's layout (`head_config.json`, `model_head.safetensors`). Registered when this package is
- * imported.
+ * The prediction head as an adapter companion: pass it to `@adapterkit/core`'s `saveAdapter`/`loadAdapter` as
+ * `{ companions: [headCompanion] }` to save or load the head named like the adapter in the same folder, in the
+ * reference's layout (`head_config.json`, `model_head.safetensors`): its `with_head=True`. Nothing is registered
+ * anywhere; {@link saveAdapterWithHead}/{@link loadAdapterWithHead} are the same calls.
  */
-export const HEAD_COMPANION: AdapterCompanion = {
-  async serialize(model, name, options) {
+export const headCompanion: AdapterCompanion = Object.freeze({
+  name: 'prediction head',
+  async serialize(model: AdapterModel, name: string, options: SaveAdapterOptions) {
     return getHeads(model).has(name) ? serializeHead(model, name, options as SaveHeadOptions) : undefined;
   },
-  async load(model, dir, name, options) {
-    if (await dir.has(HEAD_CONFIG_FILE)) {
-      await loadHead(model, dir, { loadAs: name, ...(options.overwriteOk !== undefined ? { overwriteOk: options.overwriteOk } : {}) });
-    }
+  async load(model: AdapterModel, dir: FileSource, name: string, options: LoadAdapterOptions) {
+    if (!(await dir.has(HEAD_CONFIG_FILE))) return false;
+    await loadHead(model, dir, { loadAs: name, ...(options.overwriteOk !== undefined ? { overwriteOk: options.overwriteOk } : {}) });
+    return true;
   },
-};
+  remove(model: AdapterModel, name: string) {
+    const heads = getHeads(model);
+    if (heads.has(name)) heads.delete(name);
+  },
+});
 
 /**
  * Save an adapter and, if a head of the same name exists, that head into the same directory, in one atomic write
- * (the reference's `save_adapter(..., with_head=True)`; the same as `model.saveAdapter(dir, name, { withHead: true })`).
+ * (the reference's `save_adapter(..., with_head=True)`; the same as
+ * `model.saveAdapter(dir, name, { companions: [headCompanion] })`).
  */
 export async function saveAdapterWithHead(
   model: AdapterModel,
@@ -166,14 +174,14 @@ export async function saveAdapterWithHead(
   name: string,
   options: SaveAdapterOptions & SaveHeadOptions = {},
 ): Promise<void> {
-  await model.saveAdapter(dir, name, { ...options, withHead: true });
+  await model.saveAdapter(dir, name, { ...options, companions: [...(options.companions ?? []), headCompanion] });
 }
 
 /**
  * Load an adapter and, if the directory holds a `head_config.json`, its head under the adapter's name (the
- * reference's `load_adapter(..., with_head=True)`; the same as `model.loadAdapter(dir, { withHead: true })`). If the
- * head fails to load, the adapter is removed again. Returns the adapter's name.
+ * reference's `load_adapter(..., with_head=True)`; the same as `model.loadAdapter(dir, { companions: [headCompanion] })`).
+ * If the head fails to load, the adapter is removed again. Returns the adapter's name.
  */
 export async function loadAdapterWithHead(model: AdapterModel, dir: SourceInput, options: LoadAdapterOptions = {}): Promise<string> {
-  return model.loadAdapter(dir, { ...options, withHead: true });
+  return model.loadAdapter(dir, { ...options, companions: [...(options.companions ?? []), headCompanion] });
 }
