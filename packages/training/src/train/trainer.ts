@@ -354,6 +354,8 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
       }
       const periodic = o.checkpointEvery !== undefined && o.checkpointEvery > 0 && loop.step % o.checkpointEvery === 0;
       if (periodic) await saveCheckpoint();
+      // a signal is only seen if its event (e.g. a SIGINT handler) gets a turn: steps alone never yield the event loop
+      if (o.signal) await new Promise((r) => setTimeout(r, 0));
       if (o.signal?.aborted && loop.step < totalSteps && !stoppedEarly) {
         const saved = o.checkpointDir ? (periodic ? lineage[lineage.length - 1]! : await saveCheckpoint()) : undefined;
         throw new TrainingInterruptedError(loop.step, totalSteps, saved);
