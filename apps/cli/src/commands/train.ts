@@ -249,11 +249,11 @@ export const trainCommand: CommandSpec = {
     const losses: number[] = [];
     const written: string[] = [];
     const stop = new AbortController();
+    const quit = (): never => process.exit(130);
     const onSigint = (): void => {
-      if (stop.signal.aborted) return;
       stop.abort();
       progress.log('adapterkit: Ctrl-C: stopping after the current step and saving a checkpoint (Ctrl-C again quits without saving)');
-      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGINT', quit);
     };
     process.once('SIGINT', onSigint);
     let result: Awaited<ReturnType<typeof train>>;
@@ -296,6 +296,7 @@ export const trainCommand: CommandSpec = {
       throw err;
     } finally {
       process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGINT', quit);
     }
     const seconds = progress.done();
     // the run is complete and is saved below: its own checkpoints (and the one it resumed from) are no longer needed
@@ -307,8 +308,10 @@ export const trainCommand: CommandSpec = {
     const finalSet = testData ? 'test' : devData ? 'dev' : 'train';
     const finalData = testData ?? devData ?? trainData;
     const metrics = await evaluate(model, finalData, { head: name, batchSize: h.batchSize, padTokenId });
+    const over = loss.steps === stepsPerEpoch ? `the last epoch's ${loss.steps} steps` : `the last ${loss.steps} steps`;
     ctx.out(
-      `trained ${result.step} steps in ${formatDuration(seconds)}; final loss ${loss.mean.toFixed(4)} (training loss, mean over ${loss.steps === stepsPerEpoch ? `the last epoch's ${loss.steps} steps` : `the last ${loss.steps} steps`})`,
+      `trained ${result.step} steps in ${formatDuration(seconds)}; ` +
+        (loss.steps > 0 ? `final loss ${loss.mean.toFixed(4)} (training loss, mean over ${over})` : 'no step left to run (the checkpoint was at the last step)'),
     );
     ctx.out(`${finalSet} (${finalData.length} examples): ${formatMetrics(metrics)}`);
     ctx.out(describeTrainable(model, h.full ? 'the whole model' : `adapter '${name}'`));
@@ -330,7 +333,7 @@ export const trainCommand: CommandSpec = {
           config: h.full ? 'full' : h.config,
           name,
           steps: result.step,
-          final_train_loss: loss.mean,
+          ...(loss.steps > 0 ? { final_train_loss: loss.mean } : {}),
           epochs: result.epoch,
           seconds: Number(seconds.toFixed(1)),
           hyperparameters: { lr: hp.lr, epochs: hp.epochs, ...(hp.maxSteps !== undefined ? { max_steps: hp.maxSteps } : {}), batch_size: h.batchSize, max_length: maxLength, seed: h.seed, warmup_steps: warmupSteps, weight_decay: h.weightDecay },
