@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorText, withFlagNames } from './cli/error-text';
 import { formatError } from './main';
@@ -63,6 +66,24 @@ describe('error text', () => {
     const r = await runMain(['summary', '--model', model, '--config', 'pfeiffer']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/adapterkit: error: .*model\.safetensors: tensor .* out of bounds \(data section is \d+ bytes\); the file is truncated or corrupt: download it again/);
+  });
+});
+
+describe('uncaught errors in the adapterkit process', () => {
+  it('print our one-line message and exit 1 (no dependency handler output, no exit code 7)', () => {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const cliTs = pathToFileURL(join(REPO, 'apps', 'cli', 'src', 'cli.ts')).href;
+    // the CLI entry with a command that starts the wasm backend, then an error nothing catches
+    const script = `await import('${cliTs}'); setTimeout(() => { throw new Error('stray labelColumn failure'); }, 0);`;
+    const r = spawnSync(process.execPath, ['--import', tsx, '--conditions=source', '--input-type=module', '-e', script, 'adapterkit', 'summary', '--model', GOLDEN_BERT, '--config', 'pfeiffer', '--backend', 'wasm'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
+    expect(r.stdout).toMatch(/pfeiffer/);
+    expect(r.status, r.stderr.slice(0, 2000)).toBe(1);
+    expect(r.stderr).toContain('adapterkit: error: stray --label-column failure');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr.length).toBeLessThan(4000);
   });
 });
 
