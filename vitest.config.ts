@@ -15,6 +15,8 @@ export default defineConfig({
     // The CLI (in-process and spawned) runs wasm on one thread in tests: several test forks starting threaded wasm at
     // once sometimes stall a worker start (packages/backends/README.md); the thread tests name their threads.
     env: { ADAPTERKIT_THREADS: '1' },
+    // tfjs's PROD flag: no "running TensorFlow.js in Node.js" banner in every test process
+    setupFiles: ['./scripts/vitest-setup.ts'],
     typecheck: { enabled: true, tsconfig: './tsconfig.json', include: ['packages/*/src/**/*.test-d.ts', 'examples/*/src/**/*.test-d.ts'] },
   },
 });

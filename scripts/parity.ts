@@ -4,15 +4,38 @@
  * backend is an error) and prints the backend actually active, PASS|FAIL|SKIP lines and a summary; exit 1 on any FAIL.
  */
 import { fileURLToPath } from 'node:url';
-import { BackendError, describeBackend, initBackend, type BackendName } from '@adapterkit/backends';
-import { discoverPlugins, runParity, type ParityTolerance } from '@adapterkit/testkit';
+import type { BackendName } from '@adapterkit/backends';
+import type { ParityTolerance } from '@adapterkit/testkit';
+import { parseScriptArgs } from './lib/script-args';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0) return process.argv[i + 1];
-  const eq = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return eq?.slice(name.length + 3);
-}
+const { values } = parseScriptArgs(
+  'parity',
+  [
+    'Usage: pnpm parity [--golden DIR] [--cases GLOB[,GLOB]] [--backend NAME] [--threads N] [--prefer-bin]',
+    '',
+    "Compares every case of the golden folder (the reference library's recorded outputs) with this implementation on",
+    'one backend and prints PASS|FAIL|SKIP model/case max_abs_diff, then a summary; exit code 1 on any FAIL.',
+    '',
+    'Options:',
+    '  --golden DIR       golden folder (default fixtures/golden)',
+    "  --cases GLOBS      comma-separated case globs, e.g. 'bert/*,gpt2/lora' (default: every case)",
+    '  --backend NAME     tensorflow|native|webgpu|webgl|wasm|cpu (default cpu); unavailable = exit code 2',
+    '  --threads N        threads of the wasm/native backend',
+    "  --prefer-bin       load the reference's .bin weights where both formats exist",
+    '  -h, --help         this help',
+  ].join('\n'),
+  {
+    golden: { type: 'string' },
+    cases: { type: 'string' },
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    'prefer-bin': { type: 'boolean' },
+  },
+);
+const arg = (name: 'golden' | 'cases' | 'backend' | 'threads'): string | undefined => values[name] as string | undefined;
+// loaded once the command line is known to be valid (--help and a wrong option answer at once)
+const { BackendError, describeBackend, initBackend } = await import('@adapterkit/backends');
+const { discoverPlugins, runParity } = await import('@adapterkit/testkit');
 
 /**
  * Tolerance per backend: `golden` = the golden folder's (`index.json`: outputs atol 1e-4; training-step gradients
@@ -52,5 +75,5 @@ console.log(
     `\ntolerance (${info.name}): ${tolerance ? JSON.stringify(tolerance) : "the golden folder's (index.json)"}` +
     `\nmethod packages: ${packages.join(', ') || '(none)'}${missing.length ? `\nnot installed: ${missing.join(', ')}` : ''}`,
 );
-const summary = await runParity({ goldenDir, cases: arg('cases'), plugins, extras, ...(tolerance ? { tolerance } : {}), preferBin: process.argv.includes('--prefer-bin') });
+const summary = await runParity({ goldenDir, cases: arg('cases'), plugins, extras, ...(tolerance ? { tolerance } : {}), preferBin: values['prefer-bin'] === true });
 process.exit(summary.failed > 0 ? 1 : 0);

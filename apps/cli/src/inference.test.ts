@@ -107,7 +107,7 @@ describe('forward', () => {
       /input_ids\[0\]\[1\] = 600 is outside the vocabulary of size 512/,
       /missing\.json|invalid JSON/,
       /no such file/,
-      /no-model: no such directory/,
+      /no-model: no such folder/,
       /not an adapter folder \(no adapter_config\.json\)/,
       /missing --out FILE/,
     ];

@@ -3,20 +3,20 @@ import { suggestNearest } from '@adapterkit/core';
 import { version } from '../package.json';
 import { parseCommandLine, splitCommand } from './cli/args';
 import type { CommandSpec, Context } from './cli/command';
+import { errorText } from './cli/error-text';
 import { CliError, UsageError } from './cli/errors';
 import { commandHelp, mainHelp } from './cli/help';
 import { println, processIo, type Io } from './cli/io';
 import { COMMANDS } from './commands';
 
-/** The message of an error as one line (the first non-empty line). */
-function oneLine(err: unknown): string {
+/**
+ * The lines printed for an error: `adapterkit: error: <first line>` with library option names as flags, then the
+ * input snippet and caret line of a config-string error.
+ */
+export function formatError(err: unknown): string[] {
   const text = err instanceof Error ? err.message : String(err);
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l.length > 0) ?? (err instanceof Error ? err.name : 'unknown error')
-  );
+  const [first, ...rest] = errorText(text, err instanceof Error ? err.name : 'unknown error');
+  return [`adapterkit: error: ${first}`, ...rest];
 }
 
 /** `$ADAPTERKIT_THREADS`: the default of `--threads` (unset: all cores). */
@@ -85,7 +85,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     await spec.run(args, makeContext(io, verbose, backend, threads));
     return 0;
   } catch (err) {
-    println(io.stderr, `adapterkit: error: ${oneLine(err)}`);
+    for (const line of formatError(err)) println(io.stderr, line);
     if (verbose && err instanceof Error && err.stack) println(io.stderr, err.stack);
     return err instanceof CliError ? err.exitCode : 1;
   }

@@ -56,6 +56,8 @@ export interface CliOptions {
   readonly cwd?: string;
   /** Polled every 10 ms while the process runs; once it returns true the process is killed with SIGKILL. */
   readonly killWhen?: () => boolean;
+  /** Polled every 10 ms while the process runs; the first time it returns true the process gets SIGINT (Ctrl-C). */
+  readonly interruptWhen?: (stderr: string) => boolean;
 }
 
 /** Run the built binary with `args` (stdin: `input`, or closed). `signal` is the signal that ended it, if any. */
@@ -69,11 +71,17 @@ export function cli(args: readonly string[], options: CliOptions = {}): Promise<
     });
     let stdout = '';
     let stderr = '';
-    const poll = options.killWhen
-      ? setInterval(() => {
-          if (options.killWhen!()) child.kill('SIGKILL');
-        }, 10)
-      : undefined;
+    let interrupted = false;
+    const poll =
+      options.killWhen || options.interruptWhen
+        ? setInterval(() => {
+            if (options.killWhen?.()) child.kill('SIGKILL');
+            if (!interrupted && options.interruptWhen?.(stderr)) {
+              interrupted = true;
+              child.kill('SIGINT');
+            }
+          }, 10)
+        : undefined;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);

@@ -72,8 +72,8 @@ describe('train → predict → eval → summary → forward', () => {
       cli(['summary', '--model', model, '--adapter', out]),
     ]);
     expect(args.code, args.stderr).toBe(0);
-    expect(args.stdout).toMatch(/^pos\t0\.\d{4}\nneg\t0\.\d{4}\n$/);
-    expect(stdin.stdout).toMatch(/^pos\t0\.\d{4}\nneg\t0\.\d{4}\n$/);
+    expect(args.stdout).toMatch(/^pos\t0\.\d{4}\twhat a great film\nneg\t0\.\d{4}\tawful and boring\n$/);
+    expect(stdin.stdout).toMatch(/^pos\t0\.\d{4}\ti loved it\nneg\t0\.\d{4}\tawful acting\n$/);
     expect(ev.code, ev.stderr).toBe(0);
     expect(ev.stdout).toMatch(/sentiment on .*reviews\.csv \(48 examples\): loss 0\.\d+ {2}accuracy 1\.0000 {2}f1 1\.0000/);
     expect(sum.stdout).toMatch(/sentiment\s+lora\s+2,048\s+5\.580\s+1/);
@@ -129,7 +129,7 @@ describe('train → predict → eval → summary → forward', () => {
     expect(gen.code, gen.stderr).toBe(0);
     expect(gen.stdout).toMatch(/^a great/);
     expect(pfull.code, pfull.stderr).toBe(0);
-    expect(pfull.stdout).toMatch(/^(pos|neg)\t0\.\d{4}\n$/);
+    expect(pfull.stdout).toMatch(/^(pos|neg)\t0\.\d{4}\tgood fun\n$/);
   });
 });
 
@@ -142,8 +142,8 @@ describe('bad input', () => {
     const out = join(tmp, 'never');
     const base = ['train', '--model', model, '--out', out];
     const cases: Array<[string[], RegExp, number]> = [
-      [[...base, '--train', csv, '--text-column', 'review'], /textColumn "review" is not a column \(available: "text", "label"\)/, 1],
-      [[...base, '--train', csv, '--label-column', 'sentiment'], /labelColumn "sentiment" is not a column \(available: "text", "label"\)/, 1],
+      [[...base, '--train', csv, '--text-column', 'review'], /--text-column "review" is not a column \(available: "text", "label"\)/, 1],
+      [[...base, '--train', csv, '--label-column', 'sentiment'], /--label-column "sentiment" is not a column \(available: "text", "label"\)/, 1],
       [[...base, '--train', join(tmp, 'missing.csv')], /--train .*missing\.csv: no such file/, 1],
       [[...base, '--train', xml], /unsupported format '\.xml' \(use \.csv, \.tsv, \.jsonl/, 1],
       [[...base, '--train', csv, '--config', 'pfeifer'], /'pfeifer'.*did you mean 'pfeiffer'/, 1],
@@ -158,7 +158,7 @@ describe('bad input', () => {
       [[...base, '--train', csv, '--warmup-ratio', '1.5'], /--warmup-ratio must be below 1 \(a fraction of the training steps\), got 1\.5/, 1],
       [[...base, '--train', csv, '--warmup-ratio=-0.1'], /--warmup-ratio must be non-negative, got -0\.1/, 2],
       [['predict', '--model', model, '--adapter', join(tmp, 'nowhere'), 'x'], /--adapter .*nowhere: no such directory/, 1],
-      [[...base, '--train', csv, '--resume'], /--resume needs --checkpoint-dir DIR/, 1],
+      [[...base, '--train', csv, '--resume'], /--resume: no checkpoint-<step> folder in .*never\/checkpoints to resume from/, 1],
       [[...base, '--train', csv, '--checkpoint-dir', join(tmp, 'no-checkpoints'), '--resume'], /--resume: no checkpoint-<step> folder in .*no-checkpoints to resume from/, 1],
     ];
     const runs: Awaited<ReturnType<typeof runMain>>[] = [];
@@ -210,7 +210,7 @@ describe('embedded data and pre-training', () => {
       '--batch-size', '4', '--max-length', '32', '--out', join(tmp, 'langid'),
     ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('4 steps of 4, lr 0.0001 (2 warm-up steps, then linear decay)');
+    expect(r.stderr).toContain('4 steps of 4, lr 0.003 (2 warm-up steps, then linear decay)');
     expect(r.stdout).toMatch(/test \(\d+ examples\): loss \S+ {2}accuracy \S+ {2}f1 \S+/);
     // golden tiny BERT: hidden 32, 2 layers; Pfeiffer with reduction 2 = 2 × (32·16 + 16 + 16·32 + 32) = 2,144; head 32·32 + 32 + 32·10 + 10 = 1,386
     expect(r.stdout).toMatch(/trainable parameters: 3,530 = adapter 'langid' 2,144 \+ head 1,386 \(\d+\.\d\d % of the model's [\d,]+\)/);

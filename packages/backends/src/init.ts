@@ -59,6 +59,13 @@ export interface InitBackendOptions {
    * Set false to run everything on the GPU (parity and tests do).
    */
   readonly cpuForward?: boolean;
+  /**
+   * Keep tfjs's console warnings (default false). By default `initBackend` sets tfjs's `PROD` flag
+   * (`tf.enableProdMode()`), the supported switch that silences `backend_util.warn`/`log` — among them the
+   * "Hi, looks like you are running TensorFlow.js in Node.js" banner the cpu backend prints on first use in every
+   * Node process. `PROD` changes nothing else in tfjs 4.22.
+   */
+  readonly tfjsWarnings?: boolean;
 }
 
 type Activated = { pkg: string; threads?: number; device?: string; notes?: string[] };
@@ -87,7 +94,36 @@ interface WasmModule {
 /** The thread count the first wasm initialisation of this process asked for (tfjs fixes it per process). */
 let wasmThreadsAsked: number | undefined;
 
+type ProcessEvent = 'uncaughtException' | 'unhandledRejection';
+const PROCESS_EVENTS: readonly ProcessEvent[] = ['uncaughtException', 'unhandledRejection'];
+
+/**
+ * Run `fn` (which starts the wasm module) and remove the `uncaughtException`/`unhandledRejection` listeners it
+ * added to `process`. tfjs-backend-wasm's Emscripten module installs listeners that rethrow every error, so an
+ * uncaught error anywhere in the process made Node print the rethrowing line — 39 KB of minified tfjs source — and
+ * exit with code 7. Without them Node's own handling applies again: the error's message and stack, exit code 1.
+ * Listeners the application added itself are left alone.
+ */
+async function withoutWasmProcessListeners<T>(env: Environment, fn: () => Promise<T>): Promise<T> {
+  type Listener = (...args: unknown[]) => void;
+  type Emitter = { listeners(event: string): Listener[]; removeListener(event: string, listener: Listener): unknown };
+  const proc = (globalThis as { process?: Emitter }).process;
+  if (env !== 'node' || proc === undefined) return fn();
+  const before = new Map(PROCESS_EVENTS.map((e) => [e, new Set(proc.listeners(e))]));
+  try {
+    return await fn();
+  } finally {
+    for (const e of PROCESS_EVENTS) {
+      for (const l of proc.listeners(e)) if (!before.get(e)!.has(l)) proc.removeListener(e, l);
+    }
+  }
+}
+
 async function activateWasm(env: Environment, threads: number | undefined): Promise<Activated | string> {
+  return withoutWasmProcessListeners(env, () => activateWasmModule(env, threads));
+}
+
+async function activateWasmModule(env: Environment, threads: number | undefined): Promise<Activated | string> {
   let wasm: WasmModule;
   try {
     wasm = (await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-wasm')) as unknown as WasmModule;
@@ -221,6 +257,7 @@ export async function initBackend(preferred?: BackendName | string, options: Ini
     throw new BackendError('BAD_THREADS', `threads must be a positive integer, got ${options.threads}`);
   }
   const env = detectEnvironment();
+  if (!options.tfjsWarnings) tf.env().set('PROD', true);
   const skipped: Array<{ name: BackendName; reason: string }> = [];
   const candidates = preferred ? [preferred] : BACKEND_ORDER[env];
   for (const name of candidates) {

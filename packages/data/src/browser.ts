@@ -7,11 +7,11 @@
  *   `[batch, seq]` tensors; a WordPiece trainer; saving in the layout `tokenizers`/transformers load.
  * - Datasets: in-memory and streaming JSONL/CSV readers, seeded splits and batches, label maps.
  * - Collators: classification, masked LM (80/10/10) and causal LM, padding to the longest example.
- * - Embedded: SpamAssassin spam/ham, UDHR language identification, an English corpus (Moby-Dick + State of the
- *   Union addresses).
+ * - Embedded task datasets (SpamAssassin spam/ham, UDHR language identification) and an English corpus are in
+ *   `@adapterkit/datasets` (Node), kept apart so that a tokenizer installs without 149 MB of corpora.
  *
  * ```ts
- * const spam = await loadEmbeddedDataset('spam');
+ * const spam = await loadEmbeddedDataset('spam'); // from '@adapterkit/datasets'
  * const tokenizer = trainWordPiece(spam.train.map((x) => x.text), { vocabSize: 8000 });
  * const collate = classificationCollator(tokenizer, { maxLength: 256, labelMap: spam.labels });
  * for (const examples of batches(spam.train, { batchSize: 16, shuffle: true })) {

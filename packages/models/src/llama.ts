@@ -88,7 +88,7 @@ export function rmsNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, eps: num
 
 /**
  * RoPE inverse frequencies `1 / θ^(2i/d)` (float32 as transformers computes them), with `rope_scaling` applied
- * (`linear` scales positions instead, see {@link ropeTables}; `llama3` rescales the frequencies).
+ * (`linear` scales positions instead, see `ropeTables`; `llama3` rescales the frequencies).
  */
 export function ropeInverseFrequencies(headDim: number, theta: number, scaling: RopeScaling | null): Float32Array {
   const half = headDim / 2;

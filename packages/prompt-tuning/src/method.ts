@@ -57,7 +57,7 @@ function create(ctx: CreateContext<PromptTuningConfig>): MethodInstance {
  * (`prompt_tuning.prompt_tunings.<name>.prompt_embedding.weight` `[P, hidden]`) are inserted into the output of the
  * input embeddings (after their LayerNorm and dropout, so they get no position or token-type embedding), and the
  * host prepends P attended positions to its attention mask. Outputs get P more positions. On hosts without
- * {@link HostInfo.supportsPromptTuning} (GPT-2, Llama in `adapters` 1.1) the adapter adds nothing and warns.
+ * `HostInfo.supportsPromptTuning` (GPT-2, Llama in `adapters` 1.1) the adapter adds nothing and warns.
  */
 export const promptTuning = defineAdapterMethod<PromptTuningConfig>({
   name: PROMPT_TUNING,

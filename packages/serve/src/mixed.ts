@@ -56,7 +56,7 @@ const SHARED_BOTTLENECK_FIELDS = ['mhAdapter', 'outputAdapter', 'originalLnBefor
  * Which setups may share one BatchSplit forward and still give each row exactly its own result: setups without
  * bottleneck-family members (LoRA, (IA)³, prefix tuning and Stacks of them: their row routing runs each child's own
  * chain on its rows) all combine; single bottleneck adapters (or unions containing one) combine when their
- * {@link SHARED_BOTTLENECK_FIELDS} agree; a composition containing bottleneck adapters runs alone (a nested Stack
+ * `SHARED_BOTTLENECK_FIELDS` agree; a composition containing bottleneck adapters runs alone (a nested Stack
  * re-applies pre-forward on the block's already pre-processed input, as the reference's nested calls do).
  */
 export function batchSignature(model: AdapterModel, setup: SetupNode): string {

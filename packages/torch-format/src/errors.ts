@@ -41,7 +41,17 @@ export class TorchFormatError extends Error {
   }
 }
 
-/** Throws a {@link TorchFormatError}. */
+/** Appended to the errors a cut-off or damaged download produces (the exact detail stays first). */
+export const TRUNCATED_HINT = 'the file is truncated or corrupt: download it again';
+
+/** Codes whose errors mean the bytes are damaged (vs. refused or unsupported content). */
+const DAMAGE_CODES: ReadonlySet<TorchFormatErrorCode> = new Set(['TORCH_ZIP', 'TORCH_ENTRY', 'TORCH_PICKLE', 'TORCH_LEGACY']);
+
+/**
+ * Throws a {@link TorchFormatError}. Errors that mean damaged bytes (a malformed zip, pickle or legacy stream, a
+ * missing entry, data past the end of the file) end with {@link TRUNCATED_HINT}.
+ */
 export function fail(code: TorchFormatErrorCode, message: string, cause?: unknown): never {
-  throw new TorchFormatError(code, message, cause === undefined ? undefined : { cause });
+  const damaged = DAMAGE_CODES.has(code) || / past the end /.test(message);
+  throw new TorchFormatError(code, damaged ? `${message}; ${TRUNCATED_HINT}` : message, cause === undefined ? undefined : { cause });
 }

@@ -79,7 +79,7 @@ function allowed(module: string, name: string): boolean {
   return false;
 }
 
-/** The names {@link unpickle} accepts, for messages and documentation. */
+/** The names `unpickle` accepts, for messages and documentation. */
 export const ALLOWED_GLOBALS: readonly string[] = [
   'collections.OrderedDict',
   ...[...REBUILDS].map((n) => `torch._utils.${n}`),

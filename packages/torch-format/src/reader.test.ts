@@ -64,9 +64,12 @@ describe('zip container', () => {
 
   it('refuses truncated files and CRC mismatches', () => {
     expect(() => parseTorchCheckpoint(good.subarray(0, good.length - 30), 't.bin')).toThrow(expect.objectContaining({ code: 'TORCH_ZIP' }));
+    // the exact detail, then what to do about it
+    expect(() => parseTorchCheckpoint(good.subarray(0, good.length - 30), 't.bin')).toThrow(/^t\.bin: .+; the file is truncated or corrupt: download it again$/);
+    expect(() => parseTorchCheckpoint(good.subarray(0, Math.floor(good.length / 2)), 'half.bin')).toThrow(/half\.bin: .+; the file is truncated or corrupt: download it again$/);
     const flipped = good.slice();
     flipped[1100] = flipped[1100]! ^ 0xff; // inside a storage record
-    expect(() => parseTorchCheckpoint(flipped, 'crc.bin')).toThrow(/CRC-32/);
+    expect(() => parseTorchCheckpoint(flipped, 'crc.bin')).toThrow(/CRC-32.*; the file is truncated or corrupt: download it again$/);
   });
 
   it('refuses more entries than maxEntries before reading them', () => {

@@ -23,6 +23,7 @@ import {
   macroF1,
   matthewsCorrelation,
   train,
+  TrainingInterruptedError,
   type ChoiceExample,
   type Example,
   type TrainEvent,
@@ -246,6 +247,41 @@ describe('train()', () => {
     await train(model, { adapter: 'task', trainData: classificationData(4), batchSize: 4, maxSteps: 1, checkpointDir: dir, checkpointEvery: 1 });
     expect(readdirSync(dir).sort()).toEqual([live, 'checkpoint-1']);
     dispose(model);
+  });
+
+  it('keepCheckpoints prunes only the checkpoints this run wrote, never an older run\'s', async () => {
+    const dir = join(tmp, 'foreign');
+    mkdirSync(join(dir, 'checkpoint-99'), { recursive: true }); // another run's, with a higher step
+    const model = setup();
+    await train(model, { adapter: 'task', trainData: classificationData(8), batchSize: 4, maxSteps: 4, checkpointDir: dir, checkpointEvery: 1, keepCheckpoints: 1 });
+    expect(readdirSync(dir).sort()).toEqual(['checkpoint-4', 'checkpoint-99']);
+    dispose(model);
+  });
+
+  it('an aborted signal stops after the current step, writes a checkpoint and says where', async () => {
+    const dir = join(tmp, 'interrupted');
+    const controller = new AbortController();
+    const model = setup();
+    const run = train(model, {
+      adapter: 'task',
+      trainData: classificationData(8),
+      batchSize: 4,
+      maxSteps: 10,
+      checkpointDir: dir,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === 'step' && e.step === 3) controller.abort();
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(TrainingInterruptedError);
+    await expect(run).rejects.toMatchObject({ code: 'TRAINING_INTERRUPTED', step: 3, totalSteps: 10, checkpoint: join(dir, 'checkpoint-3') });
+    expect(readdirSync(dir)).toEqual(['checkpoint-3']);
+    dispose(model);
+
+    const resumed = setup();
+    const r = await train(resumed, { adapter: 'task', trainData: classificationData(8), batchSize: 4, maxSteps: 10, checkpointDir: dir, resumeFrom: 'latest' });
+    expect(r.step).toBe(10);
+    dispose(resumed);
   });
 
   it('refuses a checkpoint whose parameters differ from the trainable ones', async () => {

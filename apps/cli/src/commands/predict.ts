@@ -33,7 +33,8 @@ export const predictCommand: CommandSpec = {
   usage: ['--model DIR --adapter DIR [TEXT ...]', '--model DIR --adapter DIR < lines.txt'],
   details: [
     'One output line per input (arguments, else the lines of stdin), by the kind of head:',
-    '  classification  LABEL<TAB>PROBABILITY (a text<TAB>pair line for pair tasks)',
+    '  classification  LABEL<TAB>PROBABILITY<TAB>INPUT (the input echoed, tabs and line breaks as \\t and \\n;',
+    '                  a text<TAB>pair line for pair tasks)',
     '  tagging         word/TAG word/TAG ...',
     '  masked LM       the text with each mask token filled, then token:probability per mask',
     '  causal LM       the prompt continued greedily by up to --max-new-tokens tokens',

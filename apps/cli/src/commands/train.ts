@@ -1,11 +1,12 @@
+import { rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ADAPTER_WEIGHTS_BIN, ADAPTER_WEIGHTS_FILE, WEIGHTS_FORMATS, weightsFileReaders, writeFileAtomic, type AdapterModel } from '@adapterkit/core';
 import { LabelMap, saveTokenizer, type TextExample } from '@adapterkit/data';
-import { collectTrainable, evaluate, HEAD_WEIGHTS_BIN, HEAD_WEIGHTS_FILE, listCheckpoints, saveAdapterWithHead, saveHead, train, type Example } from '@adapterkit/training';
+import { collectTrainable, evaluate, HEAD_WEIGHTS_BIN, HEAD_WEIGHTS_FILE, listCheckpoints, saveAdapterWithHead, saveHead, train, TrainingInterruptedError, type Example } from '@adapterkit/training';
 import type { Args } from '../cli/args';
 import type { CommandSpec } from '../cli/command';
-import { CliError } from '../cli/errors';
-import { COLUMN_OPTIONS, ensureDev, isLabelled, loadSplits, stemName, TASKS, type Splits, type TaggedExample, type Task } from '../runtime/datasets';
+import { CheckpointExistsError, CliError, InterruptedError } from '../cli/errors';
+import { COLUMN_OPTIONS, ensureDev, isLabelled, loadSplits, TASKS, type Splits, type TaggedExample, type Task } from '../runtime/datasets';
 import { encodeExamples } from '../runtime/encode';
 import { fileSize, formatBytes } from '../runtime/files';
 import { addTaskHead } from '../runtime/heads';
@@ -15,58 +16,100 @@ import { writeModelDir } from '../runtime/model-files';
 import { MODEL_OPTIONS, resolveModel } from '../runtime/model-source';
 import { formatDuration, formatMetrics, Progress } from '../runtime/progress';
 import { resolveTokenizer } from '../runtime/tokenizer';
+import { chooseHyper, type GivenHyper } from '../runtime/train-defaults';
 
-/** Hyper-parameters read (and checked) before anything heavy starts. */
+/** Hyper-parameters read (and checked) before anything heavy starts; undefined = not given (defaulted later). */
 interface Hyper {
   readonly task: Task;
   readonly config: string;
   readonly full: boolean;
-  readonly epochs: number;
-  readonly maxSteps: number | undefined;
-  readonly lr: number;
+  readonly given: GivenHyper;
   readonly batchSize: number;
   readonly seed: number;
-  /** Warm-up: a number of steps, or a fraction of the total steps. */
-  readonly warmup: { readonly steps: number } | { readonly ratio: number };
   readonly weightDecay: number;
-  /** `--checkpoint-dir`: where checkpoints go, how often, and whether to resume from the newest one. */
-  readonly checkpoint: { readonly dir: string; readonly every: number; readonly resume: boolean } | undefined;
+  readonly checkpoint: Checkpointing;
 }
 
-function readHyper(args: Args, cwd: string): Hyper {
+/** Where checkpoints go, how often, and what to do with those of an earlier run. */
+interface Checkpointing {
+  readonly dir: string;
+  readonly every: number;
+  readonly resume: boolean;
+  readonly overwrite: boolean;
+}
+
+function readHyper(args: Args, cwd: string, out: string): Hyper {
   const full = args.flag('full');
   if (full && args.has('config')) throw new CliError('--full trains the whole model: it takes no --config');
+  const epochs = args.int('epochs', undefined);
+  const maxSteps = args.int('max-steps', undefined);
+  const warmup = readWarmup(args);
   return {
     task: args.choice('task', TASKS, 'classification'),
     config: args.string('config') ?? 'pfeiffer',
     full,
-    epochs: args.int('epochs', 3),
-    maxSteps: args.int('max-steps', undefined),
-    lr: args.number('lr', full ? 2e-5 : 1e-4),
+    given: {
+      ...(args.has('lr') ? { lr: args.number('lr', 0) } : {}),
+      ...(epochs !== undefined ? { epochs } : {}),
+      ...(maxSteps !== undefined ? { maxSteps } : {}),
+      ...(warmup ? { warmup } : {}),
+    },
     batchSize: args.int('batch-size', 16),
     seed: args.int('seed', 42, 0),
-    warmup: readWarmup(args),
     weightDecay: args.number('weight-decay', 0, true),
-    checkpoint: readCheckpointing(args, cwd),
+    checkpoint: readCheckpointing(args, cwd, out),
   };
 }
 
-function readCheckpointing(args: Args, cwd: string): Hyper['checkpoint'] {
+function readCheckpointing(args: Args, cwd: string, out: string): Checkpointing {
   const dir = args.string('checkpoint-dir');
-  if (dir === undefined) {
-    const given = ['checkpoint-every', 'resume'].find((f) => args.has(f));
-    if (given) throw new CliError(`--${given} needs --checkpoint-dir DIR`);
-    return undefined;
-  }
-  return { dir: resolve(cwd, dir), every: args.int('checkpoint-every', DEFAULT_CHECKPOINT_EVERY), resume: args.flag('resume') };
+  const overwrite = args.flag('overwrite') || args.flag('no-resume');
+  if (overwrite && args.flag('resume')) throw new CliError(`give --resume or --${args.flag('overwrite') ? 'overwrite' : 'no-resume'}, not both`);
+  return {
+    dir: dir === undefined ? join(out, CHECKPOINT_SUBDIR) : resolve(cwd, dir),
+    every: args.int('checkpoint-every', DEFAULT_CHECKPOINT_EVERY),
+    resume: args.flag('resume'),
+    overwrite,
+  };
 }
 
-function readWarmup(args: Args): Hyper['warmup'] {
+function readWarmup(args: Args): GivenHyper['warmup'] {
   if (args.has('warmup-steps') && args.has('warmup-ratio')) throw new CliError('give --warmup-steps or --warmup-ratio, not both');
-  if (!args.has('warmup-ratio')) return { steps: args.int('warmup-steps', 0, 0) };
+  if (args.has('warmup-steps')) return { steps: args.int('warmup-steps', 0, 0) };
+  if (!args.has('warmup-ratio')) return undefined;
   const ratio = args.number('warmup-ratio', 0, true);
   if (ratio >= 1) throw new CliError(`--warmup-ratio must be below 1 (a fraction of the training steps), got ${ratio}`);
   return { ratio };
+}
+
+/**
+ * The checkpoint to resume from (`--resume`), after checking what the checkpoint folder holds: a checkpoint of an
+ * earlier run without `--resume` is refused ({@link CheckpointExistsError}); `--overwrite` removes the earlier
+ * checkpoints (the user asked for it; nothing else ever deletes a checkpoint this run did not write).
+ */
+async function checkpointToResume(c: Checkpointing, note: (m: string) => void): Promise<string | undefined> {
+  const existing = await listCheckpoints(c.dir);
+  if (c.resume) {
+    if (existing.length === 0) throw new CliError(`--resume: no checkpoint-<step> folder in ${c.dir} to resume from`, 'NO_CHECKPOINT');
+    return existing.at(-1);
+  }
+  if (existing.length > 0 && !c.overwrite) throw new CheckpointExistsError(existing.at(-1)!);
+  for (const old of existing) {
+    await rm(old, { recursive: true, force: true });
+    note(`--overwrite: removed the earlier checkpoint ${old}`);
+  }
+  return undefined;
+}
+
+/** The adapter/head name: `--name`, else the embedded dataset's name, else the task's (`classification`, `masked_lm`, …). */
+export function defaultAdapterName(args: Args, task: Task): string {
+  return SAFE_NAME(args.string('name') ?? args.string('dataset') ?? task);
+}
+
+/** Mean of the losses of the last epoch's steps (at most `stepsPerEpoch` of the last steps), and how many. */
+function finalLoss(losses: readonly number[], stepsPerEpoch: number): { mean: number; steps: number } {
+  const window = losses.slice(-Math.max(1, stepsPerEpoch));
+  return { mean: window.reduce((a, b) => a + b, 0) / Math.max(1, window.length), steps: window.length };
 }
 
 /** Label names of a classification/tagging task: the dataset's, else every label seen, sorted. */
@@ -98,8 +141,10 @@ function describeTrainable(model: AdapterModel, what: string): string {
 
 const SAFE_NAME = (s: string): string => s.replace(/[^\w+-]+/g, '_');
 
-/** Optimizer steps between two checkpoints when `--checkpoint-dir` is given without `--checkpoint-every`. */
+/** Optimizer steps between two checkpoints without `--checkpoint-every` (Ctrl-C also writes one). */
 const DEFAULT_CHECKPOINT_EVERY = 100;
+/** Checkpoints go to `<--out>/checkpoints` without `--checkpoint-dir`. */
+export const CHECKPOINT_SUBDIR = 'checkpoints';
 
 /** `adapterkit train`: train an adapter (or the whole model) and a head on a dataset. */
 export const trainCommand: CommandSpec = {
@@ -120,9 +165,15 @@ export const trainCommand: CommandSpec = {
     'folder (config.json, model.safetensors) plus the head. Progress goes to stderr; the final evaluation (on --test,',
     'else the dev data) and the file sizes to stdout.',
     '',
-    'With --checkpoint-dir, a checkpoint (trainable weights, optimizer state, step, data position, random state) is',
-    'written there atomically every --checkpoint-every steps; the newest is kept. If the run is killed, the same',
-    'command with --resume continues from it and ends with the same weights as an uninterrupted run.',
+    'Defaults chosen per method and dataset size (printed as a note; a flag given replaces them): peak learning rate',
+    '3e-3 for adapters (prompt tuning 1e-2, --full 1e-4); as many epochs as give a small dataset 150 steps (3 to 10',
+    'epochs); a linear warm-up over 10 % of the steps, then linear decay.',
+    '',
+    'A checkpoint (trainable weights, optimizer state, step, data position, random state) is written atomically to',
+    '--out/checkpoints (or --checkpoint-dir) every --checkpoint-every steps and when Ctrl-C stops the run; the newest is',
+    'kept and removed once the run completes. The same command with --resume continues from it and ends with the same',
+    'weights as an uninterrupted run. A checkpoint of an earlier run is never overwritten silently: without --resume',
+    'or --overwrite the command refuses to start.',
   ],
   options: {
     ...MODEL_OPTIONS,
@@ -134,22 +185,24 @@ export const trainCommand: CommandSpec = {
     test: { type: 'string', value: 'FILE', description: 'held-out data for the final evaluation' },
     ...COLUMN_OPTIONS,
     out: { type: 'string', value: 'DIR', description: 'output folder' },
-    name: { type: 'string', value: 'NAME', description: 'adapter/head name (default: the dataset or training file name)' },
+    name: { type: 'string', value: 'NAME', description: 'adapter/head name (default: the embedded dataset, else the task: classification, tagging, masked_lm, causal_lm)' },
     tokenizer: { type: 'string', value: 'PATH', description: 'tokenizer.json, vocab.txt or a folder with one' },
-    epochs: { type: 'string', value: 'N', description: 'passes over the training data', default: '3' },
+    epochs: { type: 'string', value: 'N', description: 'passes over the training data', default: '3-10: at least 150 steps' },
     'max-steps': { type: 'string', value: 'N', description: 'stop after N optimizer steps (overrides --epochs)' },
-    lr: { type: 'string', value: 'RATE', description: 'peak learning rate (linear decay)', default: '1e-4; --full 2e-5' },
+    lr: { type: 'string', value: 'RATE', description: 'peak learning rate (linear decay)', default: '3e-3; prompt tuning 1e-2; --full 1e-4' },
     'batch-size': { type: 'string', value: 'N', description: 'examples per step', default: '16' },
     'max-length': { type: 'string', value: 'N', description: 'truncate inputs to N tokens', default: "128 or the model's limit" },
-    'warmup-steps': { type: 'string', value: 'N', description: 'linear warm-up steps', default: '0' },
-    'warmup-ratio': { type: 'string', value: 'R', description: 'warm-up as a fraction of the training steps (instead of --warmup-steps)' },
+    'warmup-steps': { type: 'string', value: 'N', description: 'linear warm-up steps (instead of --warmup-ratio)' },
+    'warmup-ratio': { type: 'string', value: 'R', description: 'warm-up as a fraction of the training steps', default: '0.1' },
     'weight-decay': { type: 'string', value: 'W', description: 'AdamW weight decay', default: '0' },
     seed: { type: 'string', value: 'N', description: 'seed of initialisation, data order, dropout and splits', default: '42' },
     full: { type: 'boolean', description: 'full fine-tuning (every weight; the baseline adapters are compared with)' },
     format: { type: 'string', value: WEIGHTS_FORMATS.join('|'), description: 'weights file(s) of the adapter and head: bin is what adapter-transformers 3.x reads', default: 'safetensors' },
-    'checkpoint-dir': { type: 'string', value: 'DIR', description: 'write checkpoints there (the newest one kept)' },
+    'checkpoint-dir': { type: 'string', value: 'DIR', description: 'write checkpoints there (the newest one kept)', default: '--out/checkpoints' },
     'checkpoint-every': { type: 'string', value: 'N', description: 'optimizer steps between checkpoints', default: String(DEFAULT_CHECKPOINT_EVERY) },
-    resume: { type: 'boolean', description: 'continue from the newest checkpoint in --checkpoint-dir (same command otherwise)' },
+    resume: { type: 'boolean', description: 'continue from the newest checkpoint (same command otherwise)' },
+    overwrite: { type: 'boolean', description: 'start over even though a checkpoint of an earlier run exists (removes it)' },
+    'no-resume': { type: 'boolean', description: 'same as --overwrite' },
   },
   examples: [
     'adapterkit train --model embedded --dataset spam --out out/spam',
@@ -157,21 +210,20 @@ export const trainCommand: CommandSpec = {
     'adapterkit train --model models/bert --task tagging --train ner.jsonl --text-column tokens --label-column tags --out out/ner',
     'adapterkit train --model gpt2-dir --task causal-lm --train corpus.txt --out out/lm --max-length 64',
     'adapterkit train --model embedded --dataset langid --full --out out/langid-full',
-    'adapterkit train --model embedded --dataset spam --out out/spam --checkpoint-dir out/spam-ck --resume',
+    'adapterkit train --model embedded --dataset spam --out out/spam --resume',
   ],
   async run(args, ctx) {
-    const h = readHyper(args, ctx.io.cwd);
     const out = resolve(ctx.io.cwd, args.required('out', 'DIR'));
+    const h = readHyper(args, ctx.io.cwd, out);
     const format = args.choice('format', WEIGHTS_FORMATS, 'safetensors');
     if (!args.has('dataset') && !args.has('train')) throw new CliError("missing --dataset NAME or --train FILE (see 'adapterkit train --help')");
-    const resumeFrom = h.checkpoint?.resume ? (await listCheckpoints(h.checkpoint.dir)).at(-1) : undefined;
-    if (h.checkpoint?.resume && !resumeFrom) throw new CliError(`--resume: no checkpoint-<step> folder in ${h.checkpoint.dir} to resume from`);
+    const resumeFrom = await checkpointToResume(h.checkpoint, (m) => ctx.note(m));
     const source = await resolveModel(args, ctx);
     const model = await loadModel(source.dir, ctx, { seed: h.seed });
     const host = hostOf(model);
     const maxLength = maxLengthFor(args, model);
 
-    const name = SAFE_NAME(args.string('name') ?? args.string('dataset') ?? stemName(args.string('train')!));
+    const name = defaultAdapterName(args, h.task);
     if (!h.full) model.addAdapter(name, h.config);
     const { tokenizer } = await resolveTokenizer(ctx, args.string('tokenizer'), [source.dir], model.info.vocabSize);
     const splits = ensureDev(await loadSplits(args, ctx, h.task, true), h.task, h.seed, (m) => ctx.note(m));
@@ -185,41 +237,82 @@ export const trainCommand: CommandSpec = {
     const testData = enc(splits.test, h.seed + 2);
     const padTokenId = tokenizer.padTokenId ?? host.config.padTokenId ?? 0;
 
-    const steps = h.maxSteps ?? h.epochs * Math.ceil(trainData.length / h.batchSize);
-    const warmupSteps = 'steps' in h.warmup ? h.warmup.steps : Math.round(h.warmup.ratio * steps);
+    const hp = chooseHyper(h.full ? 'full' : h.config, trainData.length, h.batchSize, h.given);
+    const { steps, warmupSteps } = hp;
+    if (hp.defaulted.length) ctx.note(`defaults for this run: ${hp.defaulted.join(', ')}; give the flags to change them`);
     ctx.note(
       `training ${h.full ? 'the whole model' : `adapter '${name}' (${h.config})`} on ${trainData.length} examples` +
-        `${devData ? ` (dev ${devData.length})` : ''}: ${steps} steps of ${h.batchSize}, lr ${h.lr} (${warmupSteps} warm-up steps, then linear decay)`,
+        `${devData ? ` (dev ${devData.length})` : ''}: ${steps} steps of ${h.batchSize}, lr ${hp.lr} (${warmupSteps} warm-up steps, then linear decay)`,
     );
     if (resumeFrom) ctx.note(`resuming from ${resumeFrom}`);
     const progress = new Progress(ctx.io.stderr, 'train', steps);
-    const result = await train(model, {
-      mode: h.full ? 'full' : 'adapter',
-      ...(h.full ? {} : { adapter: name }),
-      head: name,
-      trainData,
-      ...(devData ? { evalData: devData } : {}),
-      batchSize: h.batchSize,
-      epochs: h.epochs,
-      ...(h.maxSteps !== undefined ? { maxSteps: h.maxSteps } : {}),
-      lr: h.lr,
-      warmupSteps,
-      weightDecay: h.weightDecay,
-      seed: h.seed,
-      padTokenId,
-      ...(h.checkpoint ? { checkpointDir: h.checkpoint.dir, checkpointEvery: h.checkpoint.every, keepCheckpoints: 1 } : {}),
-      ...(resumeFrom ? { resumeFrom } : {}),
-      onProgress: (e) => {
-        if (e.type === 'step') progress.update(e);
-        else if (e.type === 'eval') progress.log(`eval  step ${e.step} (epoch ${e.epoch}): ${formatMetrics(e.metrics)}`);
-      },
-    });
+    const losses: number[] = [];
+    const written: string[] = [];
+    const stop = new AbortController();
+    const quit = (): never => process.exit(130);
+    const onSigint = (): void => {
+      stop.abort();
+      progress.log('adapterkit: Ctrl-C: stopping after the current step and saving a checkpoint (Ctrl-C again quits without saving)');
+      process.once('SIGINT', quit);
+    };
+    process.once('SIGINT', onSigint);
+    let result: Awaited<ReturnType<typeof train>>;
+    try {
+      result = await train(model, {
+        mode: h.full ? 'full' : 'adapter',
+        ...(h.full ? {} : { adapter: name }),
+        head: name,
+        trainData,
+        ...(devData ? { evalData: devData } : {}),
+        batchSize: h.batchSize,
+        epochs: hp.epochs,
+        ...(hp.maxSteps !== undefined ? { maxSteps: hp.maxSteps } : {}),
+        lr: hp.lr,
+        warmupSteps,
+        weightDecay: h.weightDecay,
+        seed: h.seed,
+        padTokenId,
+        checkpointDir: h.checkpoint.dir,
+        checkpointEvery: h.checkpoint.every,
+        keepCheckpoints: 1,
+        signal: stop.signal,
+        ...(resumeFrom ? { resumeFrom } : {}),
+        onProgress: (e) => {
+          if (e.type === 'step') {
+            losses.push(e.loss);
+            progress.update(e);
+          } else if (e.type === 'eval') progress.log(`eval  step ${e.step} (epoch ${e.epoch}): ${formatMetrics(e.metrics)}`);
+          else if (e.type === 'checkpoint') written.push(e.dir);
+        },
+      });
+    } catch (err) {
+      progress.done();
+      if (err instanceof TrainingInterruptedError) {
+        throw new InterruptedError(
+          `interrupted after step ${err.step} of ${err.totalSteps}; checkpoint saved in ${err.checkpoint ?? h.checkpoint.dir}. ` +
+            'To continue, run the same command with --resume',
+        );
+      }
+      throw err;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGINT', quit);
+    }
     const seconds = progress.done();
+    // the run is complete and is saved below: its own checkpoints (and the one it resumed from) are no longer needed
+    for (const dir of new Set([...written, ...(resumeFrom ? [resumeFrom] : [])])) await rm(dir, { recursive: true, force: true });
+    await rmdir(h.checkpoint.dir).catch(() => undefined); // only when empty
 
+    const stepsPerEpoch = Math.ceil(trainData.length / h.batchSize);
+    const loss = finalLoss(losses, stepsPerEpoch);
     const finalSet = testData ? 'test' : devData ? 'dev' : 'train';
     const finalData = testData ?? devData ?? trainData;
     const metrics = await evaluate(model, finalData, { head: name, batchSize: h.batchSize, padTokenId });
-    ctx.out(`trained ${result.step} steps in ${formatDuration(seconds)}; final loss ${result.lastLoss.toFixed(4)}`);
+    const over = loss.steps === stepsPerEpoch ? `the last epoch's ${loss.steps} steps` : `the last ${loss.steps} steps`;
+    ctx.out(
+      `trained ${result.step} steps in ${formatDuration(seconds)}; ` +
+        (loss.steps > 0 ? `final loss ${loss.mean.toFixed(4)} (training loss, mean over ${over})` : 'no step left to run (the checkpoint was at the last step)'),
+    );
     ctx.out(`${finalSet} (${finalData.length} examples): ${formatMetrics(metrics)}`);
     ctx.out(describeTrainable(model, h.full ? 'the whole model' : `adapter '${name}'`));
 
@@ -240,9 +333,10 @@ export const trainCommand: CommandSpec = {
           config: h.full ? 'full' : h.config,
           name,
           steps: result.step,
+          ...(loss.steps > 0 ? { final_train_loss: loss.mean } : {}),
           epochs: result.epoch,
           seconds: Number(seconds.toFixed(1)),
-          hyperparameters: { lr: h.lr, batch_size: h.batchSize, max_length: maxLength, seed: h.seed, warmup_steps: warmupSteps, weight_decay: h.weightDecay },
+          hyperparameters: { lr: hp.lr, epochs: hp.epochs, ...(hp.maxSteps !== undefined ? { max_steps: hp.maxSteps } : {}), batch_size: h.batchSize, max_length: maxLength, seed: h.seed, warmup_steps: warmupSteps, weight_decay: h.weightDecay },
           eval_history: result.history,
           final: { split: finalSet, examples: finalData.length, ...metrics },
           ...(labels ? { labels: labels.names } : {}),

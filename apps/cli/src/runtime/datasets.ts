@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { suggestNearest } from '@adapterkit/core';
-import { loadEmbeddedDataset, parseCsv, readCsv, readJsonl, readLines, splitDataset, type EmbeddedDatasetName, type LabelMap, type TextExample } from '@adapterkit/data';
+import { parseCsv, readCsv, readJsonl, readLines, splitDataset, type LabelMap, type TextExample } from '@adapterkit/data';
+import { loadEmbeddedDataset, type EmbeddedDatasetName } from '@adapterkit/datasets';
 import type { Args, OptionSpec } from '../cli/args';
 import type { Context } from '../cli/command';
 import { CliError } from '../cli/errors';
@@ -11,7 +12,7 @@ import { CliError } from '../cli/errors';
 export const TASKS = ['classification', 'tagging', 'masked-lm', 'causal-lm'] as const;
 export type Task = (typeof TASKS)[number];
 
-/** Datasets of `@adapterkit/data` that `--dataset` names. */
+/** Datasets of `@adapterkit/datasets` that `--dataset` names. */
 export const EMBEDDED_DATASETS = ['spam', 'langid'] as const;
 
 /** Whether a task learns from labels (vs. plain text). */

@@ -7,6 +7,7 @@ import type { Args } from '../cli/args';
 import type { Context } from '../cli/command';
 import { CliError } from '../cli/errors';
 import { DEFAULT_HUB, downloadHubModel } from './hub';
+import { classifyModelSpec } from './model-spec';
 
 /** The `--model` option and its Hub endpoint, shared by every command that loads a model. */
 export const MODEL_OPTIONS = {
@@ -18,8 +19,6 @@ export const MODEL_OPTIONS = {
 export const EMBEDDED_MODEL = 'models/adapterkit-bert-mini';
 /** Used while {@link EMBEDDED_MODEL} has not been built: the golden fixtures' tiny BERT. */
 export const EMBEDDED_FALLBACK = 'fixtures/golden/models/bert';
-
-const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 
 /** A resolved model folder. */
 export interface ModelSource {
@@ -65,12 +64,11 @@ export async function resolveModel(args: Args, ctx: Context, option = 'model'): 
     checkModelDir(local, spec);
     return { dir: local, kind: 'local', spec };
   }
-  if (!HUB_ID.test(spec) || spec.startsWith('.')) {
-    throw new CliError(`--model ${spec}: no such directory (expected a model folder, 'embedded', or a Hub id org/name)`);
-  }
+  const what = classifyModelSpec(spec, ctx.io.cwd, `--${option}`);
+  if (what.kind === 'missing-path') throw new CliError(what.message, 'NO_SUCH_MODEL_FOLDER');
   const env = ctx.io.env;
   const endpoint = (args.string('hub-endpoint') ?? env['HF_ENDPOINT'] ?? DEFAULT_HUB).replace(/\/+$/, '');
   const cacheRoot = env['ADAPTERKIT_CACHE'] ?? join(env['HOME'] ?? homedir(), '.cache', 'adapterkit', 'hub');
-  const dir = await downloadHubModel(spec, { endpoint, cacheRoot, note: (m) => ctx.note(m), ...(env['HF_TOKEN'] ? { token: env['HF_TOKEN'] } : {}) });
+  const dir = await downloadHubModel(what.id, { endpoint, cacheRoot, note: (m) => ctx.note(m), ...(env['HF_TOKEN'] ? { token: env['HF_TOKEN'] } : {}) });
   return { dir, kind: 'hub', spec };
 }

@@ -35,7 +35,15 @@ function textOf(line: string): string | [string, string] {
   return tab < 0 ? line : [line.slice(0, tab), line.slice(tab + 1)];
 }
 
-/** Classification: `label<TAB>probability` per text (multi-label: every label above 0.5; regression: the value). */
+/** An input echoed as the last column: tabs and line breaks escaped, so that every result stays one line. */
+export function echo(line: string): string {
+  return line.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\r?\n/g, '\\n');
+}
+
+/**
+ * Classification: `label<TAB>probability<TAB>input` per text (multi-label: every label above 0.5; regression: the
+ * value), the input echoed ({@link echo}).
+ */
 function classify(model: AdapterModel, tokenizer: Tokenizer, texts: readonly string[], o: PredictOptions): string[] {
   const config = getHeads(model).require(o.head).config;
   const labels = headLabels(model, o.head);
@@ -47,16 +55,17 @@ function classify(model: AdapterModel, tokenizer: Tokenizer, texts: readonly str
       if (config.numLabels === 1 && config.headType === 'classification') return logits.arraySync() as number[][];
       return (config.headType === 'multilabel_classification' ? tf.sigmoid(logits) : tf.softmax(logits)).arraySync() as number[][];
     });
-    for (const p of rows) {
-      if (config.numLabels === 1 && config.headType === 'classification') out.push(p[0]!.toFixed(4));
+    rows.forEach((p, k) => {
+      const input = echo(texts[start + k]!);
+      if (config.numLabels === 1 && config.headType === 'classification') out.push(`${p[0]!.toFixed(4)}\t${input}`);
       else if (config.headType === 'multilabel_classification') {
         const on = p.flatMap((v, i) => (v > 0.5 ? [`${labels[i]}:${v.toFixed(4)}`] : []));
-        out.push(on.length ? on.join(',') : '-');
+        out.push(`${on.length ? on.join(',') : '-'}\t${input}`);
       } else {
         const best = p.reduce((b, v, i) => (v > p[b]! ? i : b), 0);
-        out.push(`${labels[best]}\t${p[best]!.toFixed(4)}`);
+        out.push(`${labels[best]}\t${p[best]!.toFixed(4)}\t${input}`);
       }
-    }
+    });
   }
   return out;
 }

@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { suggestNearest } from '@adapterkit/core';
-import { loadEmbeddedCorpus, readLines, SOTU_FROM_YEAR, type EmbeddedCorpusName } from '@adapterkit/data';
+import { readLines } from '@adapterkit/data';
+import { loadEmbeddedCorpus, SOTU_FROM_YEAR, type EmbeddedCorpusName } from '@adapterkit/datasets';
 import { CliError } from '../cli/errors';
 import type { CardCorpus } from './model-card';
 
@@ -11,12 +12,12 @@ const CORPORA = ['english', 'moby-dick', 'sotu'] as const;
 const EMBEDDED_TITLES: Record<EmbeddedCorpusName, { readonly title: string; readonly about: string }> = {
   english: {
     title: `Melville's *Moby-Dick* and the US State of the Union addresses ${SOTU_FROM_YEAR}–2021`,
-    about: 'the English corpus embedded in `@adapterkit/data`',
+    about: 'the English corpus embedded in `@adapterkit/datasets`',
   },
-  'moby-dick': { title: "Melville's *Moby-Dick*", about: "Melville's *Moby-Dick* (embedded in `@adapterkit/data`)" },
+  'moby-dick': { title: "Melville's *Moby-Dick*", about: "Melville's *Moby-Dick* (embedded in `@adapterkit/datasets`)" },
   sotu: {
     title: `the US State of the Union addresses ${SOTU_FROM_YEAR}–2021`,
-    about: `the US State of the Union addresses ${SOTU_FROM_YEAR}–2021 (embedded in \`@adapterkit/data\`)`,
+    about: `the US State of the Union addresses ${SOTU_FROM_YEAR}–2021 (embedded in \`@adapterkit/datasets\`)`,
   },
 };
 
@@ -29,7 +30,7 @@ export interface Corpus extends CardCorpus {
 }
 
 /**
- * `embedded:english` (or `moby-dick`, `sotu`: passages of ≤ 1000 characters from `@adapterkit/data`), or a text file
+ * `embedded:english` (or `moby-dick`, `sotu`: passages of ≤ 1000 characters from `@adapterkit/datasets`), or a text file
  * (one passage per non-empty line, at least 2).
  */
 export async function loadCorpus(spec: string, cwd: string): Promise<Corpus> {

@@ -28,19 +28,36 @@ export interface ProgressUpdate {
  * plain lines (about ten per run) otherwise, so logs stay readable.
  */
 export class Progress {
-  private readonly start = performance.now();
+  private readonly start: number;
   private tokensPerSecond = 0;
   private lastLength = 0;
   private readonly every: number;
-  /** The step before the first update (non-zero when a run resumes from a checkpoint), for the ETA. */
-  private startStep: number | undefined;
+  /**
+   * The first update's step and time. The ETA counts from there: the first step also pays for loading kernels and
+   * compiling (several times a later step), so timing it made the first ETA several times too long.
+   */
+  private first: { readonly step: number; readonly at: number } | undefined;
 
+  /** @param now - clock in milliseconds (tests pass a fake one). */
   constructor(
     private readonly stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
     private readonly label: string,
     private readonly total: number,
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.every = Math.max(1, Math.ceil(total / 10));
+    this.start = this.now();
+  }
+
+  /** Seconds left, from the steps since the first update; undefined before a second update. */
+  private eta(step: number): number | undefined {
+    const t = this.now();
+    if (this.first === undefined) {
+      this.first = { step, at: t };
+      return step >= this.total ? 0 : undefined;
+    }
+    if (step <= this.first.step) return undefined;
+    return ((t - this.first.at) / 1000 / (step - this.first.step)) * (this.total - step);
   }
 
   private get tty(): boolean {
@@ -49,11 +66,9 @@ export class Progress {
 
   update(u: ProgressUpdate): void {
     this.tokensPerSecond = this.tokensPerSecond === 0 ? u.tokensPerSecond : 0.8 * this.tokensPerSecond + 0.2 * u.tokensPerSecond;
-    const elapsed = (performance.now() - this.start) / 1000;
-    this.startStep ??= u.step - 1;
-    const eta = (elapsed / (u.step - this.startStep)) * (this.total - u.step);
+    const eta = this.eta(u.step);
     const width = String(this.total).length;
-    const stats = `${String(u.step).padStart(width)}/${this.total}  loss ${u.loss.toFixed(4)}  ${Math.round(this.tokensPerSecond)} tok/s  ETA ${formatDuration(eta)}`;
+    const stats = `${String(u.step).padStart(width)}/${this.total}  loss ${u.loss.toFixed(4)}  ${Math.round(this.tokensPerSecond)} tok/s  ETA ${eta === undefined ? '…' : formatDuration(eta)}`;
     if (this.tty) {
       const cols = this.stream.columns || 100;
       const cells = Math.max(0, Math.min(24, cols - 1 - stats.length - this.label.length - 4));
@@ -62,7 +77,7 @@ export class Progress {
       if (line.length > cols - 1) line = line.slice(0, cols - 1);
       this.stream.write(`\r${line.padEnd(this.lastLength)}`);
       this.lastLength = line.length;
-    } else if (u.step === 1 || u.step === this.total || u.step % this.every === 0) {
+    } else if (u.step === this.first?.step || u.step === this.first!.step + 1 || u.step === this.total || u.step % this.every === 0) {
       this.stream.write(`${this.label} step ${stats}\n`);
     }
   }
@@ -80,6 +95,6 @@ export class Progress {
   done(): number {
     if (this.tty && this.lastLength > 0) this.stream.write('\n');
     this.lastLength = 0;
-    return (performance.now() - this.start) / 1000;
+    return (this.now() - this.start) / 1000;
   }
 }

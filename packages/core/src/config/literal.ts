@@ -34,13 +34,13 @@ export function splitPath(path: string): string[] {
   return path.split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-/** Options for {@link parseLiteral} and {@link parseLiteralAt}. */
+/** Options for {@link parseLiteral} and `parseLiteralAt`. */
 export interface LiteralParseOptions {
   /** Label used in error messages (`Invalid <subject> at position N`). Defaults to `Python literal`. */
   subject?: string;
 }
 
-/** Result of {@link parseLiteralAt}. */
+/** Result of `parseLiteralAt`. */
 export interface LiteralAtResult {
   /** The parsed value. */
   value: PyValue;
@@ -125,7 +125,7 @@ function isHex(s: string): boolean {
   return /^[0-9a-fA-F]+$/.test(s);
 }
 
-/** Deepest nesting of lists, tuples and dicts {@link parseLiteralAt} accepts (bounds the parser's stack use). */
+/** Deepest nesting of lists, tuples and dicts `parseLiteralAt` accepts (bounds the parser's stack use). */
 export const MAX_LITERAL_DEPTH = 100;
 
 class LiteralParser {
@@ -476,7 +476,7 @@ export function parseLiteralAt(input: string, start: number, options?: LiteralPa
 }
 
 /**
- * Parses a complete Python literal (see {@link parseLiteralAt} for the grammar); only
+ * Parses a complete Python literal (see `parseLiteralAt` for the grammar); only
  * whitespace may follow the value.
  *
  * @example parseLiteral("{'default': 16, 11: 2.0}")

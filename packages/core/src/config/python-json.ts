@@ -221,13 +221,13 @@ export interface ConfigHashOptions {
 
 /**
  * AdapterHub's `get_adapter_config_hash`: drops `ignoreParams`, minimizes the config
- * ({@link minimizeDict}), drops top-level keys equal (Python `==`) to
- * {@link ADAPTER_CONFIG_HASH_IGNORE_DEFAULT}, then takes the SHA-1 of
+ * (`minimizeDict`), drops top-level keys equal (Python `==`) to
+ * `ADAPTER_CONFIG_HASH_IGNORE_DEFAULT`, then takes the SHA-1 of
  * `json.dumps(d, sort_keys=True)` ({@link toPythonJson}) and keeps the first 16 hex chars.
  *
  * @example configHash(pfeifferConfig) === '9076f36a74755ac4'
  * @param config - The adapter config dict (e.g. the `config` entry of `adapter_config.json`).
- * @param floatKeys - Which numbers are Python floats; defaults to {@link isAdapterFloatKey}.
+ * @param floatKeys - Which numbers are Python floats; defaults to `isAdapterFloatKey`.
  * @param options - Hash length and ignored keys.
  * @returns The hex hash prefix.
  */

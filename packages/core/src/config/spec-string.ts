@@ -220,7 +220,7 @@ export function quotePy(s: string): string {
   return out + "'";
 }
 
-/** Options for {@link formatPyLiteral}. */
+/** Options for `formatPyLiteral`. */
 export interface FormatPyLiteralOptions {
   /** Encoded paths of numbers to print as floats (see `joinPath`). */
   floatPaths?: ReadonlySet<string>;
@@ -267,7 +267,7 @@ export function formatPyLiteral(value: PyValue, options?: FormatPyLiteralOptions
 
 /**
  * Writes chunks in the canonical config-string form `name[k=v,k2=v2]|name2` (no spaces;
- * chunks without kwargs have no brackets; values via {@link formatPyLiteral}).
+ * chunks without kwargs have no brackets; values via `formatPyLiteral`).
  *
  * `parseAdapterSpec(formatAdapterSpec(x))` reproduces `x` (names, kwargs and — provided
  * `floatKeys` lists exactly the float-written numbers, including every non-integer —
@@ -351,7 +351,7 @@ export function editDistance(a: string, b: string): number {
 const MAX_SUGGEST_LENGTH = 256;
 
 /**
- * Finds the candidate closest to `word` (case-insensitive {@link editDistance}) for
+ * Finds the candidate closest to `word` (case-insensitive `editDistance`) for
  * "did you mean ...?" messages. Only candidates within `max(2, floor(word.length / 3))`
  * edits qualify; ties go to the earlier candidate. Words or candidates over 256 characters are never suggested
  * (so the cost stays bounded for attacker-sized names).

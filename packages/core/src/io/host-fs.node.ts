@@ -102,7 +102,7 @@ function isPlainName(name: string): boolean {
 /**
  * Finishes or cleans up what an interrupted {@link writeFilesAtomic} / {@link writeFileAtomic} (a killed process)
  * left in `dir`:
- * - a commit record (see {@link ATOMIC_COMMIT_RE}) of a writer no longer running means every new file was complete on disk before the kill: the
+ * - a commit record (see `ATOMIC_COMMIT_RE`) of a writer no longer running means every new file was complete on disk before the kill: the
  *   remaining renames are done (roll forward), then the record is removed, so the folder holds the new set;
  * - temp files of writers that are no longer running are removed (a write that never reached its commit record
  *   leaves the old files untouched).
@@ -160,7 +160,7 @@ async function recoverAtomicWrites(dir: string): Promise<boolean> {
  * {@link recoverAtomicWrites} has run, as every later write and our loaders do).
  *
  * Steps: finish/clean up leftovers of earlier interrupted writes; write and fsync every file to its own temp file;
- * write a commit record (see {@link ATOMIC_COMMIT_RE}; itself atomically) listing the renames; rename the temp
+ * write a commit record (see `ATOMIC_COMMIT_RE`; itself atomically) listing the renames; rename the temp
  * files into place; remove the record. A kill before the record exists leaves the old files (and temp files that
  * the next recovery removes); a kill after it is rolled forward to the new files. If a temp write fails, all temp
  * files are removed and no target is touched; targets that are directories are refused before anything is

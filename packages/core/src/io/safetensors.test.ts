@@ -233,6 +233,11 @@ describe('typed errors', () => {
     const p = join(dir, 'cut.safetensors');
     await writeFile(p, cut);
     await expect(readSafetensors(p)).rejects.toThrow(/cut\.safetensors: tensor "w" data_offsets \[0, 16\] out of bounds/);
+    // the exact detail first, then what to do about it
+    await expect(readSafetensors(p)).rejects.toThrow(/\(data section is 13 bytes\); the file is truncated or corrupt: download it again$/);
+    // cut inside the header or the length prefix
+    expectError(() => parseSafetensors(full.slice(0, 20), 'h.safetensors'), 'SAFETENSORS_HEADER_SIZE', /exceeds the 12 bytes after the 8-byte prefix .*; the file is truncated or corrupt: download it again$/);
+    expectError(() => parseSafetensors(full.slice(0, 5), 'p.safetensors'), 'SAFETENSORS_TOO_SMALL', /too small .*; the file is truncated or corrupt: download it again$/);
   });
 
   it('offsets out of bounds, reversed, or malformed', () => {

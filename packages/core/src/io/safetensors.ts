@@ -147,6 +147,14 @@ function fail(code: SafetensorsErrorCode, message: string, cause?: unknown): nev
   throw new SafetensorsError(code, message, cause === undefined ? undefined : { cause });
 }
 
+/** Appended to the errors a cut-off download produces (the exact detail stays first). */
+export const TRUNCATED_HINT = 'the file is truncated or corrupt: download it again';
+
+/** {@link fail} for damage a truncated or corrupted file shows (bytes missing or garbled), with {@link TRUNCATED_HINT}. */
+function failDamaged(code: SafetensorsErrorCode, message: string, cause?: unknown): never {
+  return fail(code, `${message}; ${TRUNCATED_HINT}`, cause);
+}
+
 function fmtShape(shape: readonly unknown[]): string {
   return `[${shape.map((d) => String(d)).join(', ')}]`;
 }
@@ -191,7 +199,7 @@ function checkHeaderLength(
   maxHeaderBytes: number,
 ): number {
   if (fileLength < 8) {
-    fail(
+    failDamaged(
       'SAFETENSORS_TOO_SMALL',
       `${source}: file is ${fileLength} bytes, too small for the 8-byte header length prefix`,
     );
@@ -204,7 +212,7 @@ function checkHeaderLength(
     );
   }
   if (n > BigInt(fileLength - 8)) {
-    fail(
+    failDamaged(
       'SAFETENSORS_HEADER_SIZE',
       `${source}: header length ${n} (u64 at offset 0) exceeds the ${fileLength - 8} bytes after the 8-byte prefix (file is ${fileLength} bytes)`,
     );
@@ -223,7 +231,7 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
   } catch (err) {
-    return fail('SAFETENSORS_HEADER', `${source}: header (bytes 8..${headerEnd}) is not valid UTF-8`, err);
+    return failDamaged('SAFETENSORS_HEADER', `${source}: header (bytes 8..${headerEnd}) is not valid UTF-8`, err);
   }
   const deep = findJsonDepthExcess(text, MAX_JSON_DEPTH);
   if (deep >= 0) {
@@ -236,7 +244,7 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return fail(
+    return failDamaged(
       'SAFETENSORS_HEADER',
       `${source}: header (bytes 8..${headerEnd}) is not valid JSON: ${(err as Error).message}`,
       err,
@@ -278,7 +286,7 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end || end > dataLength) {
-      fail(
+      failDamaged(
         'SAFETENSORS_OFFSETS',
         `${where} data_offsets [${begin}, ${end}] out of bounds (data section is ${dataLength} bytes)`,
       );

@@ -96,13 +96,13 @@ const toEntry = (m: Mat): TensorEntry => ({ dtype: 'F32', shape: [m.rows, m.cols
  * Read a HF PEFT adapter directory (`adapter_config.json` with `peft_type` `LORA` or `IA3`, and
  * `adapter_model.safetensors`) into a new LoRA / (IA)³ adapter with identical outputs. The wrapped modules are
  * taken from the weight keys (`base_model.model.[<base prefix>.]<module path>.lora_A.weight`, ...); layers or
- * modules the file lacks get a no-op update (and a warning). See {@link convertLora} / {@link convertIa3} for
+ * modules the file lacks get a no-op update (and a warning). See `convertLora` / `convertIa3` for
  * how fused projections, mixed ranks and scalings are mapped.
  *
  * Nothing is registered if anything fails. Returns the adapter's name.
  *
  * VeRA files (`peft_type` `VERA`, with the shared projections saved) become a `vera` adapter (see
- * {@link importPeftVera}). DoRA files (`use_dora`) become a LoRA with `useDora` and the `lora_magnitude_vector`s.
+ * `importPeftVera`). DoRA files (`use_dora`) become a LoRA with `useDora` and the `lora_magnitude_vector`s.
  *
  * @throws FileFormatError for unsupported PEFT features (trained biases, feed-forward (IA)³, other
  *   `peft_type`s); CapabilityError for modules AdapterHub LoRA cannot wrap; WeightsMismatchError for bad shapes.

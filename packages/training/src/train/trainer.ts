@@ -24,6 +24,20 @@ import { learningRate, type ScheduleName } from './schedule';
 
 export type { LossFn } from './evaluate';
 
+/**
+ * {@link TrainOptions.signal} stopped a run (code `TRAINING_INTERRUPTED`); `checkpoint` is the checkpoint written
+ * at the step it stopped after, when the run had a `checkpointDir`.
+ */
+export class TrainingInterruptedError extends AdapterKitError {
+  constructor(
+    readonly step: number,
+    readonly totalSteps: number,
+    readonly checkpoint: string | undefined,
+  ) {
+    super('TRAINING_INTERRUPTED', `training interrupted after step ${step} of ${totalSteps}${checkpoint ? `; checkpoint saved in ${checkpoint}` : ' (no checkpointDir: nothing saved)'}`);
+  }
+}
+
 /** Events sent to {@link TrainOptions.onProgress}. */
 export type TrainEvent =
   | {
@@ -95,11 +109,19 @@ export interface TrainOptions extends ScoringOptions {
   readonly checkpointDir?: string;
   /** Write a checkpoint every N optimizer steps (needs `checkpointDir`). */
   readonly checkpointEvery?: number;
-  /** Keep only the newest N checkpoints (default: all). */
+  /**
+   * Keep only the newest N of the checkpoints this run wrote (plus the one it resumed from), default all.
+   * Checkpoints of other runs in `checkpointDir` are never deleted.
+   */
   readonly keepCheckpoints?: number;
   /** Continue a run from a checkpoint folder, or `'latest'` in `checkpointDir`; continues bit-identically. */
   readonly resumeFrom?: string;
   readonly onProgress?: (event: TrainEvent) => void;
+  /**
+   * Stops the run after the current step: a checkpoint is written (when `checkpointDir` is set) and
+   * {@link TrainingInterruptedError} is thrown, naming it.
+   */
+  readonly signal?: AbortSignal;
   /** Seed of data order and dropout, default 42. */
   readonly seed?: number;
   /** Dropout during training (default true). */
@@ -233,7 +255,9 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
     paramKeys: params.map((p) => p.key),
   });
 
-  const saveCheckpoint = async (): Promise<void> => {
+  /** Checkpoints of this run's lineage (the one resumed from, then those written), oldest first. */
+  const lineage: string[] = [];
+  const saveCheckpoint = async (): Promise<string> => {
     const dir = joinPath(o.checkpointDir!, `checkpoint-${loop.step}`);
     const files: Record<string, Uint8Array | string> = {
       [CHECKPOINT_FILES.state]: JSON.stringify(state(), null, 2),
@@ -247,10 +271,11 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
       for (const h of heads.names()) if (!trained.includes(h)) await saveHead(model, joinPath(tmp, h), h, { tiedWeights: false });
     });
     emit({ type: 'checkpoint', step: loop.step, dir });
+    if (!lineage.includes(dir)) lineage.push(dir);
     if (o.keepCheckpoints !== undefined) {
-      const all = await listCheckpoints(o.checkpointDir!);
-      for (const old of all.slice(0, Math.max(0, all.length - o.keepCheckpoints))) await hostFs.rm(old);
+      for (const old of lineage.splice(0, Math.max(0, lineage.length - o.keepCheckpoints))) await hostFs.rm(old);
     }
+    return dir;
   };
 
   const resume = async (from: string): Promise<void> => {
@@ -262,6 +287,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
       dir = all[all.length - 1]!;
     }
     const ck = await readCheckpoint(dir);
+    lineage.push(dir);
     restoreParams(params, ck.params, dir);
     opt.restore(params, ck.state.optimizerSteps, ck.moments, dir);
     rng.setState(ck.state.rngState);
@@ -326,7 +352,14 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
           }
         }
       }
-      if (o.checkpointEvery && loop.step % o.checkpointEvery === 0) await saveCheckpoint();
+      const periodic = o.checkpointEvery !== undefined && o.checkpointEvery > 0 && loop.step % o.checkpointEvery === 0;
+      if (periodic) await saveCheckpoint();
+      // a signal is only seen if its event (e.g. a SIGINT handler) gets a turn: steps alone never yield the event loop
+      if (o.signal) await new Promise((r) => setTimeout(r, 0));
+      if (o.signal?.aborted && loop.step < totalSteps && !stoppedEarly) {
+        const saved = o.checkpointDir ? (periodic ? lineage[lineage.length - 1]! : await saveCheckpoint()) : undefined;
+        throw new TrainingInterruptedError(loop.step, totalSteps, saved);
+      }
     }
     if (o.keepBest && bestSnapshot) {
       const snap = bestSnapshot;

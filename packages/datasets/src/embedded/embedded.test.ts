@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emailToText, LANGID_LANGUAGES, loadEmbeddedCorpus, loadEmbeddedDataset, SPAM_MAX_CHARS, type TextExample } from '../index';
+import type { TextExample } from '@adapterkit/data';
+import { emailToText, LANGID_LANGUAGES, loadEmbeddedCorpus, loadEmbeddedDataset, SPAM_MAX_CHARS } from '../index';
 
 const ids = (ds: Iterable<TextExample>, n = 5): (string | undefined)[] => [...ds].slice(0, n).map((x) => x.id);
 const countLabels = (ds: Iterable<TextExample>): Record<string, number> => {

@@ -1,8 +1,5 @@
 import { AdapterKitError } from '@adapterkit/core';
-import type { TextExample } from '../datasets/example';
-import type { InMemoryDataset } from '../datasets/in-memory';
-import { LabelMap } from '../datasets/label-map';
-import { splitDataset } from '../datasets/split';
+import { LabelMap, splitDataset, type InMemoryDataset, type TextExample } from '@adapterkit/data';
 import { loadLangidExamples } from './langid';
 import { loadSpamExamples } from './spam';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TextExample } from '../datasets/example';
+import type { TextExample } from '@adapterkit/data';
 import { decodeEntities } from './html';
 import { packageDir } from './package-dir';
 import { splitSentences } from './text';

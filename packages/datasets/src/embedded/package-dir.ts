@@ -14,7 +14,7 @@ export function packageDir(name: string): string {
   try {
     entry = require.resolve(name);
   } catch (err) {
-    throw new FileFormatError('DATASET_MISSING', `the data package ${name} is not installed (it is a dependency of @adapterkit/data; reinstall)`, { cause: err });
+    throw new FileFormatError('DATASET_MISSING', `the data package ${name} is not installed (it is a dependency of @adapterkit/datasets; reinstall)`, { cause: err });
   }
   for (let dir = dirname(entry); dir !== dirname(dir); dir = dirname(dir)) {
     const pkg = join(dir, 'package.json');

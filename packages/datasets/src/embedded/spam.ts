@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileFormatError } from '@adapterkit/core';
-import type { TextExample } from '../datasets/example';
+import type { TextExample } from '@adapterkit/data';
 import { emailToText } from './email';
 import { packageDir } from './package-dir';
 
