@@ -14,7 +14,7 @@ export default defineConfig([
     // `require('@adapterkit/testkit')` loads this one-line AdapterKitError `ESM_ONLY` instead.
     entry: { 'esm-only': 'src/esm-only.ts' },
     format: ['cjs'],
-    dts: false,
+    dts: true, // esm-only.d.cts: an empty module, so TypeScript resolves `require` and the message explains at run time
     clean: false,
     sourcemap: false,
     target: 'node20',
