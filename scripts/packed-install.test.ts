@@ -15,7 +15,7 @@
  * else from the registry. `ADAPTERKIT_PACKED_TRAIN_ARGS` appends flags to the `adapterkit train` run (to compare
  * with tuned flags); the accuracy assertion holds either way.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -79,9 +79,27 @@ export function topicSentences(): Array<{ text: string; label: string }> {
   return out;
 }
 
-function run(cmd: string, args: readonly string[], cwd: string, timeoutMs = 600_000): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { cwd, env: ENV, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+/**
+ * Run a command (asynchronously, so the test worker keeps answering vitest while npm, pnpm or a training run take
+ * minutes); never rejects, the caller checks `code`.
+ */
+function run(cmd: string, args: readonly string[], cwd: string, timeoutMs = 600_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => done({ code: -1, stdout, stderr: `${stderr}${String(err)}` }));
+    child.on('close', (code, signal) => done({ code: code ?? -1, stdout, stderr: signal ? `${stderr}\nkilled by ${signal}` : stderr }));
+  });
+}
+
+/** {@link run}, failing with the command's output when it exits non-zero. */
+async function mustRun(cmd: string, args: readonly string[], cwd: string, timeoutMs?: number): Promise<string> {
+  const r = await run(cmd, args, cwd, timeoutMs);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}):\n${r.stderr.slice(-4000)}`);
+  return r.stdout;
 }
 
 /** Workspace packages that publish (not private), with their folders. */
@@ -98,15 +116,15 @@ function publishable(): Array<{ name: string; dir: string }> {
   return out;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   // build every package once (turbo's cache makes this quick when nothing changed)
-  execFileSync('pnpm', ['-s', 'turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: ROOT, env: ENV, stdio: ['ignore', 'ignore', 'inherit'] });
+  await mustRun('pnpm', ['-s', 'turbo', 'run', 'build', '--output-logs=errors-only'], ROOT, 1_200_000);
   work = mkdtempSync(join(tmpdir(), 'adapterkit-packed-'));
   const tarballs = join(work, 'tarballs');
   mkdirSync(tarballs);
   const deps: Record<string, string> = {};
   for (const p of publishable()) {
-    const json = execFileSync('pnpm', ['pack', '--json', '--pack-destination', tarballs], { cwd: p.dir, env: ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const json = await mustRun('pnpm', ['pack', '--json', '--pack-destination', tarballs], p.dir);
     const file = (JSON.parse(json.slice(json.indexOf('{'))) as { filename: string }).filename;
     if (!NOT_INSTALLED.has(p.name)) deps[p.name] = `file:${resolve(tarballs, file)}`;
   }
@@ -115,9 +133,8 @@ beforeAll(() => {
   // what `npm init -y` writes (CommonJS: no "type"), with the tarballs as dependencies; `overrides` makes the
   // packages' own dependencies on each other resolve to the same tarballs, never to the registry
   writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies: deps, overrides: deps }, null, 2)}\n`);
-  const install = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project, 900_000);
-  if (install.code !== 0) throw new Error(`npm install failed (${install.code}):\n${install.stderr.slice(-4000)}`);
-}, 1_200_000);
+  await mustRun('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project, 900_000);
+}, 2_400_000);
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -135,10 +152,10 @@ describe('installed from packed tarballs, outside the repository', () => {
     ['an ES module', 'example.mjs', example],
     ['CommonJS', 'example.cjs', toCommonJs(example)],
   ] as const) {
-    it(`runs the README Example as ${kind}`, () => {
+    it(`runs the README Example as ${kind}`, async () => {
       rmSync(join(project, 'out'), { recursive: true, force: true });
       writeFileSync(join(project, file), code);
-      const r = run('node', [file], project);
+      const r = await run('node', [file], project);
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/^\[ 2, \d+, 256 \]$/m); // lastHiddenState.shape
       expect(r.stdout).toMatch(/sentiment/); // the adapter summary
@@ -148,7 +165,7 @@ describe('installed from packed tarballs, outside the repository', () => {
     }, 300_000);
   }
 
-  it('gives ES module and CommonJS consumers one tfjs-core: one engine, kernel registry and backend', () => {
+  it('gives ES module and CommonJS consumers one tfjs-core: one engine, kernel registry and backend', async () => {
     writeFileSync(
       join(project, 'one-tf.mjs'),
       `import { createRequire } from 'node:module';
@@ -168,7 +185,7 @@ console.log(JSON.stringify({
 }));
 `,
     );
-    const r = run('node', ['one-tf.mjs'], project);
+    const r = await run('node', ['one-tf.mjs'], project);
     expect(r.code, r.stderr).toBe(0);
     const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as { sameEngine: boolean; backendEsm: string; backendCjs: string; kernels: [number, number]; cjsInit: string; cjsCore: string };
     expect(o.sameEngine).toBe(true);
@@ -179,7 +196,7 @@ console.log(JSON.stringify({
     expect([o.cjsInit, o.cjsCore]).toEqual(['function', 'function']);
   }, 120_000);
 
-  it('type-checks CommonJS and ES module TypeScript consumers (module node16: no TS1479)', () => {
+  it('type-checks CommonJS and ES module TypeScript consumers (module node16: no TS1479)', async () => {
     const src = `import { AdapterModel } from '@adapterkit/core';
 import { loadEmbedded, pipeline } from '@adapterkit/pipelines';
 import { loadTokenizer } from '@adapterkit/data';
@@ -195,25 +212,25 @@ export async function main(): Promise<number> {
     writeFileSync(join(project, 'check-cjs.ts'), src);
     writeFileSync(join(project, 'check-esm.mts'), src);
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['check-cjs.ts', 'check-esm.mts'] }));
-    const r = run('node', [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], project);
+    const r = await run('node', [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], project);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
   }, 120_000);
 
-  it('trains with `adapterkit train --model embedded` (default flags) to ≥ 90 % on a 3-class CSV, then predicts', () => {
+  it('trains with `adapterkit train --model embedded` (default flags) to ≥ 90 % on a 3-class CSV, then predicts', async () => {
     const rows = topicSentences();
     const csv = (part: typeof rows): string => `text,label\n${part.map((r) => `${r.text},${r.label}`).join('\n')}\n`;
     writeFileSync(join(project, 'train.csv'), csv(rows.slice(0, 270)));
     writeFileSync(join(project, 'test.csv'), csv(rows.slice(270)));
     const extra = (process.env['ADAPTERKIT_PACKED_TRAIN_ARGS'] ?? '').split(/\s+/).filter((a) => a.length > 0);
     const bin = join(project, 'node_modules', '.bin', 'adapterkit');
-    const train = run(bin, ['train', '--model', 'embedded', '--train', 'train.csv', '--test', 'test.csv', '--out', 'out/topics', ...extra], project, 900_000);
+    const train = await run(bin, ['train', '--model', 'embedded', '--train', 'train.csv', '--test', 'test.csv', '--out', 'out/topics', ...extra], project, 900_000);
     expect(train.code, train.stderr.slice(-3000)).toBe(0);
     const m = /\(60 examples\): .*accuracy (\d\.\d+)/.exec(train.stdout);
     expect(m, train.stdout).not.toBeNull();
     const accuracy = Number(m![1]);
     console.log(`adapterkit train --model embedded ${extra.join(' ') || '(default flags)'}: test accuracy ${accuracy}`);
     expect(accuracy).toBeGreaterThanOrEqual(0.9);
-    const predict = run(bin, ['predict', '--model', 'embedded', '--adapter', 'out/topics', 'heavy rain is expected tonight', 'the chef baked sweet bread for lunch'], project);
+    const predict = await run(bin, ['predict', '--model', 'embedded', '--adapter', 'out/topics', 'heavy rain is expected tonight', 'the chef baked sweet bread for lunch'], project);
     expect(predict.code, predict.stderr).toBe(0);
     const lines = predict.stdout.trim().split('\n').filter((l) => /\t\d\.\d{4}$/.test(l));
     expect(lines).toHaveLength(2);
