@@ -1,7 +1,7 @@
 /**
  * `pnpm bench:serve [--backend wasm|cpu] [--requests N] [--clients N] [--words N] [--route classify|forward]`: a load
  * test of `@adapterkit/serve` on loopback (127.0.0.1 only), measured in one run. The embedded model
- * (`models/adapterkit-bert-mini`) serves small LoRA adapters (`lora[r=8]`, B initialised non-zero so they change the
+ * (`packages/bert-mini/model`) serves small LoRA adapters (`lora[r=8]`, B initialised non-zero so they change the
  * output), each saved with a 2-label classification head, that this script generates into a temporary folder;
  * `--clients` concurrent clients (default 32) send `--requests` requests in total (default 320) naming the adapters
  * round-robin: `/v1/classify` with one text of `--words` words (default 12), or with `--route forward` `/v1/forward`
@@ -46,9 +46,9 @@ const ROUTE = arg('route') ?? 'classify';
 if (ROUTE !== 'classify' && ROUTE !== 'forward') throw new Error(`--route must be classify or forward, got ${ROUTE}`);
 const VOCAB = ['the', 'meeting', 'is', 'moved', 'to', 'friday', 'win', 'a', 'free', 'cruise', 'now', 'please', 'call', 'me', 'about', 'report', 'budget', 'offer', 'today', 'team'];
 const backend = await initBackend((arg('backend') ?? 'wasm') as 'wasm' | 'cpu', { threads: 1 });
-const MODEL = fileURLToPath(new URL('../models/adapterkit-bert-mini', import.meta.url));
+const MODEL = fileURLToPath(new URL('../packages/bert-mini/model', import.meta.url));
 const model = new AdapterModel(await loadHost(MODEL), { methods: [lora] });
-console.log(`backend: ${backend.name}; model: models/adapterkit-bert-mini (${model.info.numParameters.toLocaleString('en-US')} parameters)`);
+console.log(`backend: ${backend.name}; model: packages/bert-mini/model (${model.info.numParameters.toLocaleString('en-US')} parameters)`);
 console.log(`${REQUESTS} requests per scenario, ${CLIENTS} concurrent clients, POST /v1/${ROUTE} with one ${WORDS}-word text (${ROUTE === 'forward' ? 'as token ids' : 'tokenized by the server'}) each`);
 
 // --- 64 small adapters, generated here

@@ -1,5 +1,5 @@
 /**
- * The embedded base model `models/adapterkit-bert-mini` (built by `pnpm pretrain:embedded`) loads with the library's
+ * The embedded base model `packages/bert-mini/model` (built by `pnpm pretrain:embedded`) loads with the library's
  * own loaders, has the documented shape, fits the repository's size limit, and its tokenizer matches it.
  */
 import { statSync } from 'node:fs';
@@ -11,9 +11,9 @@ import { loadTokenizer } from '@adapterkit/data';
 import { loadHost, type ModelHost } from '@adapterkit/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-const DIR = resolve(import.meta.dirname, '../models/adapterkit-bert-mini');
+const DIR = resolve(import.meta.dirname, '../packages/bert-mini/model');
 
-describe('embedded model models/adapterkit-bert-mini', () => {
+describe('embedded model packages/bert-mini/model', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
   });

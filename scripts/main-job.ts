@@ -1,7 +1,7 @@
 /**
  * The main job on the embedded defaults (`pnpm start`), run with the `adapterkit` command-line tool: it trains a
  * Pfeiffer adapter and a classification head on the embedded SpamAssassin spam/ham task over the embedded base model
- * `models/adapterkit-bert-mini` (frozen), on the wasm backend, prints the test accuracy, the training time, the
+ * `packages/bert-mini/model` (frozen), on the wasm backend, prints the test accuracy, the training time, the
  * trainable parameters and the adapter's file size against the model's, then predicts a few e-mails with the saved
  * adapter. About 6–7 minutes on 2 CPU cores.
  *

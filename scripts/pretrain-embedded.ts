@@ -1,5 +1,5 @@
 /**
- * Builds the embedded base model `models/adapterkit-bert-mini` with `adapterkit pretrain` (the recipe lives in the CLI:
+ * Builds the embedded base model `packages/bert-mini/model` with `adapterkit pretrain` (the recipe lives in the CLI:
  * `apps/cli/src/commands/pretrain.ts` and `apps/cli/src/runtime/pretrain-*.ts`). This script only builds the CLI and
  * runs it on the embedded English corpus, so that the commands recorded in the model's `pretraining.json` and card
  * stay valid (`pnpm pretrain:embedded` builds the CLI first):
@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { adapterkit, requireBuiltCli } from './lib/adapterkit-cli';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const MODEL_DIR = 'models/adapterkit-bert-mini';
+const MODEL_DIR = 'packages/bert-mini/model';
 
 const { values: argv } = parseArgs({
   options: {

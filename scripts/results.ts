@@ -1,6 +1,6 @@
 /**
  * `pnpm results`: fine-tuning methods compared on the embedded tasks with the embedded base model
- * (`models/adapterkit-bert-mini`): full fine-tuning, Pfeiffer, Houlsby, prefix tuning, Compacter++, LoRA, DoRA, prompt
+ * (`packages/bert-mini/model`): full fine-tuning, Pfeiffer, Houlsby, prefix tuning, Compacter++, LoRA, DoRA, prompt
  * tuning, LoReFT and the head alone on the frozen model — test accuracy, trainable parameters, saved file size and training time, for the
  * SpamAssassin spam/ham task and the UDHR language-identification task (fixed seeded splits, seed 42, on the backend `initBackend` picks or `--backend`).
  * Every run trains the method plus a 2-layer classification head with AdamW and a linear schedule (10 % warm-up).

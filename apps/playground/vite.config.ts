@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const MODEL_DIR = join(ROOT, 'models', 'adapterkit-bert-mini');
+const MODEL_DIR = join(ROOT, 'packages', 'bert-mini', 'model');
 const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
 const WASM_DIR = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')), '..', 'wasm-out');
 const WASM_FILES = readdirSync(WASM_DIR).filter((f) => f.endsWith('.wasm'));

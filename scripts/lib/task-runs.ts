@@ -29,7 +29,7 @@ import {
 } from '@adapterkit/training';
 
 /** The repository's embedded base model (built by `pnpm pretrain:embedded`). */
-export const EMBEDDED_MODEL_DIR = resolve(import.meta.dirname, '../../models/adapterkit-bert-mini');
+export const EMBEDDED_MODEL_DIR = resolve(import.meta.dirname, '../../packages/bert-mini/model');
 
 /** Every method package the runs may use. */
 const METHODS = [...bottleneck, ...compacter, ...lora, ...prefixTuning, ...promptTuning, ...reft];

@@ -145,10 +145,10 @@ describe('Hub models', () => {
 });
 
 describe('embedded model', () => {
-  it('resolves `embedded` (the golden tiny BERT while models/adapterkit-bert-mini is missing, with a note)', async () => {
+  it('resolves `embedded` (the golden tiny BERT while packages/bert-mini/model is missing, with a note)', async () => {
     const r = await cli(['summary', '--model', 'embedded']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^embedded: bert, /);
-    if (!existsSync(new URL('../../../models/adapterkit-bert-mini/model.safetensors', import.meta.url))) expect(r.stderr).toContain('adapterkit-bert-mini is not built yet');
+    if (!existsSync(new URL('../../../packages/bert-mini/model/model.safetensors', import.meta.url))) expect(r.stderr).toContain('@adapterkit/bert-mini is not built yet');
   });
 });

@@ -57,6 +57,7 @@ export {
 } from './io/weights-file';
 
 export * from './model/host';
+export * from './model/inputs';
 export * from './model/params';
 export * from './model/adapter-model';
 export * from './model/adapter-io';

@@ -10,7 +10,7 @@ import { addClassificationHead, forwardWithHeads, saveAdapterWithHead } from '@a
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METHODS, REPO, start } from './test-support';
 
-const EMBEDDED = join(REPO, 'models', 'adapterkit-bert-mini');
+const EMBEDDED = join(REPO, 'packages', 'bert-mini', 'model');
 const GPT2 = join(REPO, 'fixtures', 'golden', 'models', 'gpt2');
 const TEXTS = ['the meeting is moved to friday', 'win a free cruise now', 'hello'];
 

@@ -256,7 +256,7 @@ export const pretrainCommand: CommandSpec = {
     "tokenizer and positions) with a new schedule: a further phase, appended to the record. Deterministic for the",
     'flags and the backend. A FILE corpus has one passage per non-empty line.',
     '',
-    'pnpm pretrain:embedded (the repository script that builds models/adapterkit-bert-mini) runs this command with',
+    'pnpm pretrain:embedded (the repository script that builds packages/bert-mini/model) runs this command with',
     '--corpus embedded:english --backend wasm --embedded-model (the embedded model\'s card, no AdapterHub head files)',
     'and --record-command with its own command line, which pretraining.json and the card then list.',
   ],

@@ -95,7 +95,7 @@ export interface CardFacts {
   /** The folder also holds the MLM head in the AdapterHub layout. */
   readonly adapterHubHead: boolean;
   /**
-   * The card of the repository's embedded base model (`models/adapterkit-bert-mini`, written by
+   * The card of the repository's embedded base model (`packages/bert-mini/model`, written by
    * `pnpm pretrain:embedded`): adds its notes on the repository, the machine and the transformers check.
    */
   readonly embeddedModel: boolean;

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EMBEDDED_MODEL_FILES, embeddedModelDir } from '@adapterkit/bert-mini';
 import type { OptionSpec } from '../cli/args';
 import type { Args } from '../cli/args';
 import type { Context } from '../cli/command';
@@ -15,8 +16,8 @@ export const MODEL_OPTIONS = {
   'hub-endpoint': { type: 'string', value: 'URL', description: 'Hub to download from (default: $HF_ENDPOINT, else https://huggingface.co)' },
 } as const satisfies Record<string, OptionSpec>;
 
-/** Where the repository's embedded default model lives (relative to the repository root). */
-export const EMBEDDED_MODEL = 'models/adapterkit-bert-mini';
+/** The package that ships the embedded default model (`packages/bert-mini`; its files are in `model/`). */
+export const EMBEDDED_MODEL = '@adapterkit/bert-mini';
 /** Used while {@link EMBEDDED_MODEL} has not been built: the golden fixtures' tiny BERT. */
 export const EMBEDDED_FALLBACK = 'fixtures/golden/models/bert';
 
@@ -45,18 +46,20 @@ function checkModelDir(dir: string, spec: string): void {
 }
 
 /**
- * Resolve `--model`: an existing local folder; `embedded` (the repository's default model, or the golden tiny
- * BERT with a note while it is missing); or a Hub id `org/name`, downloaded once into the cache
+ * Resolve `--model`: an existing local folder; `embedded` (the model folder of `@adapterkit/bert-mini`, or the
+ * golden tiny BERT with a note while a checkout has not built it); or a Hub id `org/name`, downloaded once into the cache
  * (`$ADAPTERKIT_CACHE`, default `~/.cache/adapterkit/hub`) from `--hub-endpoint` / `$HF_ENDPOINT`.
  */
 export async function resolveModel(args: Args, ctx: Context, option = 'model'): Promise<ModelSource> {
   const spec = args.required(option, 'DIR|HUB_ID|embedded');
   if (spec === 'embedded') {
-    const dir = findUp(EMBEDDED_MODEL);
-    if (dir) return { dir, kind: 'embedded', spec };
+    const dir = embeddedModelDir(); // the installed package's model folder (a dependency of the CLI)
+    if (EMBEDDED_MODEL_FILES.every((f) => existsSync(join(dir, f)))) return { dir, kind: 'embedded', spec };
+    // in a checkout where the model has not been built (pnpm pretrain:embedded) yet: the golden tiny BERT
     const fallback = findUp(EMBEDDED_FALLBACK);
-    if (!fallback) throw new CliError(`--model embedded: neither ${EMBEDDED_MODEL} nor ${EMBEDDED_FALLBACK} was found above ${dirname(fileURLToPath(import.meta.url))}`);
-    ctx.note(`the embedded model ${EMBEDDED_MODEL} is not built yet; using the golden test model ${EMBEDDED_FALLBACK} (random weights)`);
+    const missing = EMBEDDED_MODEL_FILES.filter((f) => !existsSync(join(dir, f)));
+    if (!fallback) throw new CliError(`--model embedded: ${EMBEDDED_MODEL} is installed but its model folder ${dir} lacks ${missing.join(', ')} (reinstall ${EMBEDDED_MODEL})`);
+    ctx.note(`the embedded model ${EMBEDDED_MODEL} is not built yet (${dir} lacks ${missing.join(', ')}); using the golden test model ${EMBEDDED_FALLBACK} (random weights)`);
     return { dir: fallback, kind: 'embedded', spec };
   }
   const local = resolve(ctx.io.cwd, spec);

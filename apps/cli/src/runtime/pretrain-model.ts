@@ -25,7 +25,7 @@ export interface BertShape {
   readonly maxLength: number;
 }
 
-/** The embedded model's shape (`models/adapterkit-bert-mini`), the defaults of `adapterkit pretrain`. */
+/** The embedded model's shape (`packages/bert-mini/model`), the defaults of `adapterkit pretrain`. */
 export const EMBEDDED_SHAPE = { layers: 4, hidden: 256, heads: 4, intermediate: 1024, vocabSize: 8000, maxLength: 128 } as const;
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The masked-LM pre-training recipe of `adapterkit pretrain` (the recipe of the embedded model
- * `models/adapterkit-bert-mini`): the held-out split, the packing of the text into sequences, BERT's masking, the loss
+ * `packages/bert-mini/model`): the held-out split, the packing of the text into sequences, BERT's masking, the loss
  * on the masked positions and the schedule. Everything is seeded: the same corpus, flags and backend give the same
  * bytes.
  */

@@ -8,7 +8,8 @@ import { HOOK_POINTS, MODEL_LEVEL_POINTS, type HookPayload, type HookPoint, type
 import type { AnyAdapterMethod, ConfigInput, MethodInstance } from '../method/define';
 import type { MethodExtension } from '../method/extension';
 import { Rng } from '../nn/init';
-import type { HostInfo, KeyValueCache, ModelInputs, ModelOutputs, TransformerHost } from './host';
+import type { HostInfo, KeyValueCache, ModelOutputs, TransformerHost } from './host';
+import { toModelInputs, type ModelInputsLike } from './inputs';
 import type { SinkInput, SourceInput } from '../io/source';
 import { loadAdapter, saveAdapter, type LoadAdapterOptions, type SaveAdapterOptions } from './adapter-io';
 import { ParamCollector, type NamedParam } from './params';
@@ -308,12 +309,13 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
    * Like {@link forward}, then `fn(outputs)` inside the same tidy scope and forward state (so `fn` may call
    * {@link runHook}); returns what `fn` returns. Used by task heads.
    */
-  forwardWith<T extends tf.TensorContainer>(inputs: ModelInputs, options: ForwardOptions, fn: (outputs: ModelOutputs) => T): T {
+  forwardWith<T extends tf.TensorContainer>(raw: ModelInputsLike, options: ForwardOptions, fn: (outputs: ModelOutputs) => T): T {
     this.assertLive();
-    const [batchSize, seqLength] = inputs.inputIds.shape;
     const training = options.training ?? false;
     const rng = training ? { rng: this.forwardRng(options) } : {};
     return tf.tidy(() => {
+      const inputs = toModelInputs(raw); // plain number[][] rows become int32 tensors, freed with the intermediates
+      const [batchSize, seqLength] = inputs.inputIds.shape;
       const info = { batchSize, seqLength, training, ...rng, ...(inputs.attentionMask ? { attentionMask: inputs.attentionMask } : {}) };
       this.dispatcher.beginForward(info);
       try {
@@ -428,10 +430,11 @@ export class AdapterModel<M extends AnyAdapterMethod = AnyAdapterMethod> {
 
   /**
    * Run the model with the active setup. Intermediates are freed; the returned tensors belong to the caller.
-   * Inputs: int32 `[batch, seq]`. Outputs: `lastHiddenState [batch, seq, hidden]`, `poolerOutput [batch, hidden]`
+   * Inputs: int32 `[batch, seq]` tensors or plain `number[][]` rows (e.g. `tokenizer.encodeBatch(texts).inputIds`);
+   * bad rows fail with `AdapterKitError` `INVALID_INPUTS`. Outputs: `lastHiddenState [batch, seq, hidden]`, `poolerOutput [batch, hidden]`
    * (encoders), `logits [batch, seq, vocab]` (when `lmLogits`).
    */
-  forward(inputs: ModelInputs, options: ForwardOptions = {}): ModelOutputs {
+  forward(inputs: ModelInputsLike, options: ForwardOptions = {}): ModelOutputs {
     return this.forwardWith(inputs, options, (outputs) => outputs as unknown as tf.TensorContainer) as unknown as ModelOutputs;
   }
 
