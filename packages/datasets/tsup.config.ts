@@ -2,7 +2,9 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: ['src/index.ts'],
-  format: ['esm'],
+  // ESM and CommonJS (require); `shims` gives the CommonJS build `import.meta.url`.
+  format: ['esm', 'cjs'],
+  shims: true,
   dts: true,
   clean: true,
   sourcemap: true,

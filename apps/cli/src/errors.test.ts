@@ -30,7 +30,7 @@ describe('--model: a local path or a Hub id, by what it looks like and what exis
   it('classifies arguments', () => {
     expect(classifyModelSpec('prajjwal1/bert-tiny', REPO)).toEqual({ kind: 'hub', id: 'prajjwal1/bert-tiny' });
     expect(classifyModelSpec('hf:models/bert-tiny', REPO)).toEqual({ kind: 'hub', id: 'models/bert-tiny' });
-    expect(classifyModelSpec('models/adapterkit-bert-mni', REPO)).toMatchObject({ kind: 'missing-path', message: expect.stringContaining("did you mean 'models/adapterkit-bert-mini'?") });
+    expect(classifyModelSpec('packages/bert-mni', REPO)).toMatchObject({ kind: 'missing-path', message: expect.stringContaining("did you mean 'packages/bert-mini'?") });
     for (const path of ['./bert', '../bert', '/nowhere/bert', '~/bert', 'a/b/c', 'bert/', 'C:\\models\\bert']) {
       expect(classifyModelSpec(path, REPO), path).toMatchObject({ kind: 'missing-path', message: expect.stringContaining(`--model ${path}: no such folder`) });
     }

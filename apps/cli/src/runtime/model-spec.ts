@@ -41,7 +41,7 @@ export function classifyModelSpec(spec: string, cwd: string, option = '--model')
   return { kind: 'missing-path', message: `${option} ${spec}: no such folder${nearest(spec, cwd)}${parentHere ? ` (read as a local path because ${parts[0]}/ exists here; for the Hub id write ${option} ${HUB_PREFIX}${spec})` : ''}` };
 }
 
-/** `; did you mean 'models/adapterkit-bert-mini'?` for the deepest existing folder of `spec`, or ``. */
+/** `; did you mean 'packages/bert-mini'?` for the deepest existing folder of `spec`, or ``. */
 function nearest(spec: string, cwd: string): string {
   const parts = spec.replace(/[\\/]+$/, '').split(/[\\/]/);
   for (let keep = parts.length - 1; keep >= 1; keep--) {
