@@ -5,7 +5,7 @@ import { getHeads, HEAD_CONFIG_FILE, loadAdapterWithHead, loadHead, type HeadCon
 export interface AdapterSelection {
   /**
    * The adapter: the name of one already in the model, or a saved adapter folder (path, URL or source; loaded with
-   * its head, as `adapterkit train` and `saveAdapter(dir, name, { withHead: true })` write it). Several are stacked
+   * its head, as `adapterkit train` and `saveAdapterWithHead(model, dir, name)` write it). Several are stacked
    * in the order given (`Stack(a, b)`). Default: the model's active setup as it is.
    */
   readonly adapter?: SourceInput | readonly SourceInput[];

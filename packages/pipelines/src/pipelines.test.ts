@@ -9,7 +9,7 @@ import { trainWordPiece } from '@adapterkit/data';
 import { generate } from '@adapterkit/generate';
 import { lora } from '@adapterkit/lora';
 import { loadHost } from '@adapterkit/models';
-import { addClassificationHead, addMaskedLmHead, addTaggingHead, forwardWithHeads, getHeads } from '@adapterkit/training';
+import { addClassificationHead, addMaskedLmHead, addTaggingHead, forwardWithHeads, getHeads, saveAdapterWithHead } from '@adapterkit/training';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeOutputs, forwardArrays, loadEmbedded, loadPretrained, pipeline, type Pretrained } from './index';
 
@@ -39,10 +39,10 @@ beforeAll(async () => {
   // a LoRA adapter with a 3-label classification head and one with a tagging head, saved as `adapterkit train` does
   embedded.model.addAdapter('topic', 'lora[r=4,alpha=8]');
   addClassificationHead(embedded.model, 'topic', { numLabels: 3, id2label: ['sports', 'politics', 'weather'], seed: 1 });
-  await embedded.model.saveAdapter(join(tmp, 'topic'), 'topic', { withHead: true });
+  await saveAdapterWithHead(embedded.model, join(tmp, 'topic'), 'topic');
   embedded.model.addAdapter('pos', 'pfeiffer[reduction_factor=16]');
   addTaggingHead(embedded.model, 'pos', { numLabels: 2, id2label: ['O', 'NAME'], seed: 2 });
-  await embedded.model.saveAdapter(join(tmp, 'pos'), 'pos', { withHead: true });
+  await saveAdapterWithHead(embedded.model, join(tmp, 'pos'), 'pos');
   drop('topic');
   drop('pos');
 }, 120_000);
