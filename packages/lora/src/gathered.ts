@@ -11,14 +11,13 @@ export function isGatherable(m: LoRAModule): boolean {
 
 /**
  * The per-row LoRA / (IA)³ update of a row-routing block (BatchSplit, Parallel) in a constant number of ops,
- * whatever the number of children — Punica's BGMV ("batched gather matrix-vector"): the distinct modules' factors
- * are stacked, gathered per row and applied by one batched product, instead of one slice / matMul / concat per
+ * whatever the number of children — Punica's BGMV ("batched gather matrix-vector"): each row's factors are
+ * gathered into one stacked tensor and applied by one batched product, instead of one slice / matMul / concat per
  * child. Inference only (no dropout); the caller checks that no child is merged, gated or DoRA.
  *
- * - add (LoRA): with `R` the largest `r·slots` of the modules, A `[K, in, R]` and B `[K, R, out]` (smaller ranks
- *   zero-padded, which adds exact zeros), gathered to `[batch, in, R]` / `[batch, R, out]`;
- *   `y + s_row · (x · A_row) · B_row`;
- * - scale ((IA)³): `ℓ·s` stacked `[K, out]`, gathered `[batch, 1, out]`; `y ⊙ (ℓ·s)_row`.
+ * - add (LoRA): with `R` the largest `r·slots` of the modules (smaller ranks zero-padded, which adds exact zeros),
+ *   A gathered to `[batch, in, R]` and B to `[batch, R, out]`; `y + s_row · (x · A_row) · B_row`;
+ * - scale ((IA)³): `ℓ·s` gathered to `[batch, 1, out]`; `y ⊙ (ℓ·s)_row`.
  *
  * Rows of a child without a module at this site (`undefined`) get no update.
  *
@@ -46,13 +45,14 @@ export function gatheredUpdate(modules: ReadonlyArray<LoRAModule | undefined>, s
     start += size;
   });
   const out = y.shape[2];
+  // one stacked row per batch row: tf.stack of the same tensor k times is a plain copy (a gather of a stacked
+  // [K, …] tensor does the same work through an index walk that costs several times more on wasm)
+  const perRow = <T extends tf.Tensor>(factors: readonly T[]): tf.Tensor => tf.stack(Array.from(rowSlot, (k) => factors[k]!));
   return tf.tidy(() => {
-    const index = tf.tensor1d(rowSlot, 'int32');
     if (mode === 'scale') {
       const vectors: tf.Tensor1D[] = distinct.map((m) => tf.mul(m.denseScale(), m.scaling));
       if (neutral >= 0) vectors.push(tf.ones([out]));
-      const perRow = tf.reshape(tf.gather(tf.stack(vectors), index), [batch, 1, out]);
-      return tf.mul(y, perRow) as tf.Tensor3D;
+      return tf.mul(y, tf.reshape(perRow(vectors), [batch, 1, out])) as tf.Tensor3D;
     }
     const inDim = x.shape[2];
     const rank = Math.max(...distinct.map((m) => m.loraA!.shape[1]!));
@@ -69,8 +69,8 @@ export function gatheredUpdate(modules: ReadonlyArray<LoRAModule | undefined>, s
       As.push(tf.zeros([inDim, rank]));
       Bs.push(tf.zeros([rank, out]));
     }
-    const A = tf.gather(tf.stack(As), index) as tf.Tensor3D; // [batch, in, R]
-    const B = tf.gather(tf.stack(Bs), index) as tf.Tensor3D; // [batch, R, out]
+    const A = perRow(As) as tf.Tensor3D; // [batch, in, R]
+    const B = perRow(Bs) as tf.Tensor3D; // [batch, R, out]
     const delta = tf.matMul(tf.matMul(x, A), B); // [batch, seq, out]
     const scalings = distinct.map((m) => m.scaling);
     const scale = scalings.every((s) => s === scalings[0])
