@@ -29,8 +29,8 @@ interface Job {
 /**
  * Collects forward requests for `batchWindowMs` (or until `maxBatch` rows wait) and runs them as one
  * {@link mixedForward} under the model lock, after loading their adapters into the pool. One batch runs at a time:
- * requests arriving meanwhile form the next batch as soon as it ends (continuous batching), so batches grow with
- * the load. A request whose adapter
+ * requests arriving meanwhile form the next batch when it ends (continuous batching; at once when `maxBatch` rows
+ * wait, else after the window), so batches grow with the load. A request whose adapter
  * fails to load is rejected alone (422); the others of its batch run.
  */
 export class Batcher {
@@ -55,12 +55,21 @@ export class Batcher {
         job.cancelled = true;
       });
       this.queue.push(job);
-      // while a batch runs, requests accumulate and form the next batch as soon as it ends
-      if (this.running > 0) return;
-      const waiting = this.queue.reduce((s, j) => s + j.rows.length, 0);
-      if (waiting >= this.options.maxBatch || this.options.batchWindowMs <= 0) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.options.batchWindowMs);
+      this.schedule();
     });
+  }
+
+  /**
+   * Start a batch now when `maxBatch` rows wait (or there is no window), else once the window has passed since the
+   * first waiting request could start. While a batch runs, requests accumulate; when it ends the same rule applies,
+   * so a batch that ended with a few requests queued waits up to one window for the requests its clients are still
+   * sending (on one event loop, the ones whose responses it just wrote), instead of starting a small batch at once.
+   */
+  private schedule(): void {
+    if (this.running > 0) return;
+    const waiting = this.queue.reduce((s, j) => s + (j.cancelled ? 0 : j.rows.length), 0);
+    if (waiting >= this.options.maxBatch || this.options.batchWindowMs <= 0) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.options.batchWindowMs);
   }
 
   /** Start the next batch from what waits now (without waiting for the window), unless one is running. */
@@ -93,7 +102,7 @@ export class Batcher {
       // let the requests that arrived while the forward blocked the event loop be read first, then batch them
       setImmediate(() => {
         if (this.running > 0) return;
-        if (this.queue.length > 0) this.flush();
+        if (this.queue.length > 0) this.schedule();
         else for (const w of this.idleWaiters.splice(0)) w();
       });
     });
