@@ -138,6 +138,7 @@ export class Batcher {
       for (const j of live) this.metrics.queueTime.observe((now - j.enqueued) / 1000);
       const rows = live.flatMap((j) => j.rows.map((r) => ({ ...r, setup: j.setup })));
       let results: MixedRowResult[];
+      const started = performance.now();
       try {
         results = mixedForward(this.model, rows, {
           mixed: this.options.mixed ?? true,
@@ -148,10 +149,12 @@ export class Batcher {
           },
         });
       } catch (err) {
+        this.metrics.batchTime.observe((performance.now() - started) / 1000);
         const e = err instanceof ServeError ? err : new ServeError(500, 'FORWARD_FAILED', `forward failed: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
         for (const j of live) j.reject(e);
         return;
       }
+      this.metrics.batchTime.observe((performance.now() - started) / 1000);
       let start = 0;
       for (const j of live) {
         j.resolve(results.slice(start, start + j.rows.length));
