@@ -27,6 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend } from '@adapterkit/backends';
 import { lora } from '@adapterkit/lora';
@@ -184,6 +185,48 @@ interface Row {
   busy: number;
 }
 
+/**
+ * The load generator runs in a worker thread (its own event loop, on the other core when one is free), as clients on
+ * other machines would: in the server's thread, every client's fetch and JSON work would wait for each blocking
+ * forward, and clients answered by one batch would resubmit together, splitting the load into cohorts of small
+ * batches. One worker serves the whole run, so its memory is in the RSS from the start.
+ */
+const CLIENT_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', async ({ url, bodies, clients }) => {
+  try {
+    const latencies = new Array(bodies.length);
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: clients }, async () => {
+      while (next < bodies.length) {
+        const k = next++;
+        const t = performance.now();
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[k] });
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error('status ' + res.status + ' for ' + bodies[k]);
+        latencies[k] = performance.now() - t;
+      }
+    }));
+    parentPort.postMessage({ latencies, seconds: (performance.now() - t0) / 1000 });
+  } catch (err) {
+    parentPort.postMessage({ error: String((err && err.stack) || err) });
+  }
+});
+`;
+const clientWorker = new Worker(CLIENT_SOURCE, { eval: true });
+clientWorker.unref();
+/** Send `bodies` with `clients` concurrent clients from the worker; resolves with per-request latencies (ms) and the wall time. */
+function runClients(url: string, bodies: string[], clients: number): Promise<{ latencies: number[]; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    clientWorker.once('message', (m: { latencies?: number[]; seconds?: number; error?: string }) => {
+      if (m.error !== undefined) reject(new Error(`load generator: ${m.error}`));
+      else resolve({ latencies: m.latencies!, seconds: m.seconds! });
+    });
+    clientWorker.postMessage({ url, bodies, clients });
+  });
+}
+
 async function scenario(adapters: number, batching: boolean, maxLoaded: number, requests: number): Promise<Part> {
   const tensorsBefore = tf.memory().numTensors;
   const server = createAdapterServer({ model, adaptersDir: dir, modelDir: MODEL, maxLoaded, maxBatch: batching ? 32 : 1, batchWindowMs: batching ? WINDOW_MS : 0 });
@@ -194,27 +237,13 @@ async function scenario(adapters: number, batching: boolean, maxLoaded: number, 
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/v1/${ROUTE}`;
   const list = names(adapters);
-  const send = async (k: number): Promise<number> => {
-    const t = performance.now();
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ROUTE === 'classify' ? { adapter: list[k % list.length], inputs: [text(k)] } : { adapter: list[k % list.length], input_ids: [ids(k)] }) });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`status ${res.status}`);
-    return performance.now() - t;
-  };
+  const body = (k: number): string => JSON.stringify(ROUTE === 'classify' ? { adapter: list[k % list.length], inputs: [text(k)] } : { adapter: list[k % list.length], input_ids: [ids(k)] });
   // warm-up: one round over the adapters (loads them while they fit), one request per client
-  for (let k = 0; k < Math.max(CLIENTS, Math.min(adapters, maxLoaded)); k += CLIENTS) await Promise.all(Array.from({ length: CLIENTS }, (_, c) => send(k + c)));
+  await runClients(url, Array.from({ length: Math.max(CLIENTS, Math.min(adapters, maxLoaded)) }, (_, k) => body(k)), CLIENTS);
   const rssBefore = process.memoryUsage().rss;
   const metric = (text: string, name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   const warm = server.metrics.render();
-  const latencies: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (next < requests) latencies.push(await send(next++));
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
+  const { latencies, seconds } = await runClients(url, Array.from({ length: requests }, (_, k) => body(k + 1000)), CLIENTS);
   const rssAfter = process.memoryUsage().rss;
   const metrics = server.metrics.render();
   const val = (name: string): number => metric(metrics, name);
