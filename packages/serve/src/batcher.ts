@@ -17,6 +17,12 @@ export interface BatcherOptions {
   readonly lmLogits?: boolean;
 }
 
+/**
+ * After a batch, the next one waits at least this fraction of that batch's compute time for more requests (unless
+ * `maxBatch` rows wait already).
+ */
+export const AFTER_BATCH_WAIT = 0.1;
+
 interface Job {
   readonly setup: SetupNode | null;
   readonly rows: readonly MixedRow[];
@@ -37,6 +43,8 @@ export class Batcher {
   private queue: Job[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = 0;
+  /** Compute time of the last batch (ms). */
+  private lastComputeMs = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -61,15 +69,16 @@ export class Batcher {
 
   /**
    * Start a batch now when `maxBatch` rows wait (or there is no window), else once the window has passed since the
-   * first waiting request could start. While a batch runs, requests accumulate; when it ends the same rule applies,
-   * so a batch that ended with a few requests queued waits up to one window for the requests its clients are still
-   * sending (on one event loop, the ones whose responses it just wrote), instead of starting a small batch at once.
+   * first waiting request could start. While a batch runs, requests accumulate; when it ends the same rule applies
+   * with a window of at least {@link AFTER_BATCH_WAIT} of the batch's compute time: the clients it just answered are
+   * sending their next requests, and starting a small batch without them would cost nearly as much as a full one
+   * (the forward blocks the event loop, so they would wait for it) — at most that fraction of throughput is spent.
    */
-  private schedule(): void {
+  private schedule(afterBatch = false): void {
     if (this.running > 0) return;
     const waiting = this.queue.reduce((s, j) => s + (j.cancelled ? 0 : j.rows.length), 0);
     if (waiting >= this.options.maxBatch || this.options.batchWindowMs <= 0) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.options.batchWindowMs);
+    else this.timer ??= setTimeout(() => this.flush(), afterBatch ? Math.max(this.options.batchWindowMs, AFTER_BATCH_WAIT * this.lastComputeMs) : this.options.batchWindowMs);
   }
 
   /** Start the next batch from what waits now (without waiting for the window), unless one is running. */
@@ -102,7 +111,7 @@ export class Batcher {
       // let the requests that arrived while the forward blocked the event loop be read first, then batch them
       setImmediate(() => {
         if (this.running > 0) return;
-        if (this.queue.length > 0) this.schedule();
+        if (this.queue.length > 0) this.schedule(true);
         else for (const w of this.idleWaiters.splice(0)) w();
       });
     });
@@ -154,7 +163,8 @@ export class Batcher {
         for (const j of live) j.reject(e);
         return;
       }
-      this.metrics.batchTime.observe((performance.now() - started) / 1000);
+      this.lastComputeMs = performance.now() - started;
+      this.metrics.batchTime.observe(this.lastComputeMs / 1000);
       let start = 0;
       for (const j of live) {
         j.resolve(results.slice(start, start + j.rows.length));
