@@ -236,7 +236,9 @@ function runClients(url: string, bodies: string[], clients: number): Promise<{ l
 
 async function scenario(adapters: number, batching: boolean, maxLoaded: number, requests: number): Promise<Part> {
   const tensorsBefore = tf.memory().numTensors;
-  const server = createAdapterServer({ model, adaptersDir: dir, modelDir: MODEL, maxLoaded, maxBatch: batching ? 32 : 1, batchWindowMs: batching ? WINDOW_MS : 0 });
+  // requestTimeoutMs: on a loaded machine a one-at-a-time request can wait behind 31 others for longer than the 30 s
+  // default, and a 504 would end the run
+  const server = createAdapterServer({ model, adaptersDir: dir, modelDir: MODEL, maxLoaded, maxBatch: batching ? 32 : 1, batchWindowMs: batching ? WINDOW_MS : 0, requestTimeoutMs: 600_000 });
   const http = createServer(server.handler);
   // A forward blocks the event loop; with Node's 5 s keep-alive timeout, a loaded machine lets the timer phase close a
   // pooled connection whose next request is already waiting to be read (ECONNRESET at the client).
