@@ -78,6 +78,14 @@ export class LoRAInstance implements MethodInstance {
     };
   }
 
+  /**
+   * The module on the dense layer of payload site `site` (`query`, `value`, `intermediate`, …) at `point` and
+   * `layer` (-1: model-level), or undefined where this adapter wraps none. Used by the row-routing blocks.
+   */
+  moduleAt(point: LoRAPoint, layer: number, site: string): LoRAModule | undefined {
+    return this.byLayer.get(layer)?.get(point)?.get(site);
+  }
+
   /** Whether the update is currently folded into the base weights. */
   get isMerged(): boolean {
     return this.merged !== undefined;

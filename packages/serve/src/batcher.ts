@@ -17,6 +17,12 @@ export interface BatcherOptions {
   readonly lmLogits?: boolean;
 }
 
+/**
+ * After a batch, the next one waits at least this fraction of that batch's compute time for more requests (unless
+ * `maxBatch` rows wait already).
+ */
+export const AFTER_BATCH_WAIT = 0.1;
+
 interface Job {
   readonly setup: SetupNode | null;
   readonly rows: readonly MixedRow[];
@@ -29,14 +35,16 @@ interface Job {
 /**
  * Collects forward requests for `batchWindowMs` (or until `maxBatch` rows wait) and runs them as one
  * {@link mixedForward} under the model lock, after loading their adapters into the pool. One batch runs at a time:
- * requests arriving meanwhile form the next batch as soon as it ends (continuous batching), so batches grow with
- * the load. A request whose adapter
+ * requests arriving meanwhile form the next batch when it ends (continuous batching; at once when `maxBatch` rows
+ * wait, else after the window), so batches grow with the load. A request whose adapter
  * fails to load is rejected alone (422); the others of its batch run.
  */
 export class Batcher {
   private queue: Job[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = 0;
+  /** Compute time of the last batch (ms). */
+  private lastComputeMs = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -55,12 +63,22 @@ export class Batcher {
         job.cancelled = true;
       });
       this.queue.push(job);
-      // while a batch runs, requests accumulate and form the next batch as soon as it ends
-      if (this.running > 0) return;
-      const waiting = this.queue.reduce((s, j) => s + j.rows.length, 0);
-      if (waiting >= this.options.maxBatch || this.options.batchWindowMs <= 0) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.options.batchWindowMs);
+      this.schedule();
     });
+  }
+
+  /**
+   * Start a batch now when `maxBatch` rows wait (or there is no window), else once the window has passed since the
+   * first waiting request could start. While a batch runs, requests accumulate; when it ends the same rule applies
+   * with a window of at least {@link AFTER_BATCH_WAIT} of the batch's compute time: the clients it just answered are
+   * sending their next requests, and starting a small batch without them would cost nearly as much as a full one
+   * (the forward blocks the event loop, so they would wait for it) — at most that fraction of throughput is spent.
+   */
+  private schedule(afterBatch = false): void {
+    if (this.running > 0) return;
+    const waiting = this.queue.reduce((s, j) => s + (j.cancelled ? 0 : j.rows.length), 0);
+    if (waiting >= this.options.maxBatch || this.options.batchWindowMs <= 0) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), afterBatch ? Math.max(this.options.batchWindowMs, AFTER_BATCH_WAIT * this.lastComputeMs) : this.options.batchWindowMs);
   }
 
   /** Start the next batch from what waits now (without waiting for the window), unless one is running. */
@@ -93,7 +111,7 @@ export class Batcher {
       // let the requests that arrived while the forward blocked the event loop be read first, then batch them
       setImmediate(() => {
         if (this.running > 0) return;
-        if (this.queue.length > 0) this.flush();
+        if (this.queue.length > 0) this.schedule(true);
         else for (const w of this.idleWaiters.splice(0)) w();
       });
     });
@@ -129,6 +147,7 @@ export class Batcher {
       for (const j of live) this.metrics.queueTime.observe((now - j.enqueued) / 1000);
       const rows = live.flatMap((j) => j.rows.map((r) => ({ ...r, setup: j.setup })));
       let results: MixedRowResult[];
+      const started = performance.now();
       try {
         results = mixedForward(this.model, rows, {
           mixed: this.options.mixed ?? true,
@@ -139,10 +158,13 @@ export class Batcher {
           },
         });
       } catch (err) {
+        this.metrics.batchTime.observe((performance.now() - started) / 1000);
         const e = err instanceof ServeError ? err : new ServeError(500, 'FORWARD_FAILED', `forward failed: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
         for (const j of live) j.reject(e);
         return;
       }
+      this.lastComputeMs = performance.now() - started;
+      this.metrics.batchTime.observe(this.lastComputeMs / 1000);
       let start = 0;
       for (const j of live) {
         j.resolve(results.slice(start, start + j.rows.length));

@@ -35,6 +35,8 @@ export class ServeMetrics {
   readonly queueTime = new Histogram(TIME_BUCKETS);
   readonly batchRows = new Histogram(SIZE_BUCKETS);
   readonly batchAdapters = new Histogram(SIZE_BUCKETS);
+  /** Seconds one batch computed (mixedForward: forward, heads, read-back), blocking the event loop meanwhile. */
+  readonly batchTime = new Histogram(TIME_BUCKETS);
   adapterLoads = 0;
   adapterLoadFailures = 0;
   adapterEvictions = 0;
@@ -73,6 +75,8 @@ export class ServeMetrics {
     histogram('adapterkit_batch_rows', this.batchRows);
     out.push('# HELP adapterkit_batch_adapters Distinct adapter setups per forward of the base model.', '# TYPE adapterkit_batch_adapters histogram');
     histogram('adapterkit_batch_adapters', this.batchAdapters);
+    out.push('# HELP adapterkit_batch_compute_seconds Time one batch computed (forward, heads, read-back); the event loop is blocked meanwhile.', '# TYPE adapterkit_batch_compute_seconds histogram');
+    histogram('adapterkit_batch_compute_seconds', this.batchTime);
     counter('adapterkit_adapter_loads_total', 'Adapters loaded from disk.', this.adapterLoads);
     counter('adapterkit_adapter_load_failures_total', 'Adapter folders that failed to load.', this.adapterLoadFailures);
     counter('adapterkit_adapter_evictions_total', 'Adapters unloaded to make room (LRU).', this.adapterEvictions);

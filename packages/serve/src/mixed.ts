@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { adapterNames, BatchSplit, CapabilityError, formatSetup, type AdapterModel, type ModelInputs, type ModelOutputs, type SetupNode } from '@adapterkit/core';
-import { getHeads } from '@adapterkit/training';
+import { getHeads, type PredictionHead } from '@adapterkit/training';
+import { rowHeadLogits } from './row-heads';
 
 /** One sequence of a mixed batch. */
 export interface MixedRow {
@@ -144,8 +145,16 @@ function runGroups(model: AdapterModel, rows: readonly MixedRow[], groups: reado
   const order = groups.flatMap((g) => g.rows);
   options.onForward?.(order.length, groups.length);
   const width = Math.max(...order.map((i) => rows[i]!.inputIds.length));
-  const heads = getHeads(model);
+  const registry = getHeads(model);
+  const heads = groups.map((g) => {
+    const name = g.setup === null ? undefined : lastAdapter(g.setup);
+    return name !== undefined && registry.has(name) ? registry.require(name) : undefined;
+  });
+  const sizes = groups.map((g) => g.rows.length);
   const withTypes = order.some((i) => rows[i]!.tokenTypeIds !== undefined);
+  const needHidden = order.some((i) => rows[i]!.outputs !== 'logits');
+  // Everything is read back once per batch where possible (one hidden-state read, one logits read), and the
+  // groups' classification heads run as one per-row pass (rowHeadLogits) instead of one slice + head per group.
   const computed = tf.tidy(() => {
     const inputs: ModelInputs = {
       inputIds: pad(rows, order, width, (r) => r.inputIds, 0),
@@ -153,44 +162,64 @@ function runGroups(model: AdapterModel, rows: readonly MixedRow[], groups: reado
       ...(withTypes ? { tokenTypeIds: pad(rows, order, width, (r) => r.tokenTypeIds, 0) } : {}),
     };
     const out: ModelOutputs = model.forward(inputs, { lmLogits: options.lmLogits ?? false });
-    let start = 0;
-    const perGroup = groups.map((g) => {
-      const size = g.rows.length;
-      const name = g.setup === null ? undefined : lastAdapter(g.setup);
-      const head = name !== undefined && heads.has(name) ? heads.require(name) : undefined;
-      const sliced: ModelOutputs = {
-        lastHiddenState: rowsOf(out.lastHiddenState, start, size),
-        ...(out.poolerOutput ? { poolerOutput: rowsOf(out.poolerOutput, start, size) } : {}),
-        ...(out.logits ? { logits: rowsOf(out.logits, start, size) } : {}),
-      };
-      start += size;
-      const logits = head ? head.forward(sliced) : sliced.logits;
-      const labels: string[] = [];
-      for (const [k, v] of Object.entries(head?.config.label2id ?? {})) labels[v] = k;
-      return { ...sliced, logits, headType: head?.config.headType, labels: head ? labels : undefined };
-    });
-    return perGroup.map((p) => ({ hidden: p.lastHiddenState, pooler: p.poolerOutput, logits: p.logits, headType: p.headType, labels: p.labels }));
+    const all = heads.every((h): h is PredictionHead => h !== undefined) && groups.length > 1 ? rowHeadLogits(heads, sizes, out) : undefined;
+    let logits: tf.Tensor | Array<tf.Tensor | undefined> | undefined = all;
+    if (!all) {
+      if (heads.every((h) => h === undefined)) logits = out.logits;
+      else {
+        let start = 0;
+        logits = groups.map((_, gi) => {
+          const size = sizes[gi]!;
+          const head = heads[gi];
+          const part = {
+            lastHiddenState: rowsOf(out.lastHiddenState, start, size),
+            ...(out.poolerOutput ? { poolerOutput: rowsOf(out.poolerOutput, start, size) } : {}),
+            ...(out.logits ? { logits: rowsOf(out.logits, start, size) } : {}),
+          };
+          start += size;
+          return head ? head.forward(part) : part.logits;
+        });
+      }
+    }
+    return { hidden: needHidden ? out.lastHiddenState : undefined, pooler: needHidden ? out.poolerOutput : undefined, logits };
   });
   try {
+    const hidden = computed.hidden?.arraySync() as number[][][] | undefined;
+    const pooler = computed.pooler?.arraySync() as number[][] | undefined;
+    type Logits = number[] | number[][];
+    let rowLogits: (k: number, gi: number, kInGroup: number) => Logits | undefined;
+    if (Array.isArray(computed.logits)) {
+      const perGroup = computed.logits.map((t) => t?.arraySync() as Logits[] | undefined);
+      rowLogits = (_k, gi, kInGroup) => perGroup[gi]?.[kInGroup];
+    } else {
+      const whole = computed.logits?.arraySync() as Logits[] | undefined;
+      rowLogits = (k) => whole?.[k];
+    }
+    const labelsOf = heads.map((head) => {
+      if (!head) return undefined;
+      const labels: string[] = [];
+      for (const [k, v] of Object.entries(head.config.label2id ?? {})) labels[v] = k;
+      return labels;
+    });
+    let k = 0;
     groups.forEach((g, gi) => {
-      const c = computed[gi]!;
-      const needHidden = g.rows.some((ri) => rows[ri]!.outputs !== 'logits');
-      const hidden = needHidden ? (c.hidden.arraySync() as number[][][]) : undefined;
-      const pooler = needHidden ? (c.pooler?.arraySync() as number[][] | undefined) : undefined;
-      const logits = c.logits?.arraySync() as number[][] | number[][][] | undefined;
-      g.rows.forEach((ri, k) => {
-        const n = rows[ri]!.inputIds.length;
-        const l = logits?.[k];
+      const head = heads[gi];
+      g.rows.forEach((ri, kInGroup) => {
+        const row = rows[ri]!;
+        const n = row.inputIds.length;
+        const l = rowLogits(k, gi, kInGroup);
+        const wantHidden = hidden !== undefined && row.outputs !== 'logits';
         results[ri] = {
-          lastHiddenState: hidden && rows[ri]!.outputs !== 'logits' ? hidden[k]!.slice(0, n) : [],
-          ...(pooler && rows[ri]!.outputs !== 'logits' ? { poolerOutput: pooler[k]! } : {}),
+          lastHiddenState: wantHidden ? hidden[k]!.slice(0, n) : [],
+          ...(pooler && wantHidden ? { poolerOutput: pooler[k]! } : {}),
           ...(l !== undefined ? { logits: Array.isArray(l[0]) ? (l as number[][]).slice(0, n) : (l as number[]) } : {}),
-          ...(c.headType !== undefined ? { headType: c.headType } : {}),
-          ...(c.labels !== undefined ? { labels: c.labels } : {}),
+          ...(head ? { headType: head.config.headType, labels: labelsOf[gi]! } : {}),
         };
+        k++;
       });
     });
   } finally {
-    for (const c of computed) tf.dispose([c.hidden, c.pooler, c.logits].filter((t): t is tf.Tensor => t !== undefined));
+    const { hidden, pooler, logits } = computed;
+    tf.dispose([hidden, pooler, ...(Array.isArray(logits) ? logits : [logits])].filter((t): t is tf.Tensor => t !== undefined));
   }
 }

@@ -58,6 +58,9 @@ describe('adapter server', () => {
       const single = Number(/adapterkit_batch_adapters_bucket\{le="1"\} (\d+)/.exec(m.text)![1]);
       expect(single).toBeLessThan(metric(m.text, 'adapterkit_batch_adapters_count'));
       expect(metric(m.text, 'adapterkit_adapter_loads_total')).toBe(CASES.length);
+      // one compute time per batch; a batch runs one forward or more (setups that cannot share one)
+      expect(metric(m.text, 'adapterkit_batch_compute_seconds_count')).toBeGreaterThan(0);
+      expect(metric(m.text, 'adapterkit_batch_compute_seconds_count')).toBeLessThanOrEqual(metric(m.text, 'adapterkit_batch_rows_count'));
       expect(m.text).toContain('adapterkit_requests_total{route="/v1/forward",status="200"} ' + requests.length);
       const list = await s.request('/v1/adapters');
       expect(list.json.adapters.filter((a: { loaded: boolean }) => a.loaded).map((a: { name: string }) => a.name).sort()).toEqual([...CASES].sort());
