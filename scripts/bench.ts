@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--steps N] [--quick] [--backend wasm|cpu|webgpu|…] [--threads N] [--peer]`: training and inference
+ * `pnpm bench [--steps N] [--quick] [--backend wasm|cpu|webgpu|…] [--threads N] [--peer] [--data-parallel]`: training and inference
  * cost of a Pfeiffer adapter on a BERT-like model (4 layers, hidden 256, 4 heads, FFN 1024, vocab 8000; batch
  * 16 × 128 tokens), measured in one run on one backend (default wasm), every figure labelled with the backend
  * actually active and its thread count:
@@ -22,6 +22,9 @@
  *   its matMul work at the 2-D matMul throughput this backend reached (the floor no kernel-level tuning of the other
  *   ops can beat).
  *
+ * `--data-parallel` instead runs only the comparison of wasm threads with data-parallel workers
+ * ({@link dataParallelBench}).
+ *
  * Medians over the timed steps after warm-up. Finishes in about 3 minutes (`--quick`: about 1.5 minutes).
  */
 import { spawnSync } from 'node:child_process';
@@ -34,6 +37,7 @@ import { AdapterModel, type ModelInputs } from '@adapterkit/core';
 import { initHost } from '@adapterkit/models';
 import { plugins as bottleneck } from '@adapterkit/bottleneck';
 import { addClassificationHead, disposeHeads, train, type Example } from '@adapterkit/training';
+import { dataParallelPhase, type DataParallelPhaseResult } from './lib/bench-data-parallel';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,7 +51,7 @@ const steps = Number(arg('steps') ?? (quick ? 2 : 5));
 const warmup = 2;
 const backendName = arg('backend') ?? 'wasm';
 const threads = Number(arg('threads') ?? availableParallelism());
-const phase = arg('phase') as 'adapter' | 'full' | undefined;
+const phase = arg('phase') as 'adapter' | 'full' | 'dp' | undefined;
 /** A phase that times the training step and the matMul only (no forward comparison, no profile). */
 const light = process.argv.includes('--light');
 const BATCH = 16;
@@ -261,8 +265,50 @@ function peerStep(setup: { python: string; script: string; env: NodeJS.ProcessEn
 
 const RESULT_TAG = 'BENCH_PHASE_RESULT ';
 
-if (phase) {
+/**
+ * `--data-parallel`: the adapter step with 1 process × `threads` wasm threads vs `threads` data-parallel workers × 1
+ * thread (`@adapterkit/data-parallel`), same model and data, each in fresh processes, alternating `ROUNDS` times so
+ * that drift in the machine's load hits both alike; prints each round, the medians and which is faster.
+ */
+function dataParallelBench(): void {
+  const ROUNDS = 3;
+  const spawnPhase = <T>(which: 'adapter' | 'dp', t: number): T => {
+    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', 'wasm', '--threads', String(t), '--light'];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
+    if (r.status !== 0 || !line) throw new Error(`bench phase '${which}' failed (exit ${r.status ?? r.signal}):\n${r.stdout}`);
+    return JSON.parse(line.slice(RESULT_TAG.length)) as T;
+  };
+  const t0 = performance.now();
+  const threaded: PhaseResult[] = [];
+  const parallel: DataParallelPhaseResult[] = [];
+  console.log(`adapter step, batch ${BATCH} × ${SEQ}, ${steps} timed steps after ${warmup} warm-up; 1 process × ${threads} wasm threads vs ${threads} workers × 1 thread; ${ROUNDS} alternating rounds`);
+  for (let i = 0; i < ROUNDS; i++) {
+    threaded.push(spawnPhase<PhaseResult>('adapter', threads));
+    parallel.push(spawnPhase<DataParallelPhaseResult>('dp', threads));
+    const a = threaded[i]!.stepMs;
+    const b = parallel[i]!.stepMs;
+    console.log(`  round ${i + 1}: wasm threads ${a.toFixed(0)} ms, data-parallel ${b.toFixed(0)} ms  (threads / data-parallel ${(a / b).toFixed(2)})`);
+  }
+  const a = median(threaded.map((r) => r.stepMs));
+  const b = median(parallel.map((r) => r.stepMs));
+  const rows: Array<[string, string]> = [
+    [`adapter step, 1 process [${threaded[0]!.backend}]`, `${a.toFixed(0)} ms (median of rounds)`],
+    [`adapter step, ${threads} workers [${parallel[0]!.backends[0]}]`, `${b.toFixed(0)} ms (median of rounds; main thread: ${parallel[0]!.main})`],
+    ['wasm threads / data-parallel step time', `${(a / b).toFixed(2)}  (faster: ${a <= b ? 'wasm threads, the default; data-parallel stays opt-in' : 'data-parallel workers (opt-in: trainDataParallel)'})`],
+    ['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+}
+
+if (phase === 'dp') {
+  const r = await dataParallelPhase({ config: CONFIG, trainData: makeData(BATCH * (warmup + steps), 3), batchSize: BATCH, warmup, steps, workers: threads });
+  console.log(`${RESULT_TAG}${JSON.stringify(r)}`);
+} else if (phase) {
   console.log(`${RESULT_TAG}${JSON.stringify(await runPhase(phase))}`);
+} else if (process.argv.includes('--data-parallel')) {
+  dataParallelBench();
 } else {
   const t0 = performance.now();
   /** Run a phase in a fresh process (same Node flags and loader), so that its peak RSS is its own. */
