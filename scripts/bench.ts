@@ -158,14 +158,18 @@ async function profileStep(model: AdapterModel, mode: 'adapter' | 'full'): Promi
   return { flops2d: per(flops2d), flopsBatched: per(flopsBatched), ms2d: per(ms2d), msBatched: per(msBatched), msAll: per(msAll) };
 }
 
-/** Forwards timed per setup; base and adapter forwards alternate, so drift in the machine's speed hits both alike. */
-const FORWARD_RUNS = 7;
+/**
+ * Forward pairs timed (`--quick`: 9). Base and adapter forwards alternate, and which of the two runs first alternates
+ * per pair, so drift in the machine's speed and the order within a pair hit both alike; the overhead is the median
+ * of the per-pair ratios (with its quartiles), which a loaded machine disturbs far less than a ratio of medians.
+ */
+const FORWARD_RUNS = quick ? 9 : 25;
 
-/** Median forward time (ms) of the base model and of the model with adapter `name` active, measured interleaved. */
-async function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: string): Promise<{ baseForwardMs: number; adapterForwardMs: number }> {
+/** Forward times (ms) of the base model and of the model with adapter `name` active, measured in alternating pairs. */
+async function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: string): Promise<{ baseForwardMs: number; adapterForwardMs: number; forwardRatio: readonly [number, number, number] }> {
   const times: Record<'base' | 'adapter', number[]> = { base: [], adapter: [] };
   for (let i = 0; i < warmup + FORWARD_RUNS; i++) {
-    for (const which of ['base', 'adapter'] as const) {
+    for (const which of i % 2 ? (['adapter', 'base'] as const) : (['base', 'adapter'] as const)) {
       model.setActiveAdapters(which === 'base' ? null : name);
       const t0 = performance.now();
       const out = model.forward(inputs);
@@ -176,7 +180,9 @@ async function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: stri
       if (i >= warmup) times[which].push(dt);
     }
   }
-  return { baseForwardMs: median(times.base), adapterForwardMs: median(times.adapter) };
+  const ratios = times.adapter.map((t, i) => t / times.base[i]!).sort((a, b) => a - b);
+  const q = (f: number): number => ratios[Math.round(f * (ratios.length - 1))]!;
+  return { baseForwardMs: median(times.base), adapterForwardMs: median(times.adapter), forwardRatio: [q(0.25), median(ratios), q(0.75)] };
 }
 
 const MATMUL_N = 1024;
@@ -208,6 +214,8 @@ interface PhaseResult {
   readonly profile?: MatMulProfile;
   readonly baseForwardMs?: number;
   readonly adapterForwardMs?: number;
+  /** Quartiles and median of the per-pair adapter / base forward time ratios: [q1, median, q3]. */
+  readonly forwardRatio?: readonly [number, number, number];
 }
 
 /** One phase, in this process: adapter training (with the forward comparison) or full fine-tuning. */
@@ -215,7 +223,7 @@ async function runPhase(which: 'adapter' | 'full'): Promise<PhaseResult> {
   const backend = await initBackend(backendName, { threads });
   const mm = await matMulMs();
   const model = newModel();
-  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs'> = {};
+  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs' | 'forwardRatio'> = {};
   let params = model.info.numParameters;
   if (which === 'adapter') {
     model.addAdapter('task', 'pfeiffer', { seed: 3 });
@@ -384,7 +392,10 @@ if (phase === 'dp') {
   rows.push(
     [`base forward ${at(adapter)}`, `${adapter.baseForwardMs!.toFixed(0)} ms  (${((1000 * tokens) / adapter.baseForwardMs!).toFixed(0)} tokens/s)`],
     [`adapter forward ${at(adapter)}`, `${adapter.adapterForwardMs!.toFixed(0)} ms`],
-    ['adapter / base forward (overhead)', `${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×  (${signed((100 * (adapter.adapterForwardMs! - adapter.baseForwardMs!)) / adapter.baseForwardMs!)}%)`],
+    [
+      `adapter / base forward (overhead, median of ${FORWARD_RUNS} pairs)`,
+      `${adapter.forwardRatio![1].toFixed(3)}×  (${signed(100 * (adapter.forwardRatio![1] - 1))}%; quartiles ${signed(100 * (adapter.forwardRatio![0] - 1))}% / ${signed(100 * (adapter.forwardRatio![2] - 1))}%; ratio of medians ${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×)`,
+    ],
     [`peak RSS (adapter / full) ${at(adapter)}`, `${mb(adapter.peakRss)} / ${mb(full.peakRss)}  (${(adapter.peakRss / full.peakRss).toFixed(2)}×)`],
     ['matMul work per step (adapter / full)', `${gf(p(adapter).flops2d + p(adapter).flopsBatched)} / ${gf(p(full).flops2d + p(full).flopsBatched)}  (${((p(adapter).flops2d + p(adapter).flopsBatched) / (p(full).flops2d + p(full).flopsBatched)).toFixed(2)})`],
     ['  of which attention (batched)', `${gf(p(adapter).flopsBatched)} / ${gf(p(full).flopsBatched)}`],
