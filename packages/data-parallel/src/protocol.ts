@@ -46,10 +46,14 @@ export interface WorkerInit {
   readonly buffers: { readonly params: SharedArrayBuffer; readonly grads: SharedArrayBuffer; readonly present: SharedArrayBuffer; readonly stats: SharedArrayBuffer };
 }
 
-/** Pool → worker. */
-export type ToWorker =
-  | { readonly type: 'step'; readonly id: number; readonly examples: readonly TrainExample[]; readonly seed: number; readonly training: boolean }
-  | { readonly type: 'close' };
+/** Pool → worker: compute the gradient of a shard (the pool stops workers with `terminate()`). */
+export interface ToWorker {
+  readonly type: 'step';
+  readonly id: number;
+  readonly examples: readonly TrainExample[];
+  readonly seed: number;
+  readonly training: boolean;
+}
 
 /** A frozen variable's key and the float64 sum of its values (and of their squares): replicas must agree. */
 export type Fingerprint = ReadonlyArray<readonly [string, number, number]>;

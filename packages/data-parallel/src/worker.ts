@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const present = new Uint8Array(init.buffers.present, init.index * params.length, params.length);
   const stats = new Float64Array(init.buffers.stats, init.index * 2 * 8, 2);
 
-  const step = async (m: Extract<ToWorker, { type: 'step' }>): Promise<void> => {
+  const step = async (m: ToWorker): Promise<void> => {
     // the values the pool wrote for this step (copied: a tensor must not alias shared memory that changes later)
     tf.tidy(() => params.forEach((p, i) => p.variable.assign(tf.tensor(shared.slice(layout.offsets[i], layout.offsets[i]! + p.variable.size), p.variable.shape))));
     const rng = m.training ? new Rng(m.seed) : undefined;
@@ -66,12 +66,8 @@ async function main(): Promise<void> {
     }
   };
 
+  // the pool stops workers with terminate(), which frees the replica with the thread
   port.on('message', (m: ToWorker) => {
-    if (m.type === 'close') {
-      model.dispose();
-      port.close();
-      return;
-    }
     step(m).then(
       () => send({ type: 'done', id: m.id }),
       (err: unknown) => fail(err),
