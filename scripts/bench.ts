@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--steps N] [--quick] [--backend wasm|cpu|webgpu|…] [--threads N] [--peer]`: training and inference
+ * `pnpm bench [--steps N] [--quick] [--backend wasm|cpu|webgpu|…] [--threads N] [--peer] [--data-parallel]`: training and inference
  * cost of a Pfeiffer adapter on a BERT-like model (4 layers, hidden 256, 4 heads, FFN 1024, vocab 8000; batch
  * 16 × 128 tokens), measured in one run on one backend (default wasm), every figure labelled with the backend
  * actually active and its thread count:
@@ -25,6 +25,9 @@
  *   its matMul work at the 2-D matMul throughput this backend reached (the floor no kernel-level tuning of the other
  *   ops can beat).
  *
+ * `--data-parallel` instead runs only the comparison of wasm threads with data-parallel workers
+ * ({@link dataParallelBench}).
+ *
  * Medians over the timed steps after warm-up. Finishes in about 3 minutes (`--quick`: about 1.5 minutes).
  */
 import { spawnSync } from 'node:child_process';
@@ -37,6 +40,7 @@ import { AdapterModel, type ModelInputs } from '@adapterkit/core';
 import { initHost } from '@adapterkit/models';
 import { plugins as bottleneck } from '@adapterkit/bottleneck';
 import { addClassificationHead, disposeHeads, train, type Example } from '@adapterkit/training';
+import { dataParallelPhase, type DataParallelPhaseResult } from './lib/bench-data-parallel';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -55,7 +59,7 @@ const phase = arg('phase') as Phase | undefined;
  * A process's work: a training mode (with the forward comparison and profile unless `--light`), or (`forward`,
  * `--backend native` only) base forwards alternating between the native kernels and plain wasm.
  */
-type Phase = 'adapter' | 'full' | 'forward';
+type Phase = 'adapter' | 'full' | 'forward' | 'dp';
 /** A phase that times the training step and the matMul only (no forward comparison, no profile). */
 const light = process.argv.includes('--light');
 const BATCH = 16;
@@ -162,14 +166,18 @@ async function profileStep(model: AdapterModel, mode: 'adapter' | 'full'): Promi
   return { flops2d: per(flops2d), flopsBatched: per(flopsBatched), ms2d: per(ms2d), msBatched: per(msBatched), msAll: per(msAll) };
 }
 
-/** Forwards timed per setup; base and adapter forwards alternate, so drift in the machine's speed hits both alike. */
-const FORWARD_RUNS = 7;
+/**
+ * Forward pairs timed (`--quick`: 9). Base and adapter forwards alternate, and which of the two runs first alternates
+ * per pair, so drift in the machine's speed and the order within a pair hit both alike; the overhead is the median
+ * of the per-pair ratios (with its quartiles), which a loaded machine disturbs far less than a ratio of medians.
+ */
+const FORWARD_RUNS = quick ? 9 : 25;
 
-/** Median forward time (ms) of the base model and of the model with adapter `name` active, measured interleaved. */
-async function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: string): Promise<{ baseForwardMs: number; adapterForwardMs: number }> {
+/** Forward times (ms) of the base model and of the model with adapter `name` active, measured in alternating pairs. */
+async function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: string): Promise<{ baseForwardMs: number; adapterForwardMs: number; forwardRatio: readonly [number, number, number] }> {
   const times: Record<'base' | 'adapter', number[]> = { base: [], adapter: [] };
   for (let i = 0; i < warmup + FORWARD_RUNS; i++) {
-    for (const which of ['base', 'adapter'] as const) {
+    for (const which of i % 2 ? (['adapter', 'base'] as const) : (['base', 'adapter'] as const)) {
       model.setActiveAdapters(which === 'base' ? null : name);
       const t0 = performance.now();
       const out = model.forward(inputs);
@@ -180,7 +188,9 @@ async function forwardTimes(model: AdapterModel, inputs: ModelInputs, name: stri
       if (i >= warmup) times[which].push(dt);
     }
   }
-  return { baseForwardMs: median(times.base), adapterForwardMs: median(times.adapter) };
+  const ratios = times.adapter.map((t, i) => t / times.base[i]!).sort((a, b) => a - b);
+  const q = (f: number): number => ratios[Math.round(f * (ratios.length - 1))]!;
+  return { baseForwardMs: median(times.base), adapterForwardMs: median(times.adapter), forwardRatio: [q(0.25), median(ratios), q(0.75)] };
 }
 
 const MATMUL_N = 1024;
@@ -215,6 +225,8 @@ interface PhaseResult {
   readonly adapterForwardMs?: number;
   /** `forward` phase: the base forward with the native kernels uninstalled (plain wasm), alternating with them. */
   readonly wasmBaseForwardMs?: number;
+  /** Quartiles and median of the per-pair adapter / base forward time ratios: [q1, median, q3]. */
+  readonly forwardRatio?: readonly [number, number, number];
 }
 
 /** Median base forward (ms) with `@adapterkit/native`'s kernels installed and uninstalled, alternating per run. */
@@ -259,7 +271,7 @@ async function runPhase(which: Phase): Promise<PhaseResult> {
     model.dispose();
     return { backend: describeBackend(backend), ...(backend.threads !== undefined ? { threads: backend.threads } : {}), matMulMs: mm, params: 0, peakRss, ...forward };
   }
-  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs'> = {};
+  let forward: Pick<PhaseResult, 'baseForwardMs' | 'adapterForwardMs' | 'forwardRatio'> = {};
   let params = model.info.numParameters;
   if (which === 'adapter') {
     model.addAdapter('task', 'pfeiffer', { seed: 3 });
@@ -309,8 +321,50 @@ function peerStep(setup: { python: string; script: string; env: NodeJS.ProcessEn
 
 const RESULT_TAG = 'BENCH_PHASE_RESULT ';
 
-if (phase) {
+/**
+ * `--data-parallel`: the adapter step with 1 process × `threads` wasm threads vs `threads` data-parallel workers × 1
+ * thread (`@adapterkit/data-parallel`), same model and data, each in fresh processes, alternating `ROUNDS` times so
+ * that drift in the machine's load hits both alike; prints each round, the medians and which is faster.
+ */
+function dataParallelBench(): void {
+  const ROUNDS = 3;
+  const spawnPhase = <T>(which: 'adapter' | 'dp', t: number): T => {
+    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', 'wasm', '--threads', String(t), '--light'];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
+    if (r.status !== 0 || !line) throw new Error(`bench phase '${which}' failed (exit ${r.status ?? r.signal}):\n${r.stdout}`);
+    return JSON.parse(line.slice(RESULT_TAG.length)) as T;
+  };
+  const t0 = performance.now();
+  const threaded: PhaseResult[] = [];
+  const parallel: DataParallelPhaseResult[] = [];
+  console.log(`adapter step, batch ${BATCH} × ${SEQ}, ${steps} timed steps after ${warmup} warm-up; 1 process × ${threads} wasm threads vs ${threads} workers × 1 thread; ${ROUNDS} alternating rounds`);
+  for (let i = 0; i < ROUNDS; i++) {
+    threaded.push(spawnPhase<PhaseResult>('adapter', threads));
+    parallel.push(spawnPhase<DataParallelPhaseResult>('dp', threads));
+    const a = threaded[i]!.stepMs;
+    const b = parallel[i]!.stepMs;
+    console.log(`  round ${i + 1}: wasm threads ${a.toFixed(0)} ms, data-parallel ${b.toFixed(0)} ms  (threads / data-parallel ${(a / b).toFixed(2)})`);
+  }
+  const a = median(threaded.map((r) => r.stepMs));
+  const b = median(parallel.map((r) => r.stepMs));
+  const rows: Array<[string, string]> = [
+    [`adapter step, 1 process [${threaded[0]!.backend}]`, `${a.toFixed(0)} ms (median of rounds)`],
+    [`adapter step, ${threads} workers [${parallel[0]!.backends[0]}]`, `${b.toFixed(0)} ms (median of rounds; main thread: ${parallel[0]!.main})`],
+    ['wasm threads / data-parallel step time', `${(a / b).toFixed(2)}  (faster: ${a <= b ? 'wasm threads, the default; data-parallel stays opt-in' : 'data-parallel workers (opt-in: trainDataParallel)'})`],
+    ['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+}
+
+if (phase === 'dp') {
+  const r = await dataParallelPhase({ config: CONFIG, trainData: makeData(BATCH * (warmup + steps), 3), batchSize: BATCH, warmup, steps, workers: threads });
+  console.log(`${RESULT_TAG}${JSON.stringify(r)}`);
+} else if (phase) {
   console.log(`${RESULT_TAG}${JSON.stringify(await runPhase(phase))}`);
+} else if (process.argv.includes('--data-parallel')) {
+  dataParallelBench();
 } else {
   const t0 = performance.now();
   /** Run a phase in a fresh process (same Node flags and loader), so that its peak RSS is its own. */
@@ -392,7 +446,10 @@ if (phase) {
       `wasm / native base forward, alternating ${at(f)}`,
       `${(f.wasmBaseForwardMs! / f.baseForwardMs!).toFixed(2)}×  (plain wasm ${f.wasmBaseForwardMs!.toFixed(0)} ms / native ${f.baseForwardMs!.toFixed(0)} ms)`,
     ]),
-    ['adapter / base forward (overhead)', `${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×  (${signed((100 * (adapter.adapterForwardMs! - adapter.baseForwardMs!)) / adapter.baseForwardMs!)}%)`],
+    [
+      `adapter / base forward (overhead, median of ${FORWARD_RUNS} pairs)`,
+      `${adapter.forwardRatio![1].toFixed(3)}×  (${signed(100 * (adapter.forwardRatio![1] - 1))}%; quartiles ${signed(100 * (adapter.forwardRatio![0] - 1))}% / ${signed(100 * (adapter.forwardRatio![2] - 1))}%; ratio of medians ${(adapter.adapterForwardMs! / adapter.baseForwardMs!).toFixed(3)}×)`,
+    ],
     [`peak RSS (adapter / full) ${at(adapter)}`, `${mb(adapter.peakRss)} / ${mb(full.peakRss)}  (${(adapter.peakRss / full.peakRss).toFixed(2)}×)`],
     ['matMul work per step (adapter / full)', `${gf(p(adapter).flops2d + p(adapter).flopsBatched)} / ${gf(p(full).flops2d + p(full).flopsBatched)}  (${((p(adapter).flops2d + p(adapter).flopsBatched) / (p(full).flops2d + p(full).flopsBatched)).toFixed(2)})`],
     ['  of which attention (batched)', `${gf(p(adapter).flopsBatched)} / ${gf(p(full).flopsBatched)}`],

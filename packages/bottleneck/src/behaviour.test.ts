@@ -254,3 +254,29 @@ describe('memory and training', () => {
     expect(changed.every(Boolean)).toBe(true);
   });
 });
+
+describe('an inference forward (bias and ReLU fused into the matMuls) equals a gradient-recording forward (core linear)', () => {
+  it.each(['pfeiffer', "pfeiffer[non_linearity='tanh']", 'houlsby'])('%s', async (config) => {
+    const { model, inputs } = await bert();
+    model.addAdapter('a', config, { setActive: true });
+    randomize(model, 'a', 7);
+    const profile = await tf.profile(() => keep(model.forward(inputs).lastHiddenState));
+    const plain = profile.result as tf.Tensor;
+    const fusedCalls = profile.kernels.filter((k) => k.name === '_FusedMatMul').length;
+    // 2 layers × 2 dense layers per adapter module (houlsby: 2 locations)
+    expect(fusedCalls).toBe(config === 'houlsby' ? 8 : 4);
+    model.trainAdapter('a');
+    let recorded: tf.Tensor | undefined;
+    const recordedProfile = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.forward(inputs).lastHiddenState;
+        recorded = tf.keep(tf.clone(out));
+        tensors.push(recorded);
+        return tf.sum(out) as tf.Scalar;
+      });
+      tf.dispose([value, ...Object.values(grads)]);
+    });
+    expect(recordedProfile.kernels.filter((k) => k.name === '_FusedMatMul')).toHaveLength(0);
+    expect(maxAbsDiff(plain, recorded!)).toBeLessThan(1e-5);
+  });
+});

@@ -62,3 +62,5 @@ export { train, TrainingInterruptedError, type TrainOptions, type TrainResult, t
 export { evaluate, type EvaluateOptions, type ScoringOptions, type LossFn } from './train/evaluate';
 export { parityTrainStep, type TrainStepCheck } from './parity';
 
+// for runners that compute a step's loss elsewhere (`@adapterkit/data-parallel`'s workers): the trainer's scoring
+export { resolveScoring, batchLoss, type Scoring } from './train/evaluate';
