@@ -35,7 +35,7 @@ import { loadHost } from '@adapterkit/models';
 import { AdapterModel, BatchSplit, type SetupNode } from '@adapterkit/core';
 import { loadTokenizer } from '@adapterkit/data';
 import { createAdapterServer, mixedForward, type MixedRow } from '@adapterkit/serve';
-import { addClassificationHead, getHeads, saveAdapterWithHead } from '@adapterkit/training';
+import { addClassificationHead, getHeads, loadAdapterWithHead, saveAdapterWithHead } from '@adapterkit/training';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -98,7 +98,7 @@ async function profile(): Promise<void> {
   const tokenizeMs = performance.now() - t0;
   const lengths = enc.map((e) => e.ids.length);
   const loaded = names(32);
-  for (const n of loaded) await model.loadAdapter(join(dir, n), { loadAs: n, withHead: true });
+  for (const n of loaded) await loadAdapterWithHead(model, join(dir, n), { loadAs: n });
   const rowsOf = (k: number, b: number): MixedRow[] => Array.from({ length: b }, (_, i) => ({ setup: loaded[i % k]!, inputIds: enc[i]!.ids, tokenTypeIds: enc[i]!.tokenTypeIds, outputs: 'logits' }));
   const setupOf = (k: number, b: number): SetupNode => {
     if (k === 1) return loaded[0]!;

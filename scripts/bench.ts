@@ -257,7 +257,7 @@ async function nativeVsWasmForward(model: AdapterModel, inputs: ModelInputs): Pr
  * One phase, in this process: adapter training (with the forward comparison), full fine-tuning, or only the
  * forward comparison (`forward`: what `--backend native` compares with plain wasm).
  */
-async function runPhase(which: Phase): Promise<PhaseResult> {
+async function runPhase(which: Exclude<Phase, 'dp'>): Promise<PhaseResult> {
   const backend = await initBackend(backendName, { threads });
   const mm = await matMulMs();
   const model = newModel();
@@ -342,11 +342,11 @@ function dataParallelBench(): void {
   for (let i = 0; i < ROUNDS; i++) {
     threaded.push(spawnPhase<PhaseResult>('adapter', threads));
     parallel.push(spawnPhase<DataParallelPhaseResult>('dp', threads));
-    const a = threaded[i]!.stepMs;
+    const a = threaded[i]!.stepMs!;
     const b = parallel[i]!.stepMs;
     console.log(`  round ${i + 1}: wasm threads ${a.toFixed(0)} ms, data-parallel ${b.toFixed(0)} ms  (threads / data-parallel ${(a / b).toFixed(2)})`);
   }
-  const a = median(threaded.map((r) => r.stepMs));
+  const a = median(threaded.map((r) => r.stepMs!));
   const b = median(parallel.map((r) => r.stepMs));
   const rows: Array<[string, string]> = [
     [`adapter step, 1 process [${threaded[0]!.backend}]`, `${a.toFixed(0)} ms (median of rounds)`],
