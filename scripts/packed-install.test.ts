@@ -232,9 +232,10 @@ export async function main(): Promise<number> {
     expect(accuracy).toBeGreaterThanOrEqual(0.9);
     const predict = await run(bin, ['predict', '--model', 'embedded', '--adapter', 'out/topics', 'heavy rain is expected tonight', 'the chef baked sweet bread for lunch'], project);
     expect(predict.code, predict.stderr).toBe(0);
-    const lines = predict.stdout.trim().split('\n').filter((l) => /\t\d\.\d{4}$/.test(l));
+    // LABEL<TAB>PROBABILITY<TAB>INPUT, the input echoed
+    const lines = predict.stdout.trim().split('\n').filter((l) => /^[^\t]+\t\d\.\d{4}\t/.test(l));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/weather\t/);
-    expect(lines[1]).toMatch(/food\t/);
+    expect(lines[0]).toMatch(/^weather\t\d\.\d{4}\theavy rain is expected tonight$/);
+    expect(lines[1]).toMatch(/^food\t\d\.\d{4}\tthe chef baked sweet bread for lunch$/);
   }, 900_000);
 });

@@ -19,11 +19,11 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('--model: a local path or a Hub id, by what it looks like and what exists', () => {
   it('a mistyped local path is "no such folder", never a Hub download', async () => {
-    const r = await runMain(['summary', '--model', 'models/bert-tiny', '--config', 'pfeiffer']);
+    // the repository root holds packages/ (the embedded model lives in packages/bert-mini/model)
+    const r = await runMain(['summary', '--model', 'packages/bert-tiny', '--config', 'pfeiffer']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('adapterkit: error: --model models/bert-tiny: no such folder');
-    expect(r.stderr).toContain('folders in models/: adapterkit-bert-mini');
-    expect(r.stderr).toContain('read as a local path because models/ exists here; for the Hub id write --model hf:models/bert-tiny');
+    expect(r.stderr).toContain("adapterkit: error: --model packages/bert-tiny: no such folder; did you mean 'packages/bert-mini'?");
+    expect(r.stderr).toContain('read as a local path because packages/ exists here; for the Hub id write --model hf:packages/bert-tiny');
     expect(r.stderr).not.toMatch(/huggingface|cannot reach/);
   });
 
