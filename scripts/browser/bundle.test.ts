@@ -27,6 +27,7 @@ export const BROWSER_PACKAGES = [
   'torch-format',
   'data',
   'generate',
+  'backends',
 ] as const;
 
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
