@@ -5,7 +5,8 @@
 import { Stack, type AdapterModel, type SourceInput } from '@adapterkit/core';
 import { getHeads } from '@adapterkit/training';
 import type { Tokenizer } from '@adapterkit/data';
-import { classify, loadBase, setupBackend, type PageBackend, type Prediction, type TrainProgress } from './engine';
+import { describeBackend } from '@adapterkit/backends';
+import { BACKENDS, classify, loadBase, setupBackend, type PageBackend, type Prediction, type TrainProgress } from './engine';
 import type { WorkerRequest } from './worker';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -32,7 +33,8 @@ const SAMPLE = [
 /** What the page shows, readable by the browser tests (`window.playground`). */
 export interface PageState {
   backend?: string;
-  backendSkipped?: Array<{ name: string; reason: string }>;
+  /** What `initBackend` chose: package, device, notes, and the backends it skipped with the reasons. */
+  backendInfo?: { package: string; device?: string; threads?: number; notes: string[]; skipped: Array<{ name: string; reason: string }> };
   loadMs?: number;
   firstPredictionMs?: number;
   adapters: string[];
@@ -65,29 +67,33 @@ function renderAdapters(): void {
     tr.innerHTML = `<td>${name}</td><td>${method}</td><td>${count.toLocaleString('en-US')}</td><td>${(count * 4 / 1024).toFixed(1)} KiB</td><td>${head}</td><td><button data-activate="${name}">activate</button></td>`;
     body.appendChild(tr);
   }
-  body.querySelectorAll<HTMLButtonElement>('button[data-activate]').forEach((b) => (b.onclick = () => activate(b.dataset['activate']!)));
+  body.querySelectorAll<HTMLButtonElement>('button[data-activate]').forEach((b) => (b.onclick = () => void activate(b.dataset['activate']!).catch(showError)));
 }
 
-function activate(setup: string | string[]): void {
+async function activate(setup: string | string[]): Promise<void> {
   if (!model) return;
   const t0 = performance.now();
   model.setActiveAdapters(Array.isArray(setup) ? Stack(...setup) : setup);
   const head = Array.isArray(setup) ? setup[setup.length - 1]! : setup;
   state.active = head;
-  if (getHeads(model).has(head)) runClassify();
+  if (getHeads(model).has(head)) await runClassify();
   state.lastSwapMs = performance.now() - t0;
   $('active').textContent = `active: ${Array.isArray(setup) ? `Stack(${setup.join(', ')})` : setup} — swap + first prediction ${state.lastSwapMs.toFixed(1)} ms`;
   renderAdapters();
 }
 
-function runClassify(): void {
+function showError(err: Error): void {
+  $('active').textContent = err.message;
+}
+
+async function runClassify(): Promise<void> {
   if (!model || !tokenizer || !state.active) return;
   if (!getHeads(model).has(state.active)) {
     $('prediction').textContent = `adapter '${state.active}' has no prediction head to classify with`;
     return;
   }
   const t0 = performance.now();
-  const p = classify(model, tokenizer, ($('text') as HTMLTextAreaElement).value, state.active);
+  const p = await classify(model, tokenizer, ($('text') as HTMLTextAreaElement).value, state.active);
   state.prediction = p;
   if (state.firstPredictionMs === undefined) state.firstPredictionMs = performance.now() - startedAt;
   $('prediction').textContent = `${p.label} (p = ${p.probability.toFixed(3)}) in ${(performance.now() - t0).toFixed(1)} ms\n${p.labels.map((l, i) => `  ${l}: ${p.probabilities[i]!.toFixed(3)}`).join('\n')}`;
@@ -97,17 +103,26 @@ async function loadAdapterFrom(source: SourceInput): Promise<string> {
   if (!model) throw new Error('load the model first');
   const loadAs = ($('load-as') as HTMLInputElement).value.trim();
   const name = await model.loadAdapter(source, { withHead: true, overwriteOk: true, ...(loadAs ? { loadAs } : {}) });
-  activate(name);
+  await activate(name);
   return name;
 }
 
 async function start(): Promise<void> {
   startedAt = performance.now();
   const preferred = (($('backend') as HTMLSelectElement).value || undefined) as PageBackend | undefined;
-  const chosen = await setupBackend(preferred, location.href);
-  state.backend = chosen.name;
-  state.backendSkipped = [...chosen.skipped];
-  $('backend-info').textContent = `backend: ${chosen.name}${preferred ? ' (asked for)' : ' (first that started of webgl, wasm, cpu)'}${chosen.skipped.map((s) => `\n  skipped ${s.name}: ${s.reason}`).join('')}`;
+  const info = await setupBackend(preferred, location.href);
+  state.backend = info.name;
+  state.backendInfo = {
+    package: info.package,
+    ...(info.device ? { device: info.device } : {}),
+    ...(info.threads !== undefined ? { threads: info.threads } : {}),
+    notes: [...info.notes],
+    skipped: info.skipped.map((s) => ({ ...s })),
+  };
+  $('backend-info').textContent =
+    `initBackend(${preferred ? `'${preferred}'` : ''}) chose ${describeBackend(info)}${preferred ? ' (asked for)' : ` (the first that started of ${BACKENDS.join(', ')})`}` +
+    info.skipped.map((s) => `\n  skipped ${s.name}: ${s.reason}`).join('') +
+    info.notes.map((n) => `\n  note: ${n}`).join('');
   ({ model, tokenizer } = await loadBase(MODEL_URL));
   state.loadMs = performance.now() - startedAt;
   $('load-info').textContent = `model: ${model.info.modelType}, hidden ${model.info.hiddenSize}, ${model.info.numLayers} layers; loaded in ${state.loadMs.toFixed(0)} ms`;
@@ -185,9 +200,15 @@ interface DropItem extends DataTransferItem {
 }
 
 ($('train-lines') as HTMLTextAreaElement).value = SAMPLE;
+// WebGPU is offered where the browser has it (Chromium: a secure context; headless needs --enable-unsafe-webgpu)
+if (!(navigator as { gpu?: unknown }).gpu) {
+  const webgpu = document.querySelector<HTMLOptionElement>('#backend option[value="webgpu"]')!;
+  webgpu.disabled = true;
+  webgpu.textContent = 'webgpu (not in this browser)';
+}
 $('start').onclick = () => void start().catch((e: Error) => ($('load-info').textContent = `failed: ${e.message}`));
-$('classify').onclick = () => runClassify();
-$('stack-btn').onclick = () => activate(($('stack') as HTMLInputElement).value.split(',').map((s) => s.trim()).filter(Boolean));
+$('classify').onclick = () => void runClassify().catch(showError);
+$('stack-btn').onclick = () => void activate(($('stack') as HTMLInputElement).value.split(',').map((s) => s.trim()).filter(Boolean)).catch(showError);
 $('train').onclick = () => startTraining();
 ($('pick') as HTMLInputElement).onchange = (e) => void loadAdapterFrom([...((e.target as HTMLInputElement).files ?? [])]).catch((err: Error) => ($('active').textContent = err.message));
 ($('pick-zip') as HTMLInputElement).onchange = (e) => {
