@@ -11,6 +11,14 @@ import type { WorkerRequest } from './worker';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const MODEL_URL = new URL('model/', location.href).href;
+/** Adapters shipped with the page as static AdapterHub folders (adapter + head) under `examples/`. */
+const EXAMPLES: ReadonlyArray<{ readonly name: string; readonly path: string; readonly title: string }> = [
+  {
+    name: 'spam',
+    path: 'examples/spam-pfeiffer/',
+    title: 'spam / ham e-mails: Pfeiffer adapter (reduction factor 2) + classification head, trained by `pnpm start` on the embedded SpamAssassin data',
+  },
+];
 const SAMPLE = [
   'spam\tWIN a FREE cruise now, click this link to claim your prize',
   'spam\tCheap meds online, no prescription needed, order today',
@@ -39,7 +47,9 @@ export interface PageState {
   firstPredictionMs?: number;
   adapters: string[];
   active?: string;
+  /** The last activation: `setActiveAdapters` alone (the swap), and with the first prediction after it. */
   lastSwapMs?: number;
+  lastSwapPredictionMs?: number;
   prediction?: Prediction;
   training?: { step: number; totalSteps: number; losses: number[]; accuracy?: number; stepMs: number[]; done: boolean; error?: string };
   downloadBytes?: number;
@@ -74,11 +84,18 @@ async function activate(setup: string | string[]): Promise<void> {
   if (!model) return;
   const t0 = performance.now();
   model.setActiveAdapters(Array.isArray(setup) ? Stack(...setup) : setup);
+  const swapMs = performance.now() - t0;
   const head = Array.isArray(setup) ? setup[setup.length - 1]! : setup;
   state.active = head;
-  if (getHeads(model).has(head)) await runClassify();
-  state.lastSwapMs = performance.now() - t0;
-  $('active').textContent = `active: ${Array.isArray(setup) ? `Stack(${setup.join(', ')})` : setup} — swap + first prediction ${state.lastSwapMs.toFixed(1)} ms`;
+  state.lastSwapMs = swapMs;
+  state.lastSwapPredictionMs = undefined;
+  if (getHeads(model).has(head)) {
+    await runClassify();
+    state.lastSwapPredictionMs = performance.now() - t0;
+  }
+  $('active').textContent =
+    `active: ${Array.isArray(setup) ? `Stack(${setup.join(', ')})` : setup} — swap ${swapMs.toFixed(1)} ms` +
+    (state.lastSwapPredictionMs !== undefined ? `, swap + first prediction ${state.lastSwapPredictionMs.toFixed(1)} ms` : '');
   renderAdapters();
 }
 
@@ -99,9 +116,9 @@ async function runClassify(): Promise<void> {
   $('prediction').textContent = `${p.label} (p = ${p.probability.toFixed(3)}) in ${(performance.now() - t0).toFixed(1)} ms\n${p.labels.map((l, i) => `  ${l}: ${p.probabilities[i]!.toFixed(3)}`).join('\n')}`;
 }
 
-async function loadAdapterFrom(source: SourceInput): Promise<string> {
+async function loadAdapterFrom(source: SourceInput, as?: string): Promise<string> {
   if (!model) throw new Error('load the model first');
-  const loadAs = ($('load-as') as HTMLInputElement).value.trim();
+  const loadAs = as ?? ($('load-as') as HTMLInputElement).value.trim();
   const name = await model.loadAdapter(source, { withHead: true, overwriteOk: true, ...(loadAs ? { loadAs } : {}) });
   await activate(name);
   return name;
@@ -200,6 +217,15 @@ interface DropItem extends DataTransferItem {
 }
 
 ($('train-lines') as HTMLTextAreaElement).value = SAMPLE;
+for (const example of EXAMPLES) {
+  const b = document.createElement('button');
+  b.dataset['example'] = example.name;
+  b.title = example.title;
+  b.textContent = `Load example: ${example.name}`;
+  b.onclick = () => void loadAdapterFrom(new URL(example.path, location.href).href, example.name).catch(showError);
+  $('examples').appendChild(b);
+  $('examples').appendChild(document.createTextNode(` ${example.title} `));
+}
 // WebGPU is offered where the browser has it (Chromium: a secure context; headless needs --enable-unsafe-webgpu)
 if (!(navigator as { gpu?: unknown }).gpu) {
   const webgpu = document.querySelector<HTMLOptionElement>('#backend option[value="webgpu"]')!;

@@ -177,7 +177,11 @@ async function activateWebGPU(env: Environment, asked: boolean, options: InitBac
   if (!tf.findBackendFactory('webgpu')) return '@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing when it was first imported)';
   if (options.cpuForward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', options.cpuForward);
   if (!(await tf.setBackend('webgpu'))) return 'the webgpu backend failed to initialise (no GPU device)';
-  const notes = ['GPU tensors: read them with `await tensor.data()`; dataSync() needs OffscreenCanvas in Node'];
+  const notes = [
+    env === 'node'
+      ? 'GPU tensors: read them with `await tensor.data()`; dataSync() needs OffscreenCanvas in Node'
+      : 'GPU tensors: read them with `await tensor.data()`; dataSync() blocks the page until the GPU is done',
+  ];
   if (tf.env().getBool('WEBGPU_CPU_FORWARD')) notes.push('WEBGPU_CPU_FORWARD: small tensors are computed on the cpu backend');
   return { pkg: await version('@tensorflow/tfjs-backend-webgpu', mod), ...(device ? { device } : {}), notes };
 }
