@@ -90,7 +90,8 @@ async function activate(setup: string | string[]): Promise<void> {
   state.lastSwapMs = swapMs;
   state.lastSwapPredictionMs = undefined;
   if (getHeads(model).has(head)) {
-    await runClassify();
+    // a later swap while this prediction was in flight reports its own times
+    if (!(await runClassify())) return;
     state.lastSwapPredictionMs = performance.now() - t0;
   }
   $('active').textContent =
@@ -103,17 +104,25 @@ function showError(err: Error): void {
   $('active').textContent = err.message;
 }
 
-async function runClassify(): Promise<void> {
-  if (!model || !tokenizer || !state.active) return;
+/** Numbers each classification: a result that comes back after a newer one was started is stale and dropped. */
+let classifications = 0;
+
+/** Classifies the text box with the active adapter; false when there was nothing to show or a newer one superseded it. */
+async function runClassify(): Promise<boolean> {
+  if (!model || !tokenizer || !state.active) return false;
+  const seq = ++classifications;
   if (!getHeads(model).has(state.active)) {
     $('prediction').textContent = `adapter '${state.active}' has no prediction head to classify with`;
-    return;
+    return false;
   }
   const t0 = performance.now();
   const p = await classify(model, tokenizer, ($('text') as HTMLTextAreaElement).value, state.active);
+  // GPU results arrive asynchronously: a swap (or another click) while this one was in flight supersedes it
+  if (seq !== classifications) return false;
   state.prediction = p;
   if (state.firstPredictionMs === undefined) state.firstPredictionMs = performance.now() - startedAt;
   $('prediction').textContent = `${p.label} (p = ${p.probability.toFixed(3)}) in ${(performance.now() - t0).toFixed(1)} ms\n${p.labels.map((l, i) => `  ${l}: ${p.probabilities[i]!.toFixed(3)}`).join('\n')}`;
+  return true;
 }
 
 async function loadAdapterFrom(source: SourceInput, as?: string): Promise<string> {
