@@ -28,8 +28,13 @@ function staticFiles(): Plugin {
   };
 }
 
+/** Cross-origin isolation, so the wasm backend may use threads (SharedArrayBuffer) in `dev` and `preview`. */
+const ISOLATED = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 export default defineConfig({
   base: './',
+  server: { headers: ISOLATED },
+  preview: { headers: ISOLATED },
   // The workspace packages resolve to their TypeScript sources (and to their browser entries).
   resolve: { conditions: ['source', 'browser', 'module', 'import', 'default'] },
   worker: { format: 'es' },

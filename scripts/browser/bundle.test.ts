@@ -6,6 +6,7 @@
  */
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
@@ -27,6 +28,7 @@ export const BROWSER_PACKAGES = [
   'torch-format',
   'data',
   'generate',
+  'backends',
 ] as const;
 
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
@@ -68,6 +70,30 @@ export async function bundleForBrowser(pkg: string): Promise<{ builtins: string[
   return { builtins: [...new Set(found)], bytes: res.outputFiles[0]!.contents };
 }
 
+/** The packages the playground imports: their browser bundle, tfjs and the tokenizer library left external, is "the library part". */
+export const LIBRARY_PART = ['core', 'models', 'bottleneck', 'lora', 'training', 'data', 'torch-format', 'backends'] as const;
+
+/** One minified browser bundle of {@link LIBRARY_PART} (each as a namespace, so nothing is tree-shaken away). */
+export async function libraryPartBundle(): Promise<{ builtins: string[]; bytes: Uint8Array; gzipBytes: number }> {
+  const found: string[] = [];
+  const contents = LIBRARY_PART.map((p, i) => `import * as m${i} from '@adapterkit/${p}';`).join('\n') + `\nexport { ${LIBRARY_PART.map((_, i) => `m${i}`).join(', ')} };`;
+  const res = await build({
+    stdin: { contents, resolveDir: ROOT, loader: 'ts' },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    conditions: ['source'],
+    external: ['@tensorflow/*', '@huggingface/tokenizers'],
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+    plugins: [builtinSpy(found)],
+  });
+  const bytes = res.outputFiles[0]!.contents;
+  return { builtins: [...new Set(found)], bytes, gzipBytes: gzipSync(bytes, { level: 9 }).length };
+}
+
 describe('browser bundles', () => {
   for (const pkg of BROWSER_PACKAGES) {
     it(`@adapterkit/${pkg} bundles for the browser without Node builtins`, async () => {
@@ -76,6 +102,16 @@ describe('browser bundles', () => {
       expect(bytes.length).toBeGreaterThan(0);
     });
   }
+
+  it('the library part of a browser app: size (gzip) of core, models, bottleneck, lora, training, data, torch-format, backends', async () => {
+    const { builtins, bytes, gzipBytes } = await libraryPartBundle();
+    expect(builtins).toEqual([]);
+    // the figure is the library part only: tfjs and the tokenizer library stay imports of the bundle
+    const text = new TextDecoder().decode(bytes);
+    expect(text).toMatch(/from\s*"@tensorflow\/tfjs-core"/);
+    expect(text).toMatch(/from\s*"@huggingface\/tokenizers"/);
+    console.log(`[bundle] library part (${LIBRARY_PART.join(', ')}): ${(bytes.length / 1024).toFixed(0)} KiB minified, ${(gzipBytes / 1024).toFixed(0)} KiB gzip (tfjs and @huggingface/tokenizers external)`);
+  });
 
   it('the spy catches a node: import (the check can fail)', async () => {
     const found: string[] = [];

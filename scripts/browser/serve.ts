@@ -9,7 +9,13 @@ import { extname, join, normalize } from 'node:path';
 export const ROOT = join(import.meta.dirname, '..', '..');
 /** Debian's Chromium (Playwright's own browser download is never used). */
 export const CHROMIUM = process.env['ADAPTERKIT_CHROMIUM'] ?? '/usr/bin/chromium';
-/** Flags for headless Chromium in containers and CI; WebGPU is opt-in behind `--enable-unsafe-webgpu`. */
+/**
+ * Flags for headless Chromium in containers and CI. WebGPU is opt-in behind `--enable-unsafe-webgpu`; with it,
+ * headless Debian Chromium 156 gives a secure page (127.0.0.1 counts) SwiftShader's fallback adapter
+ * (`google swiftshader`, `isFallbackAdapter`) without further flags: `--use-angle=swiftshader`,
+ * `--enable-features=Vulkan --use-vulkan=swiftshader --disable-vulkan-surface` and `--use-webgpu-adapter=swiftshader`
+ * were tried and change nothing here. `about:blank` is not a secure context and has no `navigator.gpu`.
+ */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu-sandbox',

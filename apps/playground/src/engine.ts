@@ -3,10 +3,8 @@
  * the embedded model and tokenizer from static files, classifying, training, and packing an adapter as a zip.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-webgl';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { AdapterModel, registerTrainingSupport, toSource, type SourceInput } from '@adapterkit/core';
+import { initBackend, type BackendInfo, type BackendModules } from '@adapterkit/backends';
+import { AdapterModel, toSource, type SourceInput } from '@adapterkit/core';
 import { plugins as bottleneck } from '@adapterkit/bottleneck';
 import { plugins as lora } from '@adapterkit/lora';
 import { loadHost } from '@adapterkit/models';
@@ -14,36 +12,35 @@ import { loadTokenizer, type Tokenizer } from '@adapterkit/data';
 import { addClassificationHead, forwardWithHeads, getHeads, headCompanion, train, type TrainEvent } from '@adapterkit/training';
 import { writeZipFiles } from '@adapterkit/torch-format';
 
-/** Backends the page offers, in the order tried when none is asked for. */
-export const BACKENDS = ['webgl', 'wasm', 'cpu'] as const;
+/** Backends the page offers (`initBackend` tries them in this order when none is asked for). */
+export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type PageBackend = (typeof BACKENDS)[number];
 
-/** The backend the page ended up on and why the ones before it were skipped. */
-export interface BackendChoice {
-  readonly name: string;
-  readonly skipped: ReadonlyArray<{ name: string; reason: string }>;
+/**
+ * The tfjs backend packages as loaders Vite resolves and splits into chunks of their own: a backend's code is
+ * fetched only when `initBackend` tries it. The wasm binaries are served next to the page (`wasm/`), so the page
+ * works offline.
+ */
+export function backendModules(base: string): BackendModules {
+  return {
+    webgpu: () => import('@tensorflow/tfjs-backend-webgpu'),
+    webgl: () => import('@tensorflow/tfjs-backend-webgl'),
+    wasm: async () => {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      wasm.setWasmPaths(new URL('wasm/', base).href);
+      return wasm;
+    },
+    cpu: () => import('@tensorflow/tfjs-backend-cpu'),
+  };
 }
 
 /**
- * Activates `preferred` (else the first of {@link BACKENDS} that starts) and registers AdapterKit's training
- * kernels. The wasm binaries are served next to the page (`wasm/`), so the page works offline.
+ * `initBackend` from `@adapterkit/backends` with the page's loaders: `preferred` or the best backend that starts
+ * (webgpu with a hardware adapter → webgl → wasm → cpu), with what it skipped and why; AdapterKit's training
+ * kernels are registered on it. `cpuForward: false` keeps every webgpu op on the GPU (the parity page).
  */
-export async function setupBackend(preferred: PageBackend | undefined, base: string): Promise<BackendChoice> {
-  setWasmPaths(new URL('wasm/', base).href);
-  const skipped: Array<{ name: string; reason: string }> = [];
-  for (const name of preferred ? [preferred] : BACKENDS) {
-    try {
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        await registerTrainingSupport();
-        return { name: tf.getBackend(), skipped };
-      }
-      skipped.push({ name, reason: 'tf.setBackend returned false (no such context in this browser)' });
-    } catch (err) {
-      skipped.push({ name, reason: (err as Error).message });
-    }
-  }
-  throw new Error(`no backend started: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+export function setupBackend(preferred: PageBackend | undefined, base: string, options: { cpuForward?: boolean } = {}): Promise<BackendInfo> {
+  return initBackend(preferred, { modules: backendModules(base), ...options });
 }
 
 /** The base model and tokenizer, read from a folder of static files (or any source). */
@@ -61,15 +58,21 @@ export interface Prediction {
   readonly labels: readonly string[];
 }
 
-/** Classifies `text` with the active adapter setup and the head named like `head`. */
-export function classify(model: AdapterModel, tokenizer: Tokenizer, text: string, head: string): Prediction {
+/**
+ * Classifies `text` with the active adapter setup and the head named like `head`. Reads the result with `await
+ * data()` (GPU backends download it asynchronously; `dataSync` would stall the page on webgl and needs a canvas on
+ * webgpu).
+ */
+export async function classify(model: AdapterModel, tokenizer: Tokenizer, text: string, head: string): Promise<Prediction> {
   const enc = tokenizer.encode(text, null, { truncation: true, maxLength: 128 });
-  const probs = tf.tidy(() => {
+  const probsT = tf.tidy(() => {
     const inputIds = tf.tensor2d([enc.ids], [1, enc.ids.length], 'int32');
     const attentionMask = tf.tensor2d([enc.attentionMask], [1, enc.ids.length], 'int32');
     const { logits } = forwardWithHeads(model, { inputIds, attentionMask }, { head });
-    return tf.softmax(tf.reshape(logits, [-1])).dataSync();
+    return tf.softmax(tf.reshape(logits, [-1]));
   });
+  const probs = await probsT.data();
+  probsT.dispose();
   const h = getHeads(model).require(head);
   const labels = labelNames(h.config.label2id, probs.length);
   let best = 0;

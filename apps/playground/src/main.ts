@@ -5,11 +5,20 @@
 import { Stack, type AdapterModel, type SourceInput } from '@adapterkit/core';
 import { getHeads, headCompanion } from '@adapterkit/training';
 import type { Tokenizer } from '@adapterkit/data';
-import { classify, loadBase, setupBackend, type PageBackend, type Prediction, type TrainProgress } from './engine';
+import { describeBackend } from '@adapterkit/backends';
+import { BACKENDS, classify, loadBase, setupBackend, type PageBackend, type Prediction, type TrainProgress } from './engine';
 import type { WorkerRequest } from './worker';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const MODEL_URL = new URL('model/', location.href).href;
+/** Adapters shipped with the page as static AdapterHub folders (adapter + head) under `examples/`. */
+const EXAMPLES: ReadonlyArray<{ readonly name: string; readonly path: string; readonly title: string }> = [
+  {
+    name: 'spam',
+    path: 'examples/spam-pfeiffer/',
+    title: 'spam / ham e-mails: Pfeiffer adapter (reduction factor 2) + classification head, trained by `pnpm start` on the embedded SpamAssassin data',
+  },
+];
 const SAMPLE = [
   'spam\tWIN a FREE cruise now, click this link to claim your prize',
   'spam\tCheap meds online, no prescription needed, order today',
@@ -32,12 +41,15 @@ const SAMPLE = [
 /** What the page shows, readable by the browser tests (`window.playground`). */
 export interface PageState {
   backend?: string;
-  backendSkipped?: Array<{ name: string; reason: string }>;
+  /** What `initBackend` chose: package, device, notes, and the backends it skipped with the reasons. */
+  backendInfo?: { package: string; device?: string; threads?: number; notes: string[]; skipped: Array<{ name: string; reason: string }> };
   loadMs?: number;
   firstPredictionMs?: number;
   adapters: string[];
   active?: string;
+  /** The last activation: `setActiveAdapters` alone (the swap), and with the first prediction after it. */
   lastSwapMs?: number;
+  lastSwapPredictionMs?: number;
   prediction?: Prediction;
   training?: { step: number; totalSteps: number; losses: number[]; accuracy?: number; stepMs: number[]; done: boolean; error?: string };
   downloadBytes?: number;
@@ -65,49 +77,78 @@ function renderAdapters(): void {
     tr.innerHTML = `<td>${name}</td><td>${method}</td><td>${count.toLocaleString('en-US')}</td><td>${(count * 4 / 1024).toFixed(1)} KiB</td><td>${head}</td><td><button data-activate="${name}">activate</button></td>`;
     body.appendChild(tr);
   }
-  body.querySelectorAll<HTMLButtonElement>('button[data-activate]').forEach((b) => (b.onclick = () => activate(b.dataset['activate']!)));
+  body.querySelectorAll<HTMLButtonElement>('button[data-activate]').forEach((b) => (b.onclick = () => void activate(b.dataset['activate']!).catch(showError)));
 }
 
-function activate(setup: string | string[]): void {
+async function activate(setup: string | string[]): Promise<void> {
   if (!model) return;
   const t0 = performance.now();
   model.setActiveAdapters(Array.isArray(setup) ? Stack(...setup) : setup);
+  const swapMs = performance.now() - t0;
   const head = Array.isArray(setup) ? setup[setup.length - 1]! : setup;
   state.active = head;
-  if (getHeads(model).has(head)) runClassify();
-  state.lastSwapMs = performance.now() - t0;
-  $('active').textContent = `active: ${Array.isArray(setup) ? `Stack(${setup.join(', ')})` : setup} — swap + first prediction ${state.lastSwapMs.toFixed(1)} ms`;
+  state.lastSwapMs = swapMs;
+  state.lastSwapPredictionMs = undefined;
+  if (getHeads(model).has(head)) {
+    // a later swap while this prediction was in flight reports its own times
+    if (!(await runClassify())) return;
+    state.lastSwapPredictionMs = performance.now() - t0;
+  }
+  $('active').textContent =
+    `active: ${Array.isArray(setup) ? `Stack(${setup.join(', ')})` : setup} — swap ${swapMs.toFixed(1)} ms` +
+    (state.lastSwapPredictionMs !== undefined ? `, swap + first prediction ${state.lastSwapPredictionMs.toFixed(1)} ms` : '');
   renderAdapters();
 }
 
-function runClassify(): void {
-  if (!model || !tokenizer || !state.active) return;
+function showError(err: Error): void {
+  $('active').textContent = err.message;
+}
+
+/** Numbers each classification: a result that comes back after a newer one was started is stale and dropped. */
+let classifications = 0;
+
+/** Classifies the text box with the active adapter; false when there was nothing to show or a newer one superseded it. */
+async function runClassify(): Promise<boolean> {
+  if (!model || !tokenizer || !state.active) return false;
+  const seq = ++classifications;
   if (!getHeads(model).has(state.active)) {
     $('prediction').textContent = `adapter '${state.active}' has no prediction head to classify with`;
-    return;
+    return false;
   }
   const t0 = performance.now();
-  const p = classify(model, tokenizer, ($('text') as HTMLTextAreaElement).value, state.active);
+  const p = await classify(model, tokenizer, ($('text') as HTMLTextAreaElement).value, state.active);
+  // GPU results arrive asynchronously: a swap (or another click) while this one was in flight supersedes it
+  if (seq !== classifications) return false;
   state.prediction = p;
   if (state.firstPredictionMs === undefined) state.firstPredictionMs = performance.now() - startedAt;
   $('prediction').textContent = `${p.label} (p = ${p.probability.toFixed(3)}) in ${(performance.now() - t0).toFixed(1)} ms\n${p.labels.map((l, i) => `  ${l}: ${p.probabilities[i]!.toFixed(3)}`).join('\n')}`;
+  return true;
 }
 
-async function loadAdapterFrom(source: SourceInput): Promise<string> {
+async function loadAdapterFrom(source: SourceInput, as?: string): Promise<string> {
   if (!model) throw new Error('load the model first');
-  const loadAs = ($('load-as') as HTMLInputElement).value.trim();
+  const loadAs = as ?? ($('load-as') as HTMLInputElement).value.trim();
   const name = await model.loadAdapter(source, { companions: [headCompanion], overwriteOk: true, ...(loadAs ? { loadAs } : {}) });
-  activate(name);
+  await activate(name);
   return name;
 }
 
 async function start(): Promise<void> {
   startedAt = performance.now();
   const preferred = (($('backend') as HTMLSelectElement).value || undefined) as PageBackend | undefined;
-  const chosen = await setupBackend(preferred, location.href);
-  state.backend = chosen.name;
-  state.backendSkipped = [...chosen.skipped];
-  $('backend-info').textContent = `backend: ${chosen.name}${preferred ? ' (asked for)' : ' (first that started of webgl, wasm, cpu)'}${chosen.skipped.map((s) => `\n  skipped ${s.name}: ${s.reason}`).join('')}`;
+  const info = await setupBackend(preferred, location.href);
+  state.backend = info.name;
+  state.backendInfo = {
+    package: info.package,
+    ...(info.device ? { device: info.device } : {}),
+    ...(info.threads !== undefined ? { threads: info.threads } : {}),
+    notes: [...info.notes],
+    skipped: info.skipped.map((s) => ({ ...s })),
+  };
+  $('backend-info').textContent =
+    `initBackend(${preferred ? `'${preferred}'` : ''}) chose ${describeBackend(info)}${preferred ? ' (asked for)' : ` (the first that started of ${BACKENDS.join(', ')})`}` +
+    info.skipped.map((s) => `\n  skipped ${s.name}: ${s.reason}`).join('') +
+    info.notes.map((n) => `\n  note: ${n}`).join('');
   ({ model, tokenizer } = await loadBase(MODEL_URL));
   state.loadMs = performance.now() - startedAt;
   $('load-info').textContent = `model: ${model.info.modelType}, hidden ${model.info.hiddenSize}, ${model.info.numLayers} layers; loaded in ${state.loadMs.toFixed(0)} ms`;
@@ -185,9 +226,24 @@ interface DropItem extends DataTransferItem {
 }
 
 ($('train-lines') as HTMLTextAreaElement).value = SAMPLE;
+for (const example of EXAMPLES) {
+  const b = document.createElement('button');
+  b.dataset['example'] = example.name;
+  b.title = example.title;
+  b.textContent = `Load example: ${example.name}`;
+  b.onclick = () => void loadAdapterFrom(new URL(example.path, location.href).href, example.name).catch(showError);
+  $('examples').appendChild(b);
+  $('examples').appendChild(document.createTextNode(` ${example.title} `));
+}
+// WebGPU is offered where the browser has it (Chromium: a secure context; headless needs --enable-unsafe-webgpu)
+if (!(navigator as { gpu?: unknown }).gpu) {
+  const webgpu = document.querySelector<HTMLOptionElement>('#backend option[value="webgpu"]')!;
+  webgpu.disabled = true;
+  webgpu.textContent = 'webgpu (not in this browser)';
+}
 $('start').onclick = () => void start().catch((e: Error) => ($('load-info').textContent = `failed: ${e.message}`));
-$('classify').onclick = () => runClassify();
-$('stack-btn').onclick = () => activate(($('stack') as HTMLInputElement).value.split(',').map((s) => s.trim()).filter(Boolean));
+$('classify').onclick = () => void runClassify().catch(showError);
+$('stack-btn').onclick = () => void activate(($('stack') as HTMLInputElement).value.split(',').map((s) => s.trim()).filter(Boolean)).catch(showError);
 $('train').onclick = () => startTraining();
 ($('pick') as HTMLInputElement).onchange = (e) => void loadAdapterFrom([...((e.target as HTMLInputElement).files ?? [])]).catch((err: Error) => ($('active').textContent = err.message));
 ($('pick-zip') as HTMLInputElement).onchange = (e) => {

@@ -32,17 +32,22 @@ interface GoldenCase {
 }
 
 const out = document.getElementById('out')!;
-const report: { backend?: string; results: CaseResult[]; done: boolean; error?: string } = { results: [], done: false };
+const report: { backend?: string; device?: string; atol?: number; results: CaseResult[]; done: boolean; error?: string } = { results: [], done: false };
 (window as unknown as { parity: typeof report }).parity = report;
 
 async function run(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const backend = (params.get('backend') ?? undefined) as PageBackend | undefined;
-  report.backend = (await setupBackend(backend, location.href)).name;
+  // every op on the backend under test (tfjs's webgpu backend would compute small tensors on the cpu otherwise)
+  const info = await setupBackend(backend, location.href, { cpuForward: false });
+  report.backend = info.name;
+  if (info.device) report.device = info.device;
   const golden = new URL('golden/', location.href).href;
   const index = (await (await fetch(`${golden}index.json`)).json()) as { cases: GoldenCase[]; tolerance: { outputs: { atol: number } } };
   const inputs = ((await (await fetch(`${golden}inputs.json`)).json()) as Record<string, Record<string, number[][]>>)['bert']!;
+  // the golden output tolerance on every backend (measured worst cases in apps/playground/README.md)
   const atol = index.tolerance.outputs.atol;
+  report.atol = atol;
   const only = params.get('cases')?.split(',');
   const cases = index.cases.filter((c) => c.model === 'bert' && c.status === 'ok' && (c.kind === 'base' || c.kind === 'single_adapter') && (!only || only.includes(c.case)));
   const model = new AdapterModel(await loadHost(urlSource(`${golden}models/bert`)), { methods: [...bottleneck, ...lora, ...compacter, ...prefix, ...invertible, ...union] });
@@ -57,18 +62,21 @@ async function run(): Promise<void> {
       } else model.setActiveAdapters(null);
       const expected = (await readSafetensors({ source: dir, name: 'output.safetensors' })).tensors.get('last_hidden_state');
       if (!expected) throw new Error('output.safetensors has no last_hidden_state');
-      const diff = tf.tidy(() => {
+      const diffT = tf.tidy(() => {
         const ids = { inputIds: t(inputs['input_ids']!), ...(inputs['attention_mask'] ? { attentionMask: t(inputs['attention_mask']) } : {}), ...(inputs['token_type_ids'] ? { tokenTypeIds: t(inputs['token_type_ids']) } : {}) };
         const ours = model.forward(ids).lastHiddenState;
-        return tf.max(tf.abs(tf.sub(ours, tensorEntryToTf(expected)))).dataSync()[0]!;
+        return tf.max(tf.abs(tf.sub(ours, tensorEntryToTf(expected))));
       });
+      // read asynchronously: GPU backends download results that way (webgpu has no plain dataSync in a page)
+      const diff = (await diffT.data())[0]!;
+      diffT.dispose();
       report.results.push({ case: c.case, maxAbsDiff: diff, ok: diff <= atol });
     } catch (err) {
       report.results.push({ case: c.case, ok: false, error: (err as Error).message });
     } finally {
       if (name) model.deleteAdapter(name);
     }
-    out.textContent = `backend ${report.backend}, atol ${atol}\n${report.results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.case} ${r.maxAbsDiff?.toExponential(2) ?? r.error}`).join('\n')}`;
+    out.textContent = `backend ${report.backend}${report.device ? ` (${report.device})` : ''}, atol ${atol}\n${report.results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.case} ${r.maxAbsDiff?.toExponential(2) ?? r.error}`).join('\n')}`;
   }
   report.done = true;
 }

@@ -1,3 +1,5 @@
+import { nodeLogicalCores } from '#platform';
+
 /** Where the library runs: Node (worker_threads, `node:` modules) or a browser-like global scope. */
 export type Environment = 'node' | 'browser';
 
@@ -9,10 +11,7 @@ export function detectEnvironment(): Environment {
 
 /** Logical cores: `navigator.hardwareConcurrency` (Node ≥ 21 and browsers) or `os.availableParallelism()` in Node. */
 export async function logicalCores(): Promise<number> {
-  if (detectEnvironment() === 'node') {
-    const os = await import(/* @vite-ignore */ 'node:os');
-    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  }
+  if (detectEnvironment() === 'node') return nodeLogicalCores();
   const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   return typeof n === 'number' && n > 0 ? n : 1;
 }

@@ -153,4 +153,14 @@ describe('initBackend', () => {
     // the backend in use is unchanged by a failed request
     expect(tf.getBackend()).toBe('wasm');
   });
+
+  it('takes the backend packages from injected loaders (bundled apps) and names a failing loader', async () => {
+    const calls: string[] = [];
+    const info = await initBackend('cpu', { modules: { cpu: () => (calls.push('cpu'), import('@tensorflow/tfjs-backend-cpu')) } });
+    expect(calls).toEqual(['cpu']);
+    expect(info).toMatchObject({ name: 'cpu', tfBackend: 'cpu', package: expect.stringMatching(/^@tensorflow\/tfjs-backend-cpu 4\./) });
+    const failed = await initBackend('cpu', { modules: { cpu: () => Promise.reject(new Error('chunk cpu.js failed to load')) } }).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(BackendError);
+    expect(failed).toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: "Backend 'cpu' is not available: the loader given for cpu (options.modules.cpu) failed: chunk cpu.js failed to load" });
+  });
 });

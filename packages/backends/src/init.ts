@@ -3,6 +3,7 @@ import { detectEnvironment, logicalCores, type Environment } from './environment
 import { BackendError } from './errors';
 import { registerTrainingKernels } from './kernels';
 import { loadNative, nativeKernelsActive, type NativeModule } from './native';
+import { initThreadedWasm, provideNodeWebGPU, WASM_WORKER_POOL } from '#platform';
 
 /**
  * Backends AdapterKit can select. `tensorflow` = tfjs-node-gpu or tfjs-node (native libtensorflow); `native` =
@@ -46,8 +47,27 @@ export interface BackendInfo {
   readonly notes: readonly string[];
 }
 
+/** The tfjs backend packages {@link initBackend} can load, by the backend they provide. */
+export const BACKEND_PACKAGES = {
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
+  webgl: '@tensorflow/tfjs-backend-webgl',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+} as const;
+
+/**
+ * Loaders of the tfjs backend packages, for bundled apps: each returns the package's module (importing it registers
+ * the backend with tfjs-core). A bundler resolves `() => import('@tensorflow/tfjs-backend-webgl')` written in the app
+ * and splits it into a chunk that loads only when that backend is tried; the library itself cannot name optional
+ * packages in a way every bundler resolves. A backend without a loader is imported by package name at run time
+ * (Node, or a page with an import map); in a bundle that fails and the backend is skipped with the reason.
+ */
+export type BackendModules = { readonly [K in keyof typeof BACKEND_PACKAGES]?: () => Promise<unknown> };
+
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {
+  /** Loaders of the backend packages (see {@link BackendModules}); needed in bundled browser apps. */
+  readonly modules?: BackendModules;
   /**
    * CPU threads for wasm (and native): default all logical cores in Node (at most 8, the worker pool tfjs preloads),
    * `navigator.hardwareConcurrency` in a cross-origin-isolated page. The count is fixed for the process at the first
@@ -69,6 +89,26 @@ export interface InitBackendOptions {
 }
 
 type Activated = { pkg: string; threads?: number; device?: string; notes?: string[] };
+
+/**
+ * The module of `name`'s backend package: the loader from `options.modules` when given, else an import by package
+ * name (the name is held in a variable, so bundlers leave the import alone instead of failing on an optional
+ * package that is not installed). A reason string when neither works.
+ */
+async function loadBackendModule(name: keyof typeof BACKEND_PACKAGES, options: InitBackendOptions): Promise<{ mod: unknown } | string> {
+  const pkg = BACKEND_PACKAGES[name];
+  const loader = options.modules?.[name];
+  try {
+    if (loader) return { mod: await loader() };
+    const spec: string = pkg;
+    return { mod: await import(/* @vite-ignore */ spec) };
+  } catch (err) {
+    const first = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    if (loader) return `the loader given for ${name} (options.modules.${name}) failed: ${first}`;
+    const hint = detectEnvironment() === 'browser' ? ` (in a bundled app pass \`modules: { ${name}: () => import('${pkg}') }\`)` : '';
+    return `${pkg} could not be imported by name: ${first}${hint}`;
+  }
+}
 
 async function tryImport(pkg: string): Promise<boolean> {
   try {
@@ -119,17 +159,15 @@ async function withoutWasmProcessListeners<T>(env: Environment, fn: () => Promis
   }
 }
 
-async function activateWasm(env: Environment, threads: number | undefined): Promise<Activated | string> {
-  return withoutWasmProcessListeners(env, () => activateWasmModule(env, threads));
+async function activateWasm(env: Environment, options: InitBackendOptions): Promise<Activated | string> {
+  return withoutWasmProcessListeners(env, () => activateWasmModule(env, options));
 }
 
-async function activateWasmModule(env: Environment, threads: number | undefined): Promise<Activated | string> {
-  let wasm: WasmModule;
-  try {
-    wasm = (await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-wasm')) as unknown as WasmModule;
-  } catch {
-    return '@tensorflow/tfjs-backend-wasm is not installed';
-  }
+async function activateWasmModule(env: Environment, options: InitBackendOptions): Promise<Activated | string> {
+  const threads = options.threads;
+  const loaded = await loadBackendModule('wasm', options);
+  if (typeof loaded === 'string') return loaded;
+  const wasm = loaded.mod as WasmModule;
   const pkg = await version('@tensorflow/tfjs-backend-wasm', wasm);
   const notes: string[] = [];
   const want = threads ?? (await logicalCores());
@@ -141,7 +179,6 @@ async function activateWasmModule(env: Environment, threads: number | undefined)
   }
   wasmThreadsAsked = want;
   if (env === 'node' && want > 1) {
-    const { initThreadedWasm, WASM_WORKER_POOL } = await import('./node/wasm-threads');
     if (want > WASM_WORKER_POOL) notes.push(`threads: ${want} asked, capped at the ${WASM_WORKER_POOL} workers tfjs-backend-wasm preloads`);
     const result = await initThreadedWasm(wasm, want);
     if (result.ok) return { pkg: `${pkg} (threaded-simd)`, threads: result.threads, notes };
@@ -161,36 +198,61 @@ async function activateWasmModule(env: Environment, threads: number | undefined)
 async function activateWebGPU(env: Environment, asked: boolean, options: InitBackendOptions): Promise<Activated | string> {
   let device: string | undefined;
   if (env === 'node') {
-    const { provideNodeWebGPU } = await import('./node/webgpu');
     const found = await provideNodeWebGPU(!asked);
     if (typeof found === 'string') return found;
     device = `${found.description}${found.fallback ? ' (fallback: a CPU implementation of WebGPU, slow)' : ''}`;
-  } else if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
-    return 'this browser has no navigator.gpu (WebGPU is off or unsupported)';
+  } else {
+    const found = await browserGpuAdapter(!asked);
+    if (typeof found === 'string') return found;
+    device = `${found.description}${found.fallback ? ' (fallback: a CPU implementation of WebGPU, slow)' : ''}`;
   }
-  let mod: unknown;
-  try {
-    // only now that navigator.gpu exists: the package checks it when it registers the backend
-    mod = await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-webgpu');
-  } catch {
-    return '@tensorflow/tfjs-backend-webgpu is not installed';
-  }
+  // only now that navigator.gpu exists: the package checks it when it registers the backend
+  const loaded = await loadBackendModule('webgpu', options);
+  if (typeof loaded === 'string') return loaded;
+  const mod = loaded.mod;
   if (!tf.findBackendFactory('webgpu')) return '@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu missing when it was first imported)';
   if (options.cpuForward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', options.cpuForward);
   if (!(await tf.setBackend('webgpu'))) return 'the webgpu backend failed to initialise (no GPU device)';
-  const notes = ['GPU tensors: read them with `await tensor.data()`; dataSync() needs OffscreenCanvas in Node'];
+  const notes = [
+    env === 'node'
+      ? 'GPU tensors: read them with `await tensor.data()`; dataSync() needs OffscreenCanvas in Node'
+      : 'GPU tensors: read them with `await tensor.data()`; dataSync() blocks the page until the GPU is done',
+  ];
   if (tf.env().getBool('WEBGPU_CPU_FORWARD')) notes.push('WEBGPU_CPU_FORWARD: small tensors are computed on the cpu backend');
   return { pkg: await version('@tensorflow/tfjs-backend-webgpu', mod), ...(device ? { device } : {}), notes };
 }
 
-async function activateWebGL(env: Environment): Promise<Activated | string> {
-  if (env === 'node') return 'WebGL needs a browser (a WebGL2 canvas context); in Node use webgpu, wasm or cpu';
-  let mod: unknown;
+interface BrowserGpuAdapter {
+  readonly info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+  readonly isFallbackAdapter?: boolean;
+}
+
+/**
+ * The page's WebGPU adapter (`navigator.gpu.requestAdapter()`), or why there is none. A fallback (software) adapter
+ * such as SwiftShader is refused when `hardwareOnly` (webgpu not asked for by name), as in Node.
+ */
+async function browserGpuAdapter(hardwareOnly: boolean): Promise<{ description: string; fallback: boolean } | string> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(o?: object): Promise<BrowserGpuAdapter | null> } } }).navigator?.gpu;
+  if (!gpu) return 'this browser has no navigator.gpu (WebGPU is off or unsupported; pages need a secure context: https or localhost)';
+  let adapter: BrowserGpuAdapter | null;
   try {
-    mod = await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-webgl');
-  } catch {
-    return '@tensorflow/tfjs-backend-webgl is not installed';
+    adapter = await gpu.requestAdapter();
+  } catch (err) {
+    return `navigator.gpu.requestAdapter() failed: ${err instanceof Error ? err.message : String(err)}`;
   }
+  if (!adapter) return 'navigator.gpu.requestAdapter() gave no adapter (no usable GPU; Chromium may need --enable-unsafe-webgpu)';
+  const info = adapter.info ?? {};
+  const description = [info.vendor, info.architecture, info.device, info.description].filter((x) => x).join(' ') || 'unnamed adapter';
+  const fallback = info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
+  if (hardwareOnly && fallback) return `only a fallback WebGPU adapter (${description}: a CPU implementation, slower than the other backends); ask for webgpu by name to use it`;
+  return { description, fallback };
+}
+
+async function activateWebGL(env: Environment, options: InitBackendOptions): Promise<Activated | string> {
+  if (env === 'node') return 'WebGL needs a browser (a WebGL2 canvas context); in Node use webgpu, wasm or cpu';
+  const loaded = await loadBackendModule('webgl', options);
+  if (typeof loaded === 'string') return loaded;
+  const mod = loaded.mod;
   if (!(await tf.setBackend('webgl'))) return 'the webgl backend failed to initialise (no WebGL2 context)';
   const notes: string[] = [];
   if (!tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) notes.push('this device renders float16 textures only: results lose precision (float32 not available)');
@@ -210,7 +272,7 @@ async function activate(name: BackendName, env: Environment, asked: boolean, opt
       if (env !== 'node') return '@adapterkit/native runs in Node only';
       const loaded = await loadNative();
       if (typeof loaded === 'string') return loaded;
-      const wasm = await activateWasm(env, options.threads);
+      const wasm = await activateWasm(env, options);
       if (typeof wasm === 'string') return `@adapterkit/native runs on the wasm backend: ${wasm}`;
       native.mod = loaded.mod;
       return { ...wasm, pkg: `@adapterkit/native ${loaded.version} (${loaded.blas}) on ${wasm.pkg}` };
@@ -218,9 +280,9 @@ async function activate(name: BackendName, env: Environment, asked: boolean, opt
     case 'webgpu':
       return activateWebGPU(env, asked, options);
     case 'webgl':
-      return activateWebGL(env);
+      return activateWebGL(env, options);
     case 'wasm': {
-      const wasm = await activateWasm(env, options.threads);
+      const wasm = await activateWasm(env, options);
       // plain wasm after `native` in the same process: put the stock kernels back
       if (typeof wasm !== 'string' && nativeKernelsActive()) {
         const loaded = await loadNative();
@@ -229,12 +291,9 @@ async function activate(name: BackendName, env: Environment, asked: boolean, opt
       return wasm;
     }
     case 'cpu': {
-      let mod: unknown;
-      try {
-        mod = await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-cpu');
-      } catch {
-        return '@tensorflow/tfjs-backend-cpu is not installed';
-      }
+      const loaded = await loadBackendModule('cpu', options);
+      if (typeof loaded === 'string') return loaded;
+      const mod = loaded.mod;
       if (!(await tf.setBackend('cpu'))) return 'the cpu backend failed to initialise';
       return { pkg: await version('@tensorflow/tfjs-backend-cpu', mod), threads: 1 };
     }
