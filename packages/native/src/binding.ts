@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import packageJson from '../package.json';
 
 /** The addon's exports (csrc/addon.cc). */
 export interface NativeAddon {
@@ -43,8 +44,11 @@ export interface NativeAddon {
   version(): string;
 }
 
-/** Whether the addon loaded, or why not. */
-export type NativeStatus = { available: true; version: string; blas: string } | { available: false; reason: string };
+/**
+ * Whether the addon loaded, or why not: `version` is this package's version, `addonVersion` the one compiled into
+ * the binary (its interface version, which changes only when the binary must be rebuilt).
+ */
+export type NativeStatus = { available: true; version: string; addonVersion: string; blas: string } | { available: false; reason: string };
 
 /** The folder under prebuilds/ for this platform (`linux-x64`), or why there is none. */
 function prebuildFolder(): { folder: string } | { reason: string } {
@@ -80,7 +84,7 @@ export function loadAddon(): { addon?: NativeAddon; status: NativeStatus } {
     }
     try {
       const addon = require(path) as NativeAddon;
-      loaded = { addon, status: { available: true, version: addon.version(), blas: addon.blas() } };
+      loaded = { addon, status: { available: true, version: packageJson.version, addonVersion: addon.version(), blas: addon.blas() } };
       return loaded;
     } catch (err) {
       failures.push(`${path}: ${(err as Error).message.split('\n')[0]}`);
