@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterModel } from '@adapterkit/core';
-import { AdamW, clipByGlobalNorm, epochOrder, learningRate, type ScheduleName, type TrainEvent, type TrainExample } from '@adapterkit/training';
+import { AdamW, clipByGlobalNorm, epochOrder, learningRate, type TrainEvent, type TrainOptions } from '@adapterkit/training';
 import { DataParallelError } from './errors';
 import { DataParallelPool, type DataParallelOptions } from './pool';
 
@@ -8,31 +8,16 @@ import { DataParallelPool, type DataParallelOptions } from './pool';
  * Options of {@link trainDataParallel}: the pool's (workers, replica, backend, mode, adapter, head) plus the
  * subset of `train()`'s options a data-parallel run supports, with the same meaning and defaults.
  */
-export interface DataParallelTrainOptions extends DataParallelOptions {
-  readonly trainData: readonly TrainExample[];
+export interface DataParallelTrainOptions
+  extends DataParallelOptions,
+    Pick<
+      TrainOptions,
+      'trainData' | 'epochs' | 'maxSteps' | 'lr' | 'weightDecay' | 'beta1' | 'beta2' | 'epsilon' | 'schedule' | 'warmupSteps' | 'maxGradNorm' | 'shuffle' | 'dropout'
+    > {
   /** Examples per optimizer step, split across the workers (default 8). */
   readonly batchSize?: number;
-  /** Default 3. */
-  readonly epochs?: number;
-  /** Optimizer steps; overrides `epochs`. */
-  readonly maxSteps?: number;
-  /** Peak learning rate, default 1e-4. */
-  readonly lr?: number;
-  readonly weightDecay?: number;
-  readonly beta1?: number;
-  readonly beta2?: number;
-  readonly epsilon?: number;
-  /** Default `linear`. */
-  readonly schedule?: ScheduleName;
-  readonly warmupSteps?: number;
-  /** Global-norm clipping threshold, default 1.0; `Infinity` or 0 disables. */
-  readonly maxGradNorm?: number;
-  /** Shuffle every epoch (seeded), default true. */
-  readonly shuffle?: boolean;
   /** Seed of the data order and of the workers' dropout streams, default 42. */
   readonly seed?: number;
-  /** Dropout during training, default true. */
-  readonly dropout?: boolean;
   /** `step` and `done` events, as `train()` sends them. */
   readonly onProgress?: (event: TrainEvent) => void;
 }
