@@ -200,8 +200,25 @@ interface Row {
  */
 const CLIENT_SOURCE = `
 const { parentPort } = require('node:worker_threads');
+const http = require('node:http');
+// node:http with a keep-alive agent: fetch (undici) cost about 0.9 ms more CPU per request on this machine, taken
+// from the two cores the server computes on
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+function post(url, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 parentPort.on('message', async ({ url, bodies, clients }) => {
   try {
+    const target = new URL(url);
     const latencies = new Array(bodies.length);
     let next = 0;
     const t0 = performance.now();
@@ -209,9 +226,8 @@ parentPort.on('message', async ({ url, bodies, clients }) => {
       while (next < bodies.length) {
         const k = next++;
         const t = performance.now();
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[k] });
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error('status ' + res.status + ' for ' + bodies[k]);
+        const res = await post(target, bodies[k]);
+        if (res.status !== 200) throw new Error('status ' + res.status + ' for ' + bodies[k] + ': ' + res.text);
         latencies[k] = performance.now() - t;
       }
     }));

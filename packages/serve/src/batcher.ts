@@ -18,10 +18,11 @@ export interface BatcherOptions {
 }
 
 /**
- * After a batch, the next one waits at least this fraction of that batch's compute time for more requests (unless
- * `maxBatch` rows wait already).
+ * A batch waits for more requests for as long as they keep arriving (window by window), at most this fraction of the
+ * last batch's compute time (at least one window; no wait once `maxBatch` rows wait). Closed-loop clients answered by
+ * one batch then join the next instead of splitting the load into half-full cohorts.
  */
-export const AFTER_BATCH_WAIT = 0.1;
+export const AFTER_BATCH_WAIT = 0.5;
 
 interface Job {
   readonly setup: SetupNode | null;
@@ -36,7 +37,8 @@ interface Job {
  * Collects forward requests for `batchWindowMs` (or until `maxBatch` rows wait) and runs them as one
  * {@link mixedForward} under the model lock, after loading their adapters into the pool. One batch runs at a time:
  * requests arriving meanwhile form the next batch when it ends (continuous batching; at once when `maxBatch` rows
- * wait, else after the window), so batches grow with the load. A request whose adapter
+ * wait, else once a window passes without a new row, or {@link AFTER_BATCH_WAIT} of the last batch's compute time),
+ * so batches grow with the load. A request whose adapter
  * fails to load is rejected alone (422); the others of its batch run.
  */
 export class Batcher {
@@ -68,17 +70,37 @@ export class Batcher {
   }
 
   /**
-   * Start a batch now when `maxBatch` rows wait (or there is no window), else once the window has passed since the
-   * first waiting request could start. While a batch runs, requests accumulate; when it ends the same rule applies
-   * with a window of at least {@link AFTER_BATCH_WAIT} of the batch's compute time: the clients it just answered are
-   * sending their next requests, and starting a small batch without them would cost nearly as much as a full one
-   * (the forward blocks the event loop, so they would wait for it) — at most that fraction of throughput is spent.
+   * Start a batch now when `maxBatch` rows wait (or there is no window); else wait in steps of the window for as long
+   * as rows keep arriving: a step that brings no new row starts the batch, and so does the wait reaching
+   * {@link AFTER_BATCH_WAIT} of the last batch's compute time (one window before the first batch). A lone request
+   * therefore waits one window, as before; right after a batch, the clients it just answered send their next
+   * requests over a few ms (the forward blocked the event loop meanwhile), and starting a small batch without them
+   * would cost nearly as much as a full one. (The old rule, "wait at least 10 % of the compute time after a batch",
+   * never applied: the first request read after a batch armed a plain window before the after-batch check ran.)
    */
-  private schedule(afterBatch = false): void {
+  private schedule(): void {
     if (this.running > 0) return;
-    const waiting = this.queue.reduce((s, j) => s + (j.cancelled ? 0 : j.rows.length), 0);
-    if (waiting >= this.options.maxBatch || this.options.batchWindowMs <= 0) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), afterBatch ? Math.max(this.options.batchWindowMs, AFTER_BATCH_WAIT * this.lastComputeMs) : this.options.batchWindowMs);
+    if (this.waitingRows() >= this.options.maxBatch || this.options.batchWindowMs <= 0) {
+      this.flush();
+      return;
+    }
+    if (this.timer) return;
+    const window = this.options.batchWindowMs;
+    const deadline = performance.now() + Math.max(window, AFTER_BATCH_WAIT * this.lastComputeMs);
+    let seen = this.waitingRows();
+    const step = (): void => {
+      const now = this.waitingRows();
+      const left = deadline - performance.now();
+      if (now > seen && left > 0) {
+        seen = now;
+        this.timer = setTimeout(step, Math.min(window, left));
+      } else this.flush();
+    };
+    this.timer = setTimeout(step, window);
+  }
+
+  private waitingRows(): number {
+    return this.queue.reduce((s, j) => s + (j.cancelled ? 0 : j.rows.length), 0);
   }
 
   /** Start the next batch from what waits now (without waiting for the window), unless one is running. */
@@ -111,7 +133,7 @@ export class Batcher {
       // let the requests that arrived while the forward blocked the event loop be read first, then batch them
       setImmediate(() => {
         if (this.running > 0) return;
-        if (this.queue.length > 0) this.schedule(true);
+        if (this.queue.length > 0) this.schedule();
         else for (const w of this.idleWaiters.splice(0)) w();
       });
     });

@@ -32,7 +32,7 @@ export const serveCommand: CommandSpec = {
     'max-loaded': { type: 'string', value: 'N', description: 'adapters loaded at once, LRU (default 8)' },
     'max-loaded-mb': { type: 'string', value: 'N', description: 'also keep the loaded adapters under N MiB of parameters (default: no limit)' },
     'max-batch': { type: 'string', value: 'N', description: 'rows per forward batch (default 32; 1 = one request at a time)' },
-    'batch-window-ms': { type: 'string', value: 'N', description: 'how long a batch waits for more requests (default 5)' },
+    'batch-window-ms': { type: 'string', value: 'N', description: 'a batch starts once N ms pass without a new request, or at half the last batch\'s compute time (default 5)' },
     'api-key': { type: 'string', value: 'KEY', description: 'require this key on every route but /health (default: $ADAPTERKIT_API_KEY)' },
     'max-inputs': { type: 'string', value: 'N', description: 'sequences per request (default 64)' },
     'timeout-ms': { type: 'string', value: 'N', description: 'answer 504 to a request not done within N ms (default 30000)' },
@@ -64,6 +64,9 @@ export const serveCommand: CommandSpec = {
       ...(apiKey !== undefined ? { apiKey } : {}),
     });
     const http = createServer(server.handler);
+    // A forward blocks the event loop: with Node's 5 s default, a long batch let the timers phase close pooled
+    // connections whose next request was already waiting (ECONNRESET at the client); clients keep theirs open.
+    http.keepAliveTimeout = 65_000;
     await new Promise<void>((ok, fail) => {
       http.once('error', (err) => fail(new CliError(`cannot listen on ${host}:${port}: ${err.message}`)));
       http.listen(port, host, ok);
