@@ -183,8 +183,9 @@ export const trainCommand: CommandSpec = {
     '',
     'Workers: with --workers N (N > 1) every step\'s batch is split across N worker threads, each with its own backend',
     'instance (1 thread) and a copy of the model; their gradients are averaged and the update applied once. --workers',
-    'auto (the default) does this where it measured faster than the backend\'s own threads (wasm and native on 2+',
-    'cores, batches of at least 4 examples per worker) and prints the choice; --workers 1 trains in one process.',
+    'auto (the default) does this where it measured faster than the backend\'s own threads (wasm, on 2+ threads and',
+    'cores, batches of at least 4 examples per worker; not native, whose threads were faster) and prints the choice;',
+    '--workers 1 trains in one process.',
     'Checkpoints, --resume, Ctrl-C and evaluation work the same; resume with the same --workers to get the same weights.',
   ],
   options: {

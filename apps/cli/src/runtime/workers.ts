@@ -12,15 +12,20 @@ const WORKER_BACKENDS = ['wasm', 'native', 'cpu'] as const;
 
 /**
  * Whether `auto` trains data-parallel on a backend: N workers × 1 thread against 1 process × N threads, measured with
- * `pnpm bench --data-parallel` (adapter step of a 4-layer hidden-256 BERT, batch 16 × 128, 2 cores, the machine
- * shared with other jobs; ratios of medians within one run, 3 alternating rounds each):
+ * `pnpm bench --data-parallel` (adapter step of the bench model: BERT 4 layers, hidden 256; batch 16 × 128; 2 vCPUs
+ * shared with other jobs, load average 4–32 during the runs; each round runs both modes back to back in fresh
+ * processes; figures are threads / workers step-time ratios, > 1 = data-parallel faster):
  *
- * - wasm: data-parallel faster in every round (threads / workers 1.10–1.65 over 12 rounds of two sessions);
- * - native (`@adapterkit/native`, OpenBLAS matMuls on the wasm heap): see NATIVE_NOTE;
- * - cpu (plain JS kernels, one thread in any case): not measured; one process (workers would multiply the model's
- *   memory for a backend nobody trains on when wasm is there).
+ * - wasm: data-parallel faster in 6 of 7 rounds of two runs on 2026-12-07 (1.10, 1.22, 0.35 | 1.79, 1.16, 1.60,
+ *   2.92; median 1.22) and in 9 of 9 of the session before (1.07–7.03, medians 1.21, 1.36, 1.65) → `true`;
+ * - native (`@adapterkit/native`: OpenBLAS matMuls on the wasm heap, the default backend where it is installed):
+ *   threads faster in 4 of 7 rounds (0.72, 0.86, 2.46 | 0.63, 1.26, 0.90, 1.81; median 0.90) → `false`: OpenBLAS
+ *   splits each matMul across the threads without XNNPACK's per-kernel meetings, so the second thread pays off in
+ *   one process; data-parallel only won the rounds under the heaviest load;
+ * - cpu (plain JS kernels, one thread in any case): not measured → `false` (workers would multiply the model's
+ *   memory for a backend that only runs where wasm cannot).
  */
-export const AUTO_DATA_PARALLEL: Readonly<Record<string, boolean>> = { wasm: true, native: true, cpu: false };
+export const AUTO_DATA_PARALLEL: Readonly<Record<string, boolean>> = { wasm: true, native: false, cpu: false };
 
 /** Fewest examples per worker for `auto` to split a batch: smaller shards spend their time in per-step overhead. */
 export const MIN_EXAMPLES_PER_WORKER = 4;
@@ -58,7 +63,7 @@ export function planWorkers(requested: number | 'auto', backend: Pick<BackendInf
     const over = requested > cores ? ` (more workers than the ${cores} cores: they share them)` : '';
     return { workers: requested, note: `training on ${requested} workers × 1 thread (data-parallel, ${backend.name}, --workers ${requested})${over}` };
   }
-  if (AUTO_DATA_PARALLEL[backend.name] !== true) return one(`data-parallel workers are not the faster mode on ${backend.name}; --workers N to try them`);
+  if (AUTO_DATA_PARALLEL[backend.name] !== true) return one(`data-parallel workers were not measured faster on ${backend.name}; --workers N to use them`);
   const workers = Math.min(threads, cores, Math.floor(batchSize / MIN_EXAMPLES_PER_WORKER));
   if (cores < 2) return one('one core');
   if (threads < 2) return one(`1 thread asked for (--threads / ADAPTERKIT_THREADS); --workers N for data-parallel workers`);
