@@ -63,7 +63,7 @@ describe('adapterkit train --workers 2 (data-parallel, built CLI with its dist/r
   const trainArgs = (out: string, ...extra: string[]): string[] => [
     'train', '--model', model, '--train', csv, '--dev', csv, '--out', out, '--batch-size', '8', '--seed', '3', '--backend', 'wasm', ...extra,
   ];
-  const results = (dir: string): { eval_history: Array<{ step: number; metrics: Record<string, number> }>; final: Record<string, number> } =>
+  const results = (dir: string): { eval_history: Array<{ step: number; metrics: Record<string, number> }>; final: Record<string, number>; hyperparameters: Record<string, number> } =>
     JSON.parse(readFileSync(join(dir, 'train_results.json'), 'utf8'));
 
   it('learns the task as one process does and writes the same files, with evaluation during training (--full)', async () => {
@@ -82,6 +82,7 @@ describe('adapterkit train --workers 2 (data-parallel, built CLI with its dist/r
     // 48 examples, batch 8: 6 steps per epoch, an evaluation after each of the 10 epochs
     expect(r2.eval_history.map((e) => e.step)).toEqual(r1.eval_history.map((e) => e.step));
     expect(r2.eval_history.length).toBeGreaterThan(3);
+    expect([r1.hyperparameters['workers'], r2.hyperparameters['workers']]).toEqual([1, 2]);
     expect(r1.final['accuracy']).toBe(1);
     expect(r2.final['accuracy']).toBe(1);
     expect(two.stdout).toMatch(/dev \(48 examples\): loss \S+ {2}accuracy \S+/);

@@ -357,7 +357,7 @@ export const trainCommand: CommandSpec = {
           ...(loss.steps > 0 ? { final_train_loss: loss.mean } : {}),
           epochs: result.epoch,
           seconds: Number(seconds.toFixed(1)),
-          hyperparameters: { lr: hp.lr, epochs: hp.epochs, ...(hp.maxSteps !== undefined ? { max_steps: hp.maxSteps } : {}), batch_size: h.batchSize, max_length: maxLength, seed: h.seed, warmup_steps: warmupSteps, weight_decay: h.weightDecay },
+          hyperparameters: { lr: hp.lr, epochs: hp.epochs, ...(hp.maxSteps !== undefined ? { max_steps: hp.maxSteps } : {}), batch_size: h.batchSize, max_length: maxLength, seed: h.seed, warmup_steps: warmupSteps, weight_decay: h.weightDecay, workers: plan.workers },
           eval_history: result.history,
           final: { split: finalSet, examples: finalData.length, ...metrics },
           ...(labels ? { labels: labels.names } : {}),
