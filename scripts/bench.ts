@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--steps N] [--quick] [--backend wasm|cpu|webgpu|…] [--threads N] [--peer] [--data-parallel]`: training and inference
+ * `pnpm bench [--steps N] [--quick] [--backend wasm|cpu|webgpu|…] [--threads N] [--peer] [--data-parallel [--rounds N]]`: training and inference
  * cost of a Pfeiffer adapter on a BERT-like model (4 layers, hidden 256, 4 heads, FFN 1024, vocab 8000; batch
  * 16 × 128 tokens), measured in one run on one backend (default wasm), every figure labelled with the backend
  * actually active and its thread count:
@@ -25,8 +25,8 @@
  *   its matMul work at the 2-D matMul throughput this backend reached (the floor no kernel-level tuning of the other
  *   ops can beat).
  *
- * `--data-parallel` instead runs only the comparison of wasm threads with data-parallel workers
- * ({@link dataParallelBench}).
+ * `--data-parallel` instead runs only the comparison of a backend's own threads with data-parallel workers, on wasm
+ * and native ({@link dataParallelBench}); `adapterkit train --workers auto` follows its ratios.
  *
  * Medians over the timed steps after warm-up. Finishes in about 3 minutes (`--quick`: about 1.5 minutes).
  */
@@ -322,44 +322,65 @@ function peerStep(setup: { python: string; script: string; env: NodeJS.ProcessEn
 const RESULT_TAG = 'BENCH_PHASE_RESULT ';
 
 /**
- * `--data-parallel`: the adapter step with 1 process × `threads` wasm threads vs `threads` data-parallel workers × 1
+ * `--data-parallel`: the adapter step with 1 process × `threads` threads vs `threads` data-parallel workers × 1
  * thread (`@adapterkit/data-parallel`), same model and data, each in fresh processes, alternating `ROUNDS` times so
- * that drift in the machine's load hits both alike; prints each round, the medians and which is faster.
+ * that drift in the machine's load hits both alike, on wasm and on native (`@adapterkit/native`; skipped with the
+ * reason when it cannot run here); prints each round, the medians, the ratio and which is faster. These ratios are
+ * what `adapterkit train --workers auto` is decided from (apps/cli/src/runtime/workers.ts).
  */
 function dataParallelBench(): void {
-  const ROUNDS = 3;
-  const spawnPhase = <T>(which: 'adapter' | 'dp', t: number): T => {
-    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', 'wasm', '--threads', String(t), '--light'];
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+  const ROUNDS = Number(arg('rounds') ?? 3);
+  const spawnPhase = <T>(which: 'adapter' | 'dp', backend: string, t: number): T | string => {
+    const args = [...process.execArgv, process.argv[1]!, '--phase', which, '--steps', String(steps), '--backend', backend, '--threads', String(t), '--light'];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
     const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
-    if (r.status !== 0 || !line) throw new Error(`bench phase '${which}' failed (exit ${r.status ?? r.signal}):\n${r.stdout}`);
+    if (r.status !== 0 || !line) return `bench phase '${which}' on ${backend} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0] ?? ''}`;
     return JSON.parse(line.slice(RESULT_TAG.length)) as T;
   };
   const t0 = performance.now();
-  const threaded: PhaseResult[] = [];
-  const parallel: DataParallelPhaseResult[] = [];
-  console.log(`adapter step, batch ${BATCH} × ${SEQ}, ${steps} timed steps after ${warmup} warm-up; 1 process × ${threads} wasm threads vs ${threads} workers × 1 thread; ${ROUNDS} alternating rounds`);
-  for (let i = 0; i < ROUNDS; i++) {
-    threaded.push(spawnPhase<PhaseResult>('adapter', threads));
-    parallel.push(spawnPhase<DataParallelPhaseResult>('dp', threads));
-    const a = threaded[i]!.stepMs!;
-    const b = parallel[i]!.stepMs;
-    console.log(`  round ${i + 1}: wasm threads ${a.toFixed(0)} ms, data-parallel ${b.toFixed(0)} ms  (threads / data-parallel ${(a / b).toFixed(2)})`);
+  console.log(`adapter step, batch ${BATCH} × ${SEQ}, ${steps} timed steps after ${warmup} warm-up; 1 process × ${threads} threads vs ${threads} workers × 1 thread; ${ROUNDS} alternating rounds per backend`);
+  const rows: Array<[string, string]> = [];
+  for (const backend of ['wasm', 'native']) {
+    const threaded: PhaseResult[] = [];
+    const parallel: DataParallelPhaseResult[] = [];
+    let skipped: string | undefined;
+    for (let i = 0; i < ROUNDS && !skipped; i++) {
+      const a = spawnPhase<PhaseResult>('adapter', backend, threads);
+      const b = typeof a === 'string' ? a : spawnPhase<DataParallelPhaseResult>('dp', backend, threads);
+      if (typeof a === 'string' || typeof b === 'string') {
+        skipped = typeof a === 'string' ? a : (b as string);
+        break;
+      }
+      // a native phase on a machine without the addon falls back silently to no backend of that name: refuse it
+      if (!a.backend.startsWith(backend)) {
+        skipped = `the 1-process phase ran on ${a.backend}`;
+        break;
+      }
+      threaded.push(a);
+      parallel.push(b);
+      console.log(`  ${backend} round ${i + 1}: ${threads} threads ${a.stepMs!.toFixed(0)} ms, ${threads} workers ${b.stepMs.toFixed(0)} ms  (threads / workers ${(a.stepMs! / b.stepMs).toFixed(2)})`);
+    }
+    if (skipped) {
+      rows.push([`${backend}`, `skipped: ${skipped}`]);
+      continue;
+    }
+    // the median of the per-round ratios: a round's two phases ran back to back, so load drift hits both alike
+    const ratio = median(threaded.map((r, i) => r.stepMs! / parallel[i]!.stepMs));
+    console.log(`  ${backend} 1 process: ${threaded[0]!.backend}`);
+    console.log(`  ${backend} workers:   ${parallel[0]!.backends[0]} each; main thread ${parallel[0]!.main}`);
+    rows.push(
+      [`${backend}: adapter step, 1 process × ${threads} threads`, `${median(threaded.map((r) => r.stepMs!)).toFixed(0)} ms (median of rounds)`],
+      [`${backend}: adapter step, ${threads} workers × 1 thread`, `${median(parallel.map((r) => r.stepMs)).toFixed(0)} ms (median of rounds)`],
+      [`${backend}: threads / workers step time`, `${ratio.toFixed(2)} (median of the ${ROUNDS} rounds' ratios; faster here: ${ratio > 1 ? `${threads} workers × 1 thread (data-parallel)` : `1 process × ${threads} threads`})`],
+    );
   }
-  const a = median(threaded.map((r) => r.stepMs!));
-  const b = median(parallel.map((r) => r.stepMs));
-  const rows: Array<[string, string]> = [
-    [`adapter step, 1 process [${threaded[0]!.backend}]`, `${a.toFixed(0)} ms (median of rounds)`],
-    [`adapter step, ${threads} workers [${parallel[0]!.backends[0]}]`, `${b.toFixed(0)} ms (median of rounds; main thread: ${parallel[0]!.main})`],
-    ['wasm threads / data-parallel step time', `${(a / b).toFixed(2)}  (faster: ${a <= b ? 'wasm threads, the default; data-parallel stays opt-in' : 'data-parallel workers (opt-in: trainDataParallel)'})`],
-    ['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`],
-  ];
+  rows.push(['wall time', `${((performance.now() - t0) / 1000).toFixed(1)} s`]);
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
 }
 
 if (phase === 'dp') {
-  const r = await dataParallelPhase({ config: CONFIG, trainData: makeData(BATCH * (warmup + steps), 3), batchSize: BATCH, warmup, steps, workers: threads });
+  const r = await dataParallelPhase({ backend: backendName, config: CONFIG, trainData: makeData(BATCH * (warmup + steps), 3), batchSize: BATCH, warmup, steps, workers: threads });
   console.log(`${RESULT_TAG}${JSON.stringify(r)}`);
 } else if (phase) {
   console.log(`${RESULT_TAG}${JSON.stringify(await runPhase(phase))}`);

@@ -1,9 +1,12 @@
 /**
  * The main job on the embedded defaults (`pnpm start`), run with the `adapterkit` command-line tool: it trains a
  * Pfeiffer adapter and a classification head on the embedded SpamAssassin spam/ham task over the embedded base model
- * `packages/bert-mini/model` (frozen), on the wasm backend, prints the test accuracy, the training time, the
- * trainable parameters and the adapter's file size against the model's, then predicts a few e-mails with the saved
- * adapter. About 6–7 minutes on 2 CPU cores.
+ * `packages/bert-mini/model` (frozen), on the best backend `initBackend` finds (native where `@adapterkit/native` is
+ * installed, else wasm), prints the test accuracy, the training time, the trainable parameters and the adapter's file
+ * size against the model's, then predicts a few e-mails with the saved adapter. About 3–5 minutes on 2 CPU cores.
+ *
+ * Training runs with the CLI's default `--workers auto`: one process on native (its threads measured faster),
+ * 2 data-parallel workers × 1 thread on plain wasm (README, "Backends"); the note at the start says which.
  *
  * `pnpm start` builds the CLI first (`turbo run build --filter=adapterkit...`); this script runs
  *

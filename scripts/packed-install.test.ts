@@ -8,7 +8,9 @@
  * - ES module and CommonJS consumers share one `@tensorflow/tfjs-core` (one engine, one kernel registry, one backend);
  * - TypeScript type-checks a CommonJS and an ES module file importing the packages (`module: node16`, no TS1479);
  * - `adapterkit train --model embedded` on a generated 3-class CSV (330 easy sentences) with default flags reaches
- *   ≥ 90 % test accuracy, and `adapterkit predict` labels texts with the saved adapter.
+ *   ≥ 90 % test accuracy, and `adapterkit predict` labels texts with the saved adapter;
+ * - `adapterkit train --workers 2` trains data-parallel from the installed tarballs (the CLI's `dist/replica.js` in
+ *   each worker of `@adapterkit/data-parallel`).
  *
  * Slow (build + pack + npm install): the packages are built and packed once, into one temporary folder, for all
  * the tests of this file. npm installs the external dependencies from its cache when it can (`--prefer-offline`),
@@ -225,6 +227,8 @@ export async function main(): Promise<number> {
     const bin = join(project, 'node_modules', '.bin', 'adapterkit');
     const train = await run(bin, ['train', '--model', 'embedded', '--train', 'train.csv', '--test', 'test.csv', '--out', 'out/topics', ...extra], project, 900_000);
     expect(train.code, train.stderr.slice(-3000)).toBe(0);
+    // ADAPTERKIT_THREADS=1 here: `--workers auto` trains in one process (the data-parallel path is the next test's)
+    if (!extra.includes('--workers')) expect(train.stderr).toContain('adapterkit: note: training in one process (');
     const m = /\(60 examples\): .*accuracy (\d\.\d+)/.exec(train.stdout);
     expect(m, train.stdout).not.toBeNull();
     const accuracy = Number(m![1]);
@@ -238,4 +242,14 @@ export async function main(): Promise<number> {
     expect(lines[0]).toMatch(/^weather\t\d\.\d{4}\theavy rain is expected tonight$/);
     expect(lines[1]).toMatch(/^food\t\d\.\d{4}\tthe chef baked sweet bread for lunch$/);
   }, 900_000);
+
+  it('trains data-parallel from the tarballs (`--workers 2`: the installed dist/replica.js and data-parallel worker)', async () => {
+    const bin = join(project, 'node_modules', '.bin', 'adapterkit');
+    const train = await run(bin, ['train', '--model', 'embedded', '--train', 'train.csv', '--test', 'test.csv', '--out', 'out/topics-workers', '--workers', '2', '--max-steps', '6', '--max-length', '32'], project, 600_000);
+    expect(train.code, train.stderr.slice(-3000)).toBe(0);
+    expect(train.stderr).toContain('adapterkit: note: training on 2 workers × 1 thread (data-parallel, ');
+    expect(train.stdout).toMatch(/trained 6 steps/);
+    expect(train.stdout).toMatch(/test \(60 examples\): loss \S+ {2}accuracy \S+/);
+    expect(existsSync(join(project, 'out', 'topics-workers', 'adapter.safetensors'))).toBe(true);
+  }, 600_000);
 });

@@ -1,6 +1,6 @@
 /**
- * `pnpm bench --data-parallel`: the adapter training step with 1 process × N wasm threads vs N data-parallel workers ×
- * 1 wasm thread each (`@adapterkit/data-parallel`), same model, data and steps. This module holds the replica factory the
+ * `pnpm bench --data-parallel`: the adapter training step with 1 process × N threads vs N data-parallel workers ×
+ * 1 thread each, on wasm and on native (`@adapterkit/data-parallel`), same model, data and steps. This module holds the replica factory the
  * workers import and the data-parallel phase; `scripts/bench.ts` runs the phases in processes of their own and prints
  * the comparison.
  */
@@ -30,8 +30,9 @@ export interface DataParallelPhaseResult {
   readonly main: string;
 }
 
-/** Train `warmup + steps` adapter steps with `workers` workers of 1 wasm thread; the median of the timed steps. */
+/** Train `warmup + steps` adapter steps with `workers` workers of 1 thread of `backend`; the median of the timed steps. */
 export async function dataParallelPhase(o: {
+  backend: string;
   config: Record<string, unknown>;
   trainData: readonly Example[];
   batchSize: number;
@@ -39,13 +40,13 @@ export async function dataParallelPhase(o: {
   steps: number;
   workers: number;
 }): Promise<DataParallelPhaseResult> {
-  const main = await initBackend('wasm', { threads: 1 });
+  const main = await initBackend(o.backend, { threads: 1 });
   const model = createReplica({ config: o.config });
   const times: number[] = [];
   const r = await trainDataParallel(model, {
     workers: o.workers,
     threadsPerWorker: 1,
-    backend: 'wasm',
+    backend: o.backend,
     replica: { module: fileURLToPath(import.meta.url), options: { config: o.config } },
     adapter: 'task',
     head: 'cls',

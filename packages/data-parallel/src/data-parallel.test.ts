@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@adapterkit/backends';
 import { Rng, type AdapterModel } from '@adapterkit/core';
@@ -143,6 +146,77 @@ describe('DataParallelPool on the golden tiny BERT (dropout off)', () => {
   });
 });
 
+describe('trainDataParallel is train() with the pool as gradientSource', () => {
+  let tmp = '';
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'data-parallel-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const replica: TestReplicaOptions = { head: 'class' };
+  const spec = { workers: 2, backend: 'cpu', replica: { module: TEST_REPLICA, options: replica } } as const;
+
+  it('accumulates micro-batches through the pool as train() does (dropout off, uneven last step)', async () => {
+    // 14 examples, batch 4, accumulation 2: micro-batches 4,4 | 4,2 per epoch
+    const opts = { adapter: 'task', trainData: examples(14, 'class', 4), batchSize: 4, gradientAccumulationSteps: 2, epochs: 2, lr: 1e-2, dropout: false, seed: 2 } as const;
+    const single = await createReplica(replica);
+    const singleLoss: number[] = [];
+    await train(single, { ...opts, onProgress: (e) => e.type === 'step' && singleLoss.push(e.loss) });
+    const parallel = await createReplica(replica);
+    const before = tf.memory().numTensors;
+    const loss: number[] = [];
+    const r = await trainDataParallel(parallel, { ...opts, ...spec, onProgress: (e) => e.type === 'step' && loss.push(e.loss) });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.step).toBe(4);
+    expect(r.backends).toHaveLength(2);
+    expect(loss).toHaveLength(4);
+    loss.forEach((l, i) => expect(Math.abs(l - singleLoss[i]!)).toBeLessThan(1e-5));
+    const a = collectTrainable(single);
+    const b = collectTrainable(parallel);
+    a.forEach((p, i) => expect(excess(b[i]!.variable.dataSync(), p.variable.dataSync()), p.key).toBeLessThan(1e-5));
+    single.dispose();
+    parallel.dispose();
+  });
+
+  it('evaluates during training, writes checkpoints, and a resumed run ends with the weights of an uninterrupted one (dropout on)', async () => {
+    const dir = join(tmp, 'ck');
+    const opts = { adapter: 'task', trainData: examples(16, 'class', 5), evalData: examples(6, 'class', 6), evalEvery: 2, batchSize: 4, maxSteps: 6, lr: 3e-3, seed: 11, ...spec } as const;
+    const run = async (extra: object): Promise<{ w: Float32Array[]; events: TrainEvent[]; history: unknown }> => {
+      const model = await createReplica(replica);
+      const events: TrainEvent[] = [];
+      const r = await trainDataParallel(model, { ...opts, ...extra, onProgress: (e) => events.push(e) });
+      const w = collectTrainable(model).map((p) => Float32Array.from(p.variable.dataSync() as Float32Array));
+      model.dispose();
+      return { w, events, history: r.history };
+    };
+    const full = await run({ checkpointDir: dir, checkpointEvery: 3 });
+    const evals = full.events.filter((e): e is Extract<TrainEvent, { type: 'eval' }> => e.type === 'eval');
+    expect(evals.map((e) => e.step)).toEqual([2, 4, 6]);
+    for (const e of evals) expect(Object.keys(e.metrics)).toEqual(expect.arrayContaining(['loss', 'accuracy']));
+    expect(full.events.filter((e) => e.type === 'checkpoint').map((e) => e.step)).toEqual([3, 6]);
+    const resumed = await run({ resumeFrom: join(dir, 'checkpoint-3') });
+    expect(resumed.events.filter((e) => e.type === 'step').map((e) => (e as { step: number }).step)).toEqual([4, 5, 6]);
+    expect(resumed.history).toEqual(full.history);
+    full.w.forEach((w, i) => expect(resumed.w[i]).toEqual(w));
+  });
+
+  it('stops on the signal after the current step with a checkpoint, and closes the pool', async () => {
+    const model = await createReplica(replica);
+    const stop = new AbortController();
+    const err = await trainDataParallel(model, {
+      ...spec,
+      adapter: 'task',
+      trainData: examples(16, 'class', 7),
+      batchSize: 4,
+      maxSteps: 8,
+      checkpointDir: join(tmp, 'stop'),
+      signal: stop.signal,
+      onProgress: (e) => e.type === 'step' && e.step === 2 && stop.abort(),
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TRAINING_INTERRUPTED', step: 2, checkpoint: join(tmp, 'stop', 'checkpoint-2') });
+    model.dispose();
+  });
+});
+
 describe('errors', () => {
   const start = async (over: Record<string, unknown>, replica: TestReplicaOptions = { head: 'class' }, mode?: 'heads'): Promise<unknown> => {
     const model = await createReplica({ head: 'class' });
@@ -167,6 +241,8 @@ describe('errors', () => {
     expect(codeOf(await start({ adapter: undefined }))).toBe('BAD_OPTIONS');
     const model = await createReplica({ head: 'class' });
     await expect(trainDataParallel(model, { workers: 2, adapter: 'task', replica: { module: TEST_REPLICA }, trainData: [] })).rejects.toThrow(/trainData is empty/);
+    const lossFn = { lossFn: () => tf.scalar(0) } as object;
+    await expect(trainDataParallel(model, { workers: 2, adapter: 'task', replica: { module: TEST_REPLICA }, trainData: examples(2, 'class'), ...lossFn })).rejects.toThrow(/lossFn/);
     model.dispose();
   });
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { isBackendName } from '@adapterkit/backends';
 import type { AdapterModel } from '@adapterkit/core';
-import { collectTrainable, resolveScoring, type LabelKind, type TrainableParam, type TrainExample } from '@adapterkit/training';
+import { collectTrainable, resolveScoring, type GradientSource, type LabelKind, type TrainableParam, type TrainExample } from '@adapterkit/training';
 import { DataParallelError } from './errors';
 import { shardSeed, type FromWorker, type ParamLayout, type ToWorker, type TrainingSetup, type WorkerInit } from './protocol';
 import { applyTrainingSetup, frozenFingerprint, layoutOf, replicaDifference } from './replica';
@@ -52,6 +52,12 @@ export interface GradientOptions {
   /** Seed and step number from which each worker's dropout stream is derived (`shardSeed`). Default 42 and 0. */
   readonly seed?: number;
   readonly step?: number;
+  /**
+   * Micro-batch `microBatch` of `microBatches` of the step (gradient accumulation; default 0 of 1): the dropout
+   * streams are those of step `step · microBatches + microBatch`, so every micro-batch draws its own.
+   */
+  readonly microBatch?: number;
+  readonly microBatches?: number;
 }
 
 /** What {@link DataParallelPool.gradients} returns; the tensors belong to the caller. */
@@ -117,9 +123,11 @@ async function moduleUrl(module: string | URL): Promise<string> {
  * const pool = await DataParallelPool.start(model, { workers: 2, adapter: 'task', replica: { module: '/abs/replica.js' } });
  * try { const { loss, grads } = await pool.gradients(examples); … tf.dispose(grads) } finally { await pool.close() }
  */
-export class DataParallelPool {
+export class DataParallelPool implements GradientSource {
   /** The main model's trainable parameters, in the order of {@link ShardedGradients.grads}. */
   readonly params: readonly TrainableParam[];
+  /** Keys of {@link params}: what `train()` checks a `gradientSource` against. */
+  readonly paramKeys: readonly string[];
   /** Each worker's backend as `describeBackend` prints it, e.g. `wasm (@tensorflow/tfjs-backend-wasm 4.22.0, 1 thread)`. */
   readonly backends: readonly string[];
   private readonly pending: Array<Pending | undefined>;
@@ -136,6 +144,7 @@ export class DataParallelPool {
     pending: Array<Pending | undefined>,
   ) {
     this.params = params;
+    this.paramKeys = params.map((p) => p.key);
     this.backends = backends;
     this.pending = pending;
   }
@@ -257,7 +266,11 @@ export class DataParallelPool {
    * the workers on contiguous shards (sizes differ by at most one). Writes the main model's current trainable
    * values to every replica first. With dropout (`training`), worker w of step s draws from
    * `shardSeed(seed, s, w)`: deterministic for a given seed and worker count, but not the stream a single process
-   * would use, so only dropout-free steps equal the single-process step.
+   * would use, so only dropout-free steps equal the single-process step. With accumulation (`microBatch` of
+   * `microBatches`) the stream is that of step `step · microBatches + microBatch`.
+   *
+   * The pool is a `gradientSource` of `@adapterkit/training`'s `train()`: `train(model, { ...,
+   * gradientSource: pool })` runs the whole training loop (evaluation, checkpoints, resume, …) on the main model.
    *
    * @throws DataParallelError `BAD_OPTIONS` (no examples), `CLOSED`, `WORKER_FAILED`
    */
@@ -272,7 +285,8 @@ export class DataParallelPool {
     const ranges = shardRanges(examples.length, this.workers.length);
     const id = this.nextId++;
     const seed = options.seed ?? 42;
-    const step = options.step ?? 0;
+    const microBatches = options.microBatches ?? 1;
+    const step = (options.step ?? 0) * microBatches + (options.microBatch ?? 0);
     const training = options.training ?? true;
     await Promise.all(
       ranges.map(

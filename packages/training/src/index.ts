@@ -58,7 +58,7 @@ export { accuracy, macroF1, matthewsCorrelation, perplexity, type MetricName } f
 export { collectTrainable, decays, type TrainableParam } from './train/params';
 export { collate, epochOrder, isChoiceExample, type Batch, type Example, type ChoiceExample, type ChoiceInput, type TrainExample, type LabelKind } from './train/data';
 export { listCheckpoints, readCheckpoint, CHECKPOINT_FILES, type EvalRecord, type TrainerState, type LoadedCheckpoint } from './train/checkpoint';
-export { train, TrainingInterruptedError, type TrainOptions, type TrainResult, type TrainEvent } from './train/trainer';
+export { train, TrainingInterruptedError, type TrainOptions, type TrainResult, type TrainEvent, type GradientSource, type GradientContext, type MicroBatchGradients } from './train/trainer';
 export { evaluate, type EvaluateOptions, type ScoringOptions, type LossFn } from './train/evaluate';
 export { parityTrainStep, type TrainStepCheck } from './parity';
 

@@ -38,6 +38,60 @@ export class TrainingInterruptedError extends AdapterKitError {
   }
 }
 
+/**
+ * What {@link GradientSource.gradients} is told about the micro-batch it computes.
+ */
+export interface GradientContext {
+  /** Whether the forward runs with dropout (`TrainOptions.dropout`). */
+  readonly training: boolean;
+  /** The run's seed (`TrainOptions.seed`, or the resumed run's). */
+  readonly seed: number;
+  /** Optimizer steps done before this one (0-based index of the step this micro-batch belongs to). */
+  readonly step: number;
+  /** Index of the micro-batch within the step, `0 ≤ microBatch < microBatches`. */
+  readonly microBatch: number;
+  /** `TrainOptions.gradientAccumulationSteps` (the last step of an epoch may run fewer micro-batches). */
+  readonly microBatches: number;
+}
+
+/** What a {@link GradientSource} returns for one micro-batch; the tensors belong to the trainer, which disposes them. */
+export interface MicroBatchGradients {
+  /** Mean loss of the micro-batch (over its label items). */
+  readonly loss: number;
+  /**
+   * Gradient of that mean loss per trainable parameter, in the order of {@link GradientSource.paramKeys}, each of
+   * the parameter's shape; `undefined` where the loss does not depend on the parameter.
+   */
+  readonly grads: ReadonlyArray<tf.Tensor | undefined>;
+  /** Tokens of the micro-batch, padding excluded (for `tokensPerSecond`). */
+  readonly numTokens: number;
+  /** Label items the mean is over (examples, or labelled tokens for tagging / LM heads). Informational. */
+  readonly weight: number;
+}
+
+/**
+ * Computes the loss and gradients of micro-batches somewhere else than in the trainer's own `tf.variableGrads`
+ * (e.g. `DataParallelPool` of `@adapterkit/data-parallel`: worker threads, each with a model replica). The trainer
+ * keeps everything else: data order, schedule, accumulation, clipping, AdamW on the model passed to {@link train},
+ * evaluation, early stopping, keep-best, checkpoints, resume and the signal. Before each call the source must read
+ * the model's current trainable values (the trainer updates them after every step). The source computes the loss
+ * the same way `train()` would (same head, label layout and padding id); a custom `lossFn` is the source's business.
+ *
+ * Dropout: the trainer's own random stream is not used on this path; the source derives its randomness from the
+ * {@link GradientContext} (seed, step, micro-batch), so a resumed run reproduces an uninterrupted one exactly when
+ * the source is deterministic in those (`DataParallelPool` is, for a given number of workers).
+ */
+export interface GradientSource {
+  /**
+   * Keys (`TrainableParam.key`) of the parameters {@link MicroBatchGradients.grads} is aligned with: must equal the
+   * trainer's trainable parameters (`collectTrainable` order) once the mode is applied; checked when the run starts
+   * (`BAD_TRAIN_OPTIONS` naming the first difference).
+   */
+  readonly paramKeys: readonly string[];
+  /** Mean loss and its gradients for `examples` (one micro-batch, in batch order). */
+  gradients(examples: readonly TrainExample[], context: GradientContext): Promise<MicroBatchGradients>;
+}
+
 /** Events sent to {@link TrainOptions.onProgress}. */
 export type TrainEvent =
   | {
@@ -126,6 +180,13 @@ export interface TrainOptions extends ScoringOptions {
   readonly seed?: number;
   /** Dropout during training (default true). */
   readonly dropout?: boolean;
+  /**
+   * Where the gradients come from (default: computed here, with `tf.variableGrads` on `model`). With a source, each
+   * micro-batch's loss and gradients are the source's (see {@link GradientSource}); micro-batches combine as on the
+   * local path (the sum of the micro-batch gradients divided by `gradientAccumulationSteps`, the step's loss the mean
+   * of the micro-batch losses), then clipping and AdamW update `model`.
+   */
+  readonly gradientSource?: GradientSource;
 }
 
 /** What {@link train} returns. */
@@ -162,6 +223,10 @@ interface Loop {
  * Dropout: every training forward gets the trainer's own seeded stream as its random source
  * (`forward({ training: true, rng })`), and its state is checkpointed, which is what makes runs and resumes
  * reproducible. Nothing global is touched.
+ *
+ * With `gradientSource` (e.g. data-parallel workers) the micro-batches' losses and gradients come from the source
+ * and the rest (accumulation, clipping, AdamW, evaluation on `model`, checkpoints, resume, signal) is unchanged; the
+ * source derives its dropout from (seed, step, micro-batch), so resumes stay bit-identical for a deterministic source.
  */
 export async function train(model: AdapterModel, options: TrainOptions): Promise<TrainResult> {
   const o = options;
@@ -188,6 +253,16 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
   const params = collectTrainable(model);
   if (params.length === 0) throw new AdapterStateError('NOTHING_TO_TRAIN', 'No trainable parameters');
   const vars = params.map((p) => p.variable);
+  const source = o.gradientSource;
+  if (source) {
+    const keys = source.paramKeys;
+    const n = Math.max(keys.length, params.length);
+    for (let i = 0; i < n; i++) {
+      if (keys[i] !== params[i]?.key) {
+        throw new AdapterKitError('BAD_TRAIN_OPTIONS', `gradientSource's parameter ${i} is ${keys[i] ?? '(none)'}, the model's trainable parameter ${i} is ${params[i]?.key ?? '(none)'}`);
+      }
+    }
+  }
 
   const numBatches = Math.ceil(o.trainData.length / batchSize);
   const stepsPerEpoch = Math.ceil(numBatches / accum);
@@ -233,6 +308,52 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
         // [loss, grad norm], read asynchronously by the caller (GPU backends cannot read synchronously)
         return { stats: tf.stack([meanLoss, norm]) as tf.Tensor1D, tokens };
       });
+
+  /** {@link runStep} with the micro-batches' losses and gradients from `o.gradientSource`. */
+  const runSourceStep = async (source: GradientSource, order: readonly number[], micro: number, lr: number): Promise<{ stats: tf.Tensor1D; tokens: number }> => {
+    const acc: Array<tf.Tensor | undefined> = params.map(() => undefined);
+    let lossSum = 0;
+    let tokens = 0;
+    try {
+      for (let k = 0; k < micro; k++) {
+        const examples = batchAt(o.trainData, order, batchSize, loop.batchInEpoch + k);
+        const r = await source.gradients(examples, { training, seed: loop.seed, step: loop.step, microBatch: k, microBatches: accum });
+        try {
+          if (r.grads.length !== params.length) throw new AdapterKitError('BAD_GRADIENTS', `gradientSource returned ${r.grads.length} gradients for ${params.length} trainable parameters`);
+          params.forEach((p, i) => {
+            const g = r.grads[i];
+            if (g && !tf.util.arraysEqual(g.shape, p.variable.shape)) {
+              throw new AdapterKitError('BAD_GRADIENTS', `gradientSource: gradient of ${p.key} has shape [${g.shape.join(', ')}], the parameter [${p.variable.shape.join(', ')}]`);
+            }
+          });
+        } catch (err) {
+          tf.dispose(r.grads.filter((g): g is tf.Tensor => g !== undefined));
+          throw err;
+        }
+        lossSum += r.loss;
+        tokens += r.numTokens;
+        r.grads.forEach((g, i) => {
+          if (!g) return;
+          const prev = acc[i];
+          if (prev) {
+            acc[i] = tf.add(prev, g);
+            tf.dispose([prev, g]);
+          } else acc[i] = g;
+        });
+      }
+      const stats = tf.tidy(() => {
+        const present = acc.map((g, i) => (g ? i : -1)).filter((i) => i >= 0);
+        const { grads: clipped, norm } = clipByGlobalNorm(present.map((i) => (accum === 1 ? acc[i]! : tf.div(acc[i]!, accum))), maxGradNorm);
+        const full: Array<tf.Tensor | undefined> = params.map(() => undefined);
+        present.forEach((i, j) => (full[i] = clipped[j]));
+        opt.apply(params, full, lr);
+        return tf.stack([tf.scalar(lossSum / micro), norm]) as tf.Tensor1D;
+      });
+      return { stats, tokens };
+    } finally {
+      tf.dispose(acc.filter((g): g is tf.Tensor => g !== undefined));
+    }
+  };
 
   const evaluate = (): Promise<Record<string, number>> => scoreExamples(model, o.evalData!, scoring, evalBatchSize);
 
@@ -318,7 +439,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
       const micro = Math.min(accum, numBatches - loop.batchInEpoch);
       const lr = learningRate(loop.step, schedule);
       const t0 = performance.now();
-      const step = runStep(order!, micro, lr);
+      const step = source ? await runSourceStep(source, order!, micro, lr) : runStep(order!, micro, lr);
       const [stepLoss, stepNorm] = await step.stats.data();
       step.stats.dispose();
       const r = { loss: stepLoss!, norm: stepNorm!, tokens: step.tokens };
