@@ -94,6 +94,23 @@ export function validateLoRAConfig(config: LoRAConfig): void {
 }
 
 /**
+ * The settings of a LoRA config that AdapterHub's `LoRAConfig` (adapter-transformers 3.2.1 and `adapters` 1.1) lacks,
+ * one line each naming the field. Their `from_dict` accepts any key (an unknown one becomes a plain attribute that
+ * nothing reads), so a file with these fields loads there without an error but as a different model: no LoRA on the
+ * `extra_modules` layers (their weights are dropped as unexpected keys), scaling `alpha / r` instead of rsLoRA's
+ * `alpha / √r`, no DoRA magnitude. PEFT's format has all three (`target_modules`, `use_rslora`, `use_dora`).
+ */
+export function loraAdapterHubGaps(config: LoRAConfig): string[] {
+  const gaps: string[] = [];
+  if (config.extraModules.length > 0) {
+    gaps.push(`extra_modules=${JSON.stringify(config.extraModules)}: they have no LoRA on these layers and drop its weights on load`);
+  }
+  if (config.useRslora) gaps.push('use_rslora=True: they scale by alpha / r, not alpha / sqrt(r)');
+  if (config.useDora) gaps.push('use_dora=True: they have no DoRA (the magnitude vector is dropped on load)');
+  return gaps;
+}
+
+/**
  * Config of a LoRA / (IA)³ adapter (adapter-transformers 3.2.1 `LoRAConfig`, serialised with
  * `"architecture": "lora"`). Field names are camelCase here and snake_case in files and config strings.
  */

@@ -19,7 +19,7 @@ import { vera } from './vera';
 
 export { lora, LORA_PACKAGE } from './method';
 export { LoRAConfig, IA3Config, type LoRAConfigOverrides } from './lora-config';
-export { LORA_DEFAULTS, LORA_FIELDS, IA3_PRESET, validateLoRAConfig, type AttnMatrix, type CompositionMode, type LoRAInitWeights } from './config';
+export { LORA_DEFAULTS, LORA_FIELDS, IA3_PRESET, loraAdapterHubGaps, validateLoRAConfig, type AttnMatrix, type CompositionMode, type LoRAInitWeights } from './config';
 export { LORA_EXTRA_MODULES, type LoRAExtraModule } from './sites';
 export { mergeAdapter, resetAdapter, isAdapterMerged } from './merge';
 export { averageLoRAAdapter, type AverageLoRAOptions, type LoRACombineStrategy } from './average';

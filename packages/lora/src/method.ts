@@ -1,7 +1,7 @@
 import { defineAdapterMethod, type AdapterMethod } from '@adapterkit/core';
 import packageJson from '../package.json';
 import { LORA_BLOCKS } from './blocks';
-import { IA3_PRESET, LORA_DEFAULTS, LORA_FIELDS, validateLoRAConfig } from './config';
+import { IA3_PRESET, LORA_DEFAULTS, LORA_FIELDS, loraAdapterHubGaps, validateLoRAConfig } from './config';
 import type { LoRAConfig } from './config';
 import { LoRAInstance } from './instance';
 
@@ -27,6 +27,7 @@ export const lora: AdapterMethod<LoRAConfig> = defineAdapterMethod<LoRAConfig>({
   defaults: LORA_DEFAULTS,
   presets: { lora: {}, ia3: IA3_PRESET },
   validate: validateLoRAConfig,
+  adapterHubGaps: loraAdapterHubGaps,
   // `ffn.gateProjection` / `pooler.projection` (extra_modules) are checked per config through the host's module sites.
   hooks: ['attention.projection', 'attention.outputProjection', 'ffn.intermediate', 'ffn.outputProjection'],
   blocks: LORA_BLOCKS,
