@@ -20,6 +20,23 @@ export const LORA_EXTRA_MODULES: ReadonlyArray<{ readonly name: LoRAExtraModule;
 ];
 
 /**
+ * Check that `host` has the hook point of every {@link LoRAExtraModule} `config` uses (the only LoRA hook points not
+ * in the method's static `hooks`, which every LoRA needs): a host without `attention.outputProjection` runs a q/v
+ * LoRA, and refuses `extra_modules=["attention_output"]` here, before anything is allocated.
+ *
+ * @throws CapabilityError `MISSING_HOOK_POINT` naming the hook point, the module site and the config field.
+ */
+export function checkLoRAHost(config: LoRAConfig, host: HostInfo): void {
+  for (const e of LORA_EXTRA_MODULES) {
+    if (!config.extraModules.includes(e.name) || host.hookPoints.has(e.point)) continue;
+    throw new CapabilityError(
+      'MISSING_HOOK_POINT',
+      `LoRA config field 'extra_modules' lists '${e.name}', which needs hook point '${e.point}' (module site '${e.site}'), which the ${host.modelType} host does not provide`,
+    );
+  }
+}
+
+/**
  * One dense layer that carries a LoRA module. A plain Linear has one output slot; GPT-2's fused `c_attn` has three
  * (q, k, v), of which `slots[j]` says which carry LoRA (the reference's `MergedLinear`).
  */
