@@ -68,7 +68,12 @@ function perturb(model: AdapterModel, name: string): void {
 describe.skipIf(!AT || !existsSync('/usr/bin/python3'))('AdapterHub libraries load the LoRA adapters we save in their layout', () => {
   it('default saves load as the same model; extra_modules / use_rslora / use_dora are refused, and would load as another model', async () => {
     const inputs = JSON.parse(readFileSync(join(golden, 'inputs.json'), 'utf8')) as Record<string, Record<string, number[][]>>;
-    const x: ModelInputs = Object.fromEntries(Object.entries(inputs['bert']!).map(([k, v]) => [k.replace(/_(.)/g, (_, c: string) => c.toUpperCase()), tf.tensor2d(v, undefined, 'int32')]));
+    const bert = inputs['bert']!;
+    const x: ModelInputs = {
+      inputIds: tf.tensor2d(bert['input_ids']!, undefined, 'int32'),
+      attentionMask: tf.tensor2d(bert['attention_mask']!, undefined, 'int32'),
+      tokenTypeIds: tf.tensor2d(bert['token_type_ids']!, undefined, 'int32'),
+    };
     const out = mkdtempSync(join(tmpdir(), 'adapterkit-lora-adapterhub-'));
     try {
       const host = join(golden, 'models', 'bert');
