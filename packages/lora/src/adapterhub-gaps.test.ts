@@ -1,6 +1,6 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdapterConfigError, serializeAdapter } from '@adapterkit/core';
+import { AdapterConfigError, adapterHubGapsOf, serializeAdapter } from '@adapterkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoRAConfig, loraAdapterHubGaps } from './index';
 import { buildModel, disposeAll, inputsFor, outputsDiff, run } from './test-helpers';
@@ -26,6 +26,21 @@ describe('loraAdapterHubGaps', () => {
     expect(gaps[0]).toMatch(/^extra_modules=\["attention_output","pooler"\]: they have no LoRA on these layers/);
     expect(gaps[1]).toMatch(/^use_rslora=True: /);
     expect(gaps[2]).toMatch(/^use_dora=True: /);
+  });
+});
+
+describe('adapterHubGapsOf (core) with LoRA', () => {
+  it('lists the gaps of every member, prefixed with the method; empty for what AdapterHub has', async () => {
+    const model = await buildModel('bert');
+    model.addAdapter('plain', 'lora[r=2]');
+    model.addAdapter('both', 'lora[r=2,use_rslora=True,extra_modules=["pooler"]]');
+    expect(adapterHubGapsOf(model, 'plain')).toEqual([]);
+    const gaps = adapterHubGapsOf(model, 'both');
+    expect(gaps).toHaveLength(2);
+    expect(gaps[0]).toMatch(/^lora extra_modules=\["pooler"\]: /);
+    expect(gaps[1]).toMatch(/^lora use_rslora=True: /);
+    expect(() => adapterHubGapsOf(model, 'nope')).toThrow(/nope/);
+    model.dispose();
   });
 });
 

@@ -107,11 +107,20 @@ export function savedConfigJson(info: HostInfo, d: SavedConfigDocument): string 
   return toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path: string[]) => floats.has(path.join('/')) });
 }
 
+/**
+ * The settings of adapter `name` that the AdapterHub libraries lack, one line each (`<method> <field>=<value>: why`),
+ * from its methods' `adapterHubGaps`; empty when they load it as we do. `saveAdapter` refuses a non-empty list unless
+ * `{ adapterKitOnly: true }`: check it before training to fail early, not at the final save.
+ */
+export function adapterHubGapsOf(model: AdapterModel, name: string): string[] {
+  return model.requireAdapter(name).members.flatMap((m) => (m.method.adapterHubGaps?.(m.config) ?? []).map((g) => `${m.method.name} ${g}`));
+}
+
 /** Bytes of the files `saveAdapter` writes: the config and the weights in the format(s) asked for (exposed for tests and size reports). */
 export async function serializeAdapter(model: AdapterModel, name: string, options: SaveAdapterOptions = {}): Promise<Record<string, Uint8Array | string>> {
   const entry = model.requireAdapter(name);
   if (options.adapterKitOnly !== true) {
-    const gaps = entry.members.flatMap((m) => (m.method.adapterHubGaps?.(m.config) ?? []).map((g) => `${m.method.name} ${g}`));
+    const gaps = adapterHubGapsOf(model, name);
     if (gaps.length > 0) {
       throw new AdapterConfigError(
         'NOT_ADAPTERHUB_LOADABLE',
