@@ -10,10 +10,12 @@ usage:
       `..utils.resolve_adapter_config`, replaced by a stub that passes dicts through, as the real one does) and runs
       `AdapterConfig.load(config)` on CASE_DIR/adapter/adapter_config.json's "config".
 Prints one JSON line per case:
-  at: {"case", "config_class", "ignored_keys", "dropped_weights", "max_abs_diff"}
+  at: {"case", "config_class", "ignored_keys", "dropped_weights", "missing_weights", "max_abs_diff"}
   ad: {"case", "config_class", "ignored_keys", "to_dict_matches"}
-ignored_keys: config keys that are not fields of the loaded config class (from_dict keeps them as attributes nothing reads);
-dropped_weights: weight keys of the file the model has no parameter for (load_adapter drops them, logging at info level).
+ignored_keys: config keys that are not fields of the loaded config class (from_dict keeps them as attributes, but
+  add_adapter stores the config without them: adapter-transformers 3.2.1 ignores even `leave_out` for LoRA);
+dropped_weights: weight keys of the file the model has no parameter for (load_adapter drops them, logging at info level);
+missing_weights: LoRA parameters the model built for the adapter that the file lacks (they keep their initial values).
 """
 import json
 import os
@@ -71,6 +73,7 @@ def run_at(model_dir, inputs_json, inputs_key, cases):
             "config_class": type(loaded).__name__,
             "ignored_keys": sorted(k for k in config_of(case) if k not in type(loaded).__dataclass_fields__),
             "dropped_weights": sorted(k for k in file_keys if k not in model_keys),
+            "missing_weights": sorted(k for k in model_keys if f".loras.{name}." in k and k not in file_keys),
             "max_abs_diff": float((out.last_hidden_state - expected).abs().max()),
         }), flush=True)
 

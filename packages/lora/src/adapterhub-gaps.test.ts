@@ -12,6 +12,12 @@ import { buildModel, disposeAll, inputsFor, outputsDiff, run } from './test-help
  */
 const AT_321_FIELDS = ['architecture', 'selfattn_lora', 'intermediate_lora', 'output_lora', 'r', 'alpha', 'dropout', 'attn_matrices', 'composition_mode', 'init_weights', 'use_gating'];
 const AD_110_FIELDS = [...AT_321_FIELDS, 'leave_out', 'dtype'];
+/**
+ * `leave_out`: a field of adapters 1.1.0 only. adapter-transformers 3.2.1 drops it when adding the adapter (measured by
+ * scripts/interop-lora-adapterhub.test.ts) and builds the left-out layers' modules from their initial values, a
+ * no-op unless `init_weights="bert"`, which is refused.
+ */
+const AT_321_NOOP = [...AT_321_FIELDS, 'leave_out'];
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -21,6 +27,8 @@ describe('loraAdapterHubGaps', () => {
   it('is empty for what AdapterHub has (defaults, IA3, q/k/v + FFN, gating, bert init) and names each field it lacks', () => {
     expect(loraAdapterHubGaps(LoRAConfig())).toEqual([]);
     expect(loraAdapterHubGaps(LoRAConfig({ attnMatrices: ['q', 'k', 'v'], intermediateLora: true, outputLora: true, useGating: true, initWeights: 'bert' }))).toEqual([]);
+    expect(loraAdapterHubGaps(LoRAConfig({ leaveOut: [0], intermediateLora: true }))).toEqual([]);
+    expect(loraAdapterHubGaps(LoRAConfig({ leaveOut: [0], initWeights: 'bert' }))).toEqual([expect.stringMatching(/^leave_out=\[0\] with init_weights="bert": adapter-transformers 3\.2\.1 ignores leave_out/)]);
     const gaps = loraAdapterHubGaps(LoRAConfig({ extraModules: ['attention_output', 'pooler'], useRslora: true, useDora: true }));
     expect(gaps).toHaveLength(3);
     expect(gaps[0]).toMatch(/^extra_modules=\["attention_output","pooler"\]: they have no LoRA on these layers/);
@@ -52,6 +60,7 @@ describe('saveAdapter in AdapterHub layout', () => {
     ['lora[r=2,extra_modules=["attention_output"]]', 'extra_modules=["attention_output"]'],
     ['lora[r=2,use_rslora=True]', 'use_rslora=True'],
     ['lora[r=2,use_dora=True]', 'use_dora=True'],
+    ['lora[r=2,leave_out=[1],init_weights="bert"]', 'leave_out=[1] with init_weights="bert"'],
   ])('refuses %s (NOT_ADAPTERHUB_LOADABLE, naming the field) and writes nothing', async (config, field) => {
     const model = await buildModel('bert');
     model.addAdapter('a', config);
@@ -69,11 +78,11 @@ describe('saveAdapter in AdapterHub layout', () => {
 
   it('writes only keys that are fields of the reference LoRAConfig (3.2.1 and 1.1.0) for configs it accepts', async () => {
     const model = await buildModel('bert');
-    for (const [i, c] of ['lora', 'ia3', 'lora[r=4,alpha=16,attn_matrices=["q","k","v"],intermediate_lora=True,output_lora=True,dropout=0.1]', 'lora[use_gating=True]'].entries()) {
+    for (const [i, c] of ['lora', 'ia3', 'lora[r=4,alpha=16,attn_matrices=["q","k","v"],intermediate_lora=True,output_lora=True,dropout=0.1]', 'lora[use_gating=True]', 'lora[leave_out=[1]]'].entries()) {
       model.addAdapter(`a${i}`, c);
       const files = await serializeAdapter(model, `a${i}`);
       const config = (JSON.parse(files['adapter_config.json'] as string) as { config: Record<string, unknown> }).config;
-      expect(Object.keys(config).filter((k) => !AT_321_FIELDS.includes(k)), c).toEqual([]);
+      expect(Object.keys(config).filter((k) => !AT_321_NOOP.includes(k)), c).toEqual([]);
       expect(Object.keys(config).filter((k) => !AD_110_FIELDS.includes(k)), c).toEqual([]);
     }
     model.dispose();
@@ -97,6 +106,46 @@ describe('saveAdapter in AdapterHub layout', () => {
     disposeAll(before);
     disposeAll(after);
     again.dispose();
+    model.dispose();
+  });
+});
+
+describe('leave_out (adapters 1.1 LoRAConfig field)', () => {
+  const inputs = inputsFor('bert');
+  afterAll(() => disposeAll(inputs));
+
+  it('puts no LoRA module in the listed layers, is saved only when non-empty, and loads back as saved', async () => {
+    const model = await buildModel('bert');
+    model.addAdapter('all', 'lora[r=2,output_lora=True]');
+    model.addAdapter('a', 'lora[r=2,output_lora=True,leave_out=[1]]', { setActive: true });
+    const layers = (n: string): string[] => [...new Set(model.adapterParams(n).map((p) => /layer\.(\d+)\./.exec(p.key)?.[1] ?? '-'))].sort();
+    expect(layers('all')).toEqual(['0', '1']);
+    expect(layers('a')).toEqual(['0']);
+    model.adapterParams('a').forEach((p, i) => p.variable.assign(tf.tidy(() => tf.add(p.variable, tf.mul(tf.reshape(tf.cos(tf.range(i, i + p.variable.size)), p.variable.shape), 0.1)))));
+    const before = run(model, inputs);
+    const files = await serializeAdapter(model, 'a');
+    expect((JSON.parse(files['adapter_config.json'] as string) as { config: Record<string, unknown> }).config['leave_out']).toEqual([1]);
+    expect((JSON.parse((await serializeAdapter(model, 'all'))['adapter_config.json'] as string) as { config: Record<string, unknown> }).config).not.toHaveProperty('leave_out');
+    const saved = new Map<string, Uint8Array>();
+    await model.saveAdapter(saved, 'a');
+    const warnings: string[] = [];
+    const again = await buildModel('bert', warnings);
+    await again.loadAdapter(saved, { setActive: true });
+    const after = run(again, inputs);
+    expect(outputsDiff(before, after)).toBe(0);
+    expect(warnings).toEqual([]);
+    disposeAll(before);
+    disposeAll(after);
+    again.dispose();
+    model.dispose();
+  });
+
+  it('refuses ids that are not layer ids, naming leave_out', async () => {
+    const model = await buildModel('bert');
+    expect(() => model.addAdapter('x', 'lora[leave_out=[-1]]')).toThrow(/leave_out/);
+    expect(() => model.addAdapter('x', 'lora[leave_out=[0,0]]')).toThrow(/leave_out.*twice/);
+    expect(() => model.addAdapter('x', 'lora[leave_out=["a"]]')).toThrow(/leave_out/);
+    expect(model.adapterNames()).toEqual([]);
     model.dispose();
   });
 });

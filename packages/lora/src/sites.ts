@@ -149,10 +149,10 @@ export function loraSites(host: HostInfo, config: LoRAConfig, layer: number): Lo
   return out;
 }
 
-/** Every dense layer a config wraps: {@link loraSites} of each layer, then the model-level pooler (layer -1). */
+/** Every dense layer a config wraps: {@link loraSites} of each layer not in `leave_out`, then the model-level pooler (layer -1). */
 export function allLoraSites(host: HostInfo, config: LoRAConfig): LoRASite[] {
   const out: LoRASite[] = [];
-  for (let layer = 0; layer < host.numLayers; layer++) out.push(...loraSites(host, config, layer));
+  for (let layer = 0; layer < host.numLayers; layer++) if (!config.leaveOut.includes(layer)) out.push(...loraSites(host, config, layer));
   if (config.extraModules.includes('pooler')) {
     out.push({ point: 'pooler.projection', payloadSite: 'pooler', moduleSite: 'pooler', layer: -1, modulePath: pathOf(host, 'pooler', 0), ...moduleDims(host, 'pooler', 0), slots: [true] });
   }
