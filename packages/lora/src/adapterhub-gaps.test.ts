@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdapterConfigError, adapterHubGapsOf, serializeAdapter } from '@adapterkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoRAConfig, loraAdapterHubGaps } from './index';
+import { exportPeftAdapter, importPeftAdapter, LoRAConfig, loraAdapterHubGaps } from './index';
 import { buildModel, disposeAll, inputsFor, outputsDiff, run } from './test-helpers';
 
 /**
@@ -134,6 +134,24 @@ describe('leave_out (adapters 1.1 LoRAConfig field)', () => {
     const after = run(again, inputs);
     expect(outputsDiff(before, after)).toBe(0);
     expect(warnings).toEqual([]);
+    disposeAll(before);
+    disposeAll(after);
+    again.dispose();
+    model.dispose();
+  });
+
+  it('exports to PEFT and imports back with the same outputs (the left-out layer imports as a no-op, with a warning)', async () => {
+    const model = await buildModel('bert');
+    model.addAdapter('a', 'lora[r=2,leave_out=[0]]', { setActive: true });
+    model.adapterParams('a').forEach((p, i) => p.variable.assign(tf.tidy(() => tf.add(p.variable, tf.mul(tf.reshape(tf.sin(tf.range(i, i + p.variable.size)), p.variable.shape), 0.1)))));
+    const before = run(model, inputs);
+    const peft = new Map<string, Uint8Array>();
+    await exportPeftAdapter(model, 'a', peft);
+    const warnings: string[] = [];
+    const again = await buildModel('bert', warnings);
+    await importPeftAdapter(again, peft, { setActive: true });
+    const after = run(again, inputs);
+    expect(outputsDiff(before, after)).toBeLessThan(1e-6);
     disposeAll(before);
     disposeAll(after);
     again.dispose();
