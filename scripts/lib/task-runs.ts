@@ -128,7 +128,8 @@ export async function safetensorsBytes(tensors: ReadonlyMap<string, tf.Tensor>):
 export async function saveRun(model: AdapterModel, task: Task, method: Method, dir: string): Promise<{ methodFileBytes: number; headFileBytes: number }> {
   let methodFileBytes = 0;
   if (method.kind === 'adapter') {
-    await saveAdapterWithHead(model, dir, task.name);
+    // saved to measure its size (DoRA too, which AdapterHub's libraries lack: adapterKitOnly)
+    await saveAdapterWithHead(model, dir, task.name, { adapterKitOnly: true });
     methodFileBytes = statSync(join(dir, 'adapter.safetensors')).size;
   } else {
     await saveHead(model, dir, task.name);

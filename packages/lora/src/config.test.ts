@@ -40,6 +40,7 @@ describe('LoRAConfig / IA3Config', () => {
       useRslora: false,
       useDora: false,
       extraModules: [],
+      leaveOut: [],
     });
     expect(IA3Config()).toMatchObject({ intermediateLora: true, r: 1, alpha: 1, attnMatrices: ['k', 'v'], compositionMode: 'scale', initWeights: 'ia3' });
   });

@@ -25,6 +25,7 @@ export const LORA_FIELDS: { readonly [K in Exclude<keyof LoRAConfig, 'method'>]-
   useRslora: { type: 'bool', omitDefault: true, doc: 'rsLoRA: scaling = alpha / sqrt(r) (written only when true)' },
   useDora: { type: 'bool', omitDefault: true, doc: 'DoRA: magnitude vector and row-normalised W + s·B·A (written only when true)' },
   extraModules: { type: 'list', omitDefault: true, doc: "PEFT-only dense layers: subset of ['attention_output', 'gate', 'pooler'] (written only when non-empty)" },
+  leaveOut: { type: 'list', omitDefault: true, doc: 'layer ids without LoRA (adapters 1.1 field; adapter-transformers 3.2.1 honours it too; written only when non-empty)' },
 };
 
 /** Defaults of {@link LoRAConfig} (adapter-transformers 3.2.1). */
@@ -42,6 +43,7 @@ export const LORA_DEFAULTS: Omit<LoRAConfig, 'method'> = {
   useRslora: false,
   useDora: false,
   extraModules: [],
+  leaveOut: [],
 };
 
 /** The reference's `IA3Config()`: k, v and the FFN intermediate dense, scaled (r = alpha = 1, ones init). */
@@ -83,6 +85,12 @@ export function validateLoRAConfig(config: LoRAConfig): void {
     seenExtra.add(m as string);
   }
   if (config.extraModules.length > 0 && config.useGating) fail('extra_modules', 'cannot be combined with use_gating');
+  const seenLayers = new Set<number>();
+  for (const l of config.leaveOut as readonly unknown[]) {
+    if (typeof l !== 'number' || !Number.isInteger(l) || l < 0) fail('leave_out', `must be a list of layer ids (integers >= 0), got ${JSON.stringify(l)}`);
+    if (seenLayers.has(l as number)) fail('leave_out', `lists layer ${String(l)} twice`);
+    seenLayers.add(l as number);
+  }
   const seen = new Set<string>();
   for (const m of config.attnMatrices as readonly unknown[]) {
     if (typeof m !== 'string' || !ATTN_MATRICES.includes(m)) {
@@ -91,6 +99,31 @@ export function validateLoRAConfig(config: LoRAConfig): void {
     if (seen.has(m as string)) fail('attn_matrices', `lists '${String(m)}' twice`);
     seen.add(m as string);
   }
+}
+
+/**
+ * The settings of a LoRA config that AdapterHub's `LoRAConfig` (adapter-transformers 3.2.1 and `adapters` 1.1) lacks,
+ * one line each naming the field. Their `from_dict` accepts any key (an unknown one becomes a plain attribute that
+ * nothing reads), so a file with these fields loads there without an error but as a different model: no LoRA on the
+ * `extra_modules` layers (their weights are dropped as unexpected keys), scaling `alpha / r` instead of rsLoRA's
+ * `alpha / √r`, no DoRA magnitude. PEFT's format has all three (`target_modules`, `use_rslora`, `use_dora`).
+ * `leave_out` is a field of `adapters` 1.1, but adapter-transformers 3.2.1 drops it when adding the adapter and builds
+ * the left-out layers' modules too; the file lacks their weights, so they keep their initial values: a no-op (zero B,
+ * (IA)³ ones) except with `init_weights="bert"`, which is listed.
+ */
+export function loraAdapterHubGaps(config: LoRAConfig): string[] {
+  const gaps: string[] = [];
+  if (config.extraModules.length > 0) {
+    gaps.push(`extra_modules=${JSON.stringify(config.extraModules)}: they have no LoRA on these layers and drop its weights on load`);
+  }
+  if (config.useRslora) gaps.push('use_rslora=True: they scale by alpha / r, not alpha / sqrt(r)');
+  if (config.useDora) gaps.push('use_dora=True: they have no DoRA (the magnitude vector is dropped on load)');
+  if (config.leaveOut.length > 0 && config.initWeights === 'bert') {
+    gaps.push(
+      `leave_out=${JSON.stringify(config.leaveOut)} with init_weights="bert": adapter-transformers 3.2.1 ignores leave_out for LoRA and builds those layers' modules, which start random with this init`,
+    );
+  }
+  return gaps;
 }
 
 /**
@@ -133,6 +166,11 @@ export interface LoRAConfig extends AdapterConfigBase {
    * (BERT `pooler.dense`). Saved only when non-empty (`extra_modules`); such adapters export to PEFT files. Default `[]`.
    */
   readonly extraModules: readonly LoRAExtraModule[];
+  /**
+   * Layers (ids from 0) that get no LoRA module (`adapters` 1.1 `leave_out`; adapter-transformers 3.2.1 reads the key
+   * too). Model-level modules (the pooler) are not in a layer and stay. Saved only when non-empty. Default `[]`.
+   */
+  readonly leaveOut: readonly number[];
 }
 
 /** Overrides accepted by the config constructors (camelCase or snake_case keys). */

@@ -19,8 +19,8 @@ import { vera } from './vera';
 
 export { lora, LORA_PACKAGE } from './method';
 export { LoRAConfig, IA3Config, type LoRAConfigOverrides } from './lora-config';
-export { LORA_DEFAULTS, LORA_FIELDS, IA3_PRESET, validateLoRAConfig, type AttnMatrix, type CompositionMode, type LoRAInitWeights } from './config';
-export { LORA_EXTRA_MODULES, type LoRAExtraModule } from './sites';
+export { LORA_DEFAULTS, LORA_FIELDS, IA3_PRESET, loraAdapterHubGaps, validateLoRAConfig, type AttnMatrix, type CompositionMode, type LoRAInitWeights } from './config';
+export { checkLoRAHost, LORA_EXTRA_MODULES, type LoRAExtraModule } from './sites';
 export { mergeAdapter, resetAdapter, isAdapterMerged } from './merge';
 export { averageLoRAAdapter, type AverageLoRAOptions, type LoRACombineStrategy } from './average';
 export { peftIa3, PEFT_IA3, PEFT_IA3_SITES, PEFT_IA3_DEFAULTS, PEFT_IA3_FIELDS, validatePeftIa3Config, type PeftIa3Config, type PeftIa3Site } from './peft-ia3';

@@ -1,9 +1,10 @@
 import { defineAdapterMethod, type AdapterMethod } from '@adapterkit/core';
 import packageJson from '../package.json';
 import { LORA_BLOCKS } from './blocks';
-import { IA3_PRESET, LORA_DEFAULTS, LORA_FIELDS, validateLoRAConfig } from './config';
+import { IA3_PRESET, LORA_DEFAULTS, LORA_FIELDS, loraAdapterHubGaps, validateLoRAConfig } from './config';
 import type { LoRAConfig } from './config';
 import { LoRAInstance } from './instance';
+import { checkLoRAHost } from './sites';
 
 /** Package metadata (checked by the model against the plugin API version). */
 export const LORA_PACKAGE = { package: packageJson.name, version: packageJson.version, apiVersion: packageJson.adapterkit.methodApiVersion } as const;
@@ -26,9 +27,14 @@ export const lora: AdapterMethod<LoRAConfig> = defineAdapterMethod<LoRAConfig>({
   fields: LORA_FIELDS,
   defaults: LORA_DEFAULTS,
   presets: { lora: {}, ia3: IA3_PRESET },
-  validate: validateLoRAConfig,
-  // `ffn.gateProjection` / `pooler.projection` (extra_modules) are checked per config through the host's module sites.
-  hooks: ['attention.projection', 'attention.outputProjection', 'ffn.intermediate', 'ffn.outputProjection'],
+  validate: (config, host) => {
+    validateLoRAConfig(config);
+    if (host) checkLoRAHost(config, host);
+  },
+  adapterHubGaps: loraAdapterHubGaps,
+  // The hook points of `extra_modules` (`attention.outputProjection`, `ffn.gateProjection`, `pooler.projection`) are
+  // checked per config (checkLoRAHost): a host without them still runs every other LoRA.
+  hooks: ['attention.projection', 'ffn.intermediate', 'ffn.outputProjection'],
   blocks: LORA_BLOCKS,
   create: (ctx) => new LoRAInstance(ctx),
   meta: LORA_PACKAGE,

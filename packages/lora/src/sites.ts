@@ -20,6 +20,23 @@ export const LORA_EXTRA_MODULES: ReadonlyArray<{ readonly name: LoRAExtraModule;
 ];
 
 /**
+ * Check that `host` has the hook point of every {@link LoRAExtraModule} `config` uses (the only LoRA hook points not
+ * in the method's static `hooks`, which every LoRA needs): a host without `attention.outputProjection` runs a q/v
+ * LoRA, and refuses `extra_modules=["attention_output"]` here, before anything is allocated.
+ *
+ * @throws CapabilityError `MISSING_HOOK_POINT` naming the hook point, the module site and the config field.
+ */
+export function checkLoRAHost(config: LoRAConfig, host: HostInfo): void {
+  for (const e of LORA_EXTRA_MODULES) {
+    if (!config.extraModules.includes(e.name) || host.hookPoints.has(e.point)) continue;
+    throw new CapabilityError(
+      'MISSING_HOOK_POINT',
+      `LoRA config field 'extra_modules' lists '${e.name}', which needs hook point '${e.point}' (module site '${e.site}'), which the ${host.modelType} host does not provide`,
+    );
+  }
+}
+
+/**
  * One dense layer that carries a LoRA module. A plain Linear has one output slot; GPT-2's fused `c_attn` has three
  * (q, k, v), of which `slots[j]` says which carry LoRA (the reference's `MergedLinear`).
  */
@@ -132,10 +149,10 @@ export function loraSites(host: HostInfo, config: LoRAConfig, layer: number): Lo
   return out;
 }
 
-/** Every dense layer a config wraps: {@link loraSites} of each layer, then the model-level pooler (layer -1). */
+/** Every dense layer a config wraps: {@link loraSites} of each layer not in `leave_out`, then the model-level pooler (layer -1). */
 export function allLoraSites(host: HostInfo, config: LoRAConfig): LoRASite[] {
   const out: LoRASite[] = [];
-  for (let layer = 0; layer < host.numLayers; layer++) out.push(...loraSites(host, config, layer));
+  for (let layer = 0; layer < host.numLayers; layer++) if (!config.leaveOut.includes(layer)) out.push(...loraSites(host, config, layer));
   if (config.extraModules.includes('pooler')) {
     out.push({ point: 'pooler.projection', payloadSite: 'pooler', moduleSite: 'pooler', layer: -1, modulePath: pathOf(host, 'pooler', 0), ...moduleDims(host, 'pooler', 0), slots: [true] });
   }

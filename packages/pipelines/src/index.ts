@@ -41,6 +41,7 @@ export {
 export {
   classifyTexts,
   tagTexts,
+  aggregateTokenScores,
   fillMasks,
   generateTexts,
   type PipelineContext,
@@ -48,6 +49,10 @@ export {
   type TextClassificationOptions,
   type TokenTag,
   type TokenClassificationOptions,
+  type AggregationStrategy,
+  type GroupingStrategy,
+  type EntityGroup,
+  type TokenScores,
   type MaskFill,
   type FillMaskOptions,
   type GeneratedText,

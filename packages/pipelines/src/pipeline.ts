@@ -17,6 +17,8 @@ import {
   type TextGenerationOptions,
   type TokenClassificationOptions,
   type TokenTag,
+  type EntityGroup,
+  type GroupingStrategy,
 } from './tasks';
 import { resolvePretrainedSource } from './load';
 
@@ -48,10 +50,15 @@ export interface TextClassificationPipeline extends PipelineBase {
   (text: string, options?: TextClassificationOptions): Promise<LabelScore[]>;
   (texts: readonly string[], options?: TextClassificationOptions): Promise<LabelScore[][]>;
 }
-/** `tag(text)` → tagged tokens; `tag(texts)` → per text. */
+/**
+ * `tag(text)` → tagged tokens; `tag(texts)` → per text. With `aggregationStrategy` `simple`, `first`, `max` or
+ * `average`: entity groups instead (transformers' `aggregation_strategy`).
+ */
 export interface TokenClassificationPipeline extends PipelineBase {
-  (text: string, options?: TokenClassificationOptions): Promise<TokenTag[]>;
-  (texts: readonly string[], options?: TokenClassificationOptions): Promise<TokenTag[][]>;
+  (text: string, options?: TokenClassificationOptions & { readonly aggregationStrategy?: 'none' }): Promise<TokenTag[]>;
+  (texts: readonly string[], options?: TokenClassificationOptions & { readonly aggregationStrategy?: 'none' }): Promise<TokenTag[][]>;
+  (text: string, options: TokenClassificationOptions & { readonly aggregationStrategy: GroupingStrategy }): Promise<EntityGroup[]>;
+  (texts: readonly string[], options: TokenClassificationOptions & { readonly aggregationStrategy: GroupingStrategy }): Promise<EntityGroup[][]>;
 }
 /** `unmask(text)` → per mask token of the text, its candidates; `unmask(texts)` → per text. */
 export interface FillMaskPipeline extends PipelineBase {

@@ -118,6 +118,44 @@ describe('pipeline', () => {
     }
   }, 60_000);
 
+  it('token-classification aggregationStrategy: transformers\' grouping of the same tags; none unchanged', async () => {
+    const tag = await pipeline('token-classification', { model: embedded, adapter: join(tmp, 'pos') });
+    try {
+      const text = 'ishmael and zorblaxian went to sea with glimfrotter';
+      const tokens = await tag(text);
+      expect(tokens.some((t) => t.word.startsWith('##'))).toBe(true); // the text has word pieces to merge
+      expect(await tag(text, { aggregationStrategy: 'none' })).toEqual(tokens);
+      const ids = embedded.tokenizer.encode(text).ids;
+      const decode = (indices: readonly number[]): string => embedded.tokenizer.decode(indices.map((j) => ids[j]!), { skipSpecialTokens: false, cleanUpTokenizationSpaces: false });
+      // simple: runs of equal tags ('O' / 'NAME' have no B-/I- prefix: each continues the run before it)
+      const runs: (typeof tokens)[] = [];
+      for (const t of tokens) {
+        const last = runs[runs.length - 1];
+        if (last && last[last.length - 1]!.entity === t.entity) last.push(t);
+        else runs.push([t]);
+      }
+      const simple = await tag(text, { aggregationStrategy: 'simple', ignoreLabels: [] });
+      expect(simple.map((g) => [g.entityGroup, g.indices])).toEqual(runs.map((r) => [r[0]!.entity, r.map((t) => t.index)]));
+      simple.forEach((g, i) => {
+        expect(g.score).toBeCloseTo(runs[i]!.reduce((sum, t) => sum + t.score, 0) / runs[i]!.length, 6);
+        expect(g.word).toBe(decode(g.indices));
+      });
+      expect((await tag(text, { aggregationStrategy: 'simple' })).map((g) => g.entityGroup)).toEqual(simple.map((g) => g.entityGroup).filter((e) => e !== 'O'));
+      // first / max / average: a word's pieces stay in one group
+      for (const strategy of ['first', 'max', 'average'] as const) {
+        const groups = await tag(text, { aggregationStrategy: strategy, ignoreLabels: [] });
+        expect(groups.flatMap((g) => g.indices)).toEqual(tokens.map((t) => t.index));
+        for (const g of groups) expect(tokens.find((t) => t.index === g.indices[0])!.word.startsWith('##'), `${strategy}: ${g.word}`).toBe(false);
+      }
+      const batch = await tag([text, 'the sea'], { aggregationStrategy: 'max', ignoreLabels: [] });
+      expect(batch).toHaveLength(2);
+      expect(batch[0]).toEqual(await tag(text, { aggregationStrategy: 'max', ignoreLabels: [] }));
+      expect(await errorOf(tag(text, { aggregationStrategy: 'mean' as 'max' }))).toMatch(/^PIPELINE_OPTION: aggregationStrategy must be one of 'none', 'simple', 'first', 'max', 'average', got "mean"/);
+    } finally {
+      drop('pos');
+    }
+  }, 60_000);
+
   it('fill-mask: the embedded model\'s own MLM head (BertForMaskedLM checkpoint) fills masks', async () => {
     const unmask = await pipeline('fill-mask', { model: 'embedded' });
     try {

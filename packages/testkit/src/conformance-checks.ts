@@ -196,7 +196,8 @@ export async function checkSaveLoad(ctx: CaseContext): Promise<void> {
       perturb(h.model.adapterParams(ADAPTER));
       const expected = h.forward();
       try {
-        await h.model.saveAdapter(dir, ADAPTER);
+        // our own round trip: also configs only AdapterKit reads as saved (LoRA extra_modules, DoRA, ...)
+        await h.model.saveAdapter(dir, ADAPTER, { adapterKitOnly: true });
         const name = await h.model.loadAdapter(dir, { loadAs: LOADED, setActive: true });
         ensure(name === LOADED, () => `${where(ctx)}: loadAdapter({ loadAs }) returned '${name}'`);
         sameAdapter(ctx, h.model, ADAPTER, h.model, LOADED);

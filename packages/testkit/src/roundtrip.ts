@@ -12,7 +12,7 @@ export interface SaveReloadResult {
 
 /**
  * The save → delete → load round trip every method's tests run: forward `inputs` with adapter `name` active,
- * `saveAdapter(dir, name)`, delete the adapter, `loadAdapter(dir, { setActive: true, ...loadOptions })`, forward
+ * `saveAdapter(dir, name, { adapterKitOnly: true })` (our own round trip, any config), delete the adapter, `loadAdapter(dir, { setActive: true, ...loadOptions })`, forward
  * again. `maxDiff` is 0 when the round trip is exact. The saved files stay in `dir` for further checks; the
  * forward outputs are disposed.
  */
@@ -20,7 +20,7 @@ export async function saveReloadDiff(model: AdapterModel, name: string, dir: str
   model.setActiveAdapters(name);
   const before = model.forward(inputs);
   try {
-    await model.saveAdapter(dir, name);
+    await model.saveAdapter(dir, name, { adapterKitOnly: true });
     model.deleteAdapter(name);
     const loadedName = await model.loadAdapter(dir, { setActive: true, ...loadOptions });
     const after = model.forward(inputs);

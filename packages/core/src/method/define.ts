@@ -111,6 +111,13 @@ export interface AdapterMethodSpec<C extends AdapterConfigBase, S = unknown> {
   readonly presets?: Readonly<Record<string, Partial<Omit<C, 'method'>>>>;
   /** Check a resolved config (and the host, when known); throw AdapterConfigError on misuse. */
   validate?(config: C, host?: HostInfo): void;
+  /**
+   * Settings of `config` that the AdapterHub libraries (adapter-transformers 3.2.1, `adapters` 1.1) would load
+   * differently from us, one line each, naming the snake_case config field (e.g. `extra_modules: they have no LoRA on
+   * these layers`); empty or absent when they load it as we do. `saveAdapter` refuses such a config unless
+   * `{ adapterKitOnly: true }`, so that what we save in their layout is what they load.
+   */
+  adapterHubGaps?(config: C): readonly string[];
   /** Hook points the method may use; a host lacking one gets a CapabilityError at addAdapter. */
   readonly hooks: readonly HookPoint[];
   /** Build an adapter: register parameters and return the handlers. */

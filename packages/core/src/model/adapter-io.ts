@@ -1,6 +1,6 @@
 import { ADAPTER_FORMAT_VERSION, adapterConfigFromJson, adapterConfigToJson } from '../config/adapter-config-json';
 import { toPythonJson } from '../config/python-json';
-import { AdapterStateError, FileFormatError, WeightsMismatchError } from '../errors';
+import { AdapterConfigError, AdapterStateError, FileFormatError, WeightsMismatchError } from '../errors';
 import { hostFs } from '#host-fs';
 import { recoverAtomicWrites } from '../io/atomic';
 import { refLabel, toSource, writeFiles, type FileRef, type SinkInput, type SourceInput } from '../io/source';
@@ -48,6 +48,14 @@ export interface SaveAdapterOptions {
    * adapter-transformers 3.x reads) or `both`. Companions (heads) get the same option.
    */
   readonly format?: WeightsFormat;
+  /**
+   * Write the adapter even when its config uses settings the AdapterHub libraries lack (the methods'
+   * `adapterHubGaps`, e.g. LoRA `extra_modules`, `use_rslora`, `use_dora`): they would load such a file but compute
+   * a different model, so by default the save throws `AdapterConfigError` `NOT_ADAPTERHUB_LOADABLE`. With `true` the
+   * file is written for AdapterKit only (our own checkpoints and round trips); use the method's PEFT export for
+   * Python. Default false.
+   */
+  readonly adapterKitOnly?: boolean;
 }
 
 /** Options of {@link loadAdapter}. */
@@ -99,9 +107,28 @@ export function savedConfigJson(info: HostInfo, d: SavedConfigDocument): string 
   return toPythonJson(doc, { indent: 2, sortKeys: true, floatKeys: (path: string[]) => floats.has(path.join('/')) });
 }
 
+/**
+ * The settings of adapter `name` that the AdapterHub libraries lack, one line each (`<method> <field>=<value>: why`),
+ * from its methods' `adapterHubGaps`; empty when they load it as we do. `saveAdapter` refuses a non-empty list unless
+ * `{ adapterKitOnly: true }`: check it before training to fail early, not at the final save.
+ */
+export function adapterHubGapsOf(model: AdapterModel, name: string): string[] {
+  return model.requireAdapter(name).members.flatMap((m) => (m.method.adapterHubGaps?.(m.config) ?? []).map((g) => `${m.method.name} ${g}`));
+}
+
 /** Bytes of the files `saveAdapter` writes: the config and the weights in the format(s) asked for (exposed for tests and size reports). */
 export async function serializeAdapter(model: AdapterModel, name: string, options: SaveAdapterOptions = {}): Promise<Record<string, Uint8Array | string>> {
   const entry = model.requireAdapter(name);
+  if (options.adapterKitOnly !== true) {
+    const gaps = adapterHubGapsOf(model, name);
+    if (gaps.length > 0) {
+      throw new AdapterConfigError(
+        'NOT_ADAPTERHUB_LOADABLE',
+        `saving adapter '${name}' in AdapterHub's layout: adapter-transformers 3.2.1 and adapters 1.1 would load this file as a different model:\n  ${gaps.join('\n  ')}\n` +
+          "save it in the PEFT format instead (e.g. @adapterkit/lora's exportPeftAdapter), or pass { adapterKitOnly: true } to write a file only AdapterKit reads as saved",
+      );
+    }
+  }
   const { dict, floatPaths } = adapterConfigToJson(entry.members);
   const json = savedConfigJson(model.info, { config: dict, name, modelName: options.modelName, meta: options.meta, floatPaths });
   const tensors = await paramsToFileTensors(entry.params.list(), options.keyPrefix ?? model.info.stateDictPrefix);
@@ -114,6 +141,8 @@ export async function serializeAdapter(model: AdapterModel, name: string, option
  * are written atomically, all of them in one step.
  *
  * @throws AdapterStateError `COMPANION_FILE_CLASH` when a companion would write a file another part writes.
+ * @throws AdapterConfigError `NOT_ADAPTERHUB_LOADABLE` when the config uses settings the AdapterHub libraries would
+ *   load differently (see {@link SaveAdapterOptions.adapterKitOnly}); nothing is written.
  */
 export async function saveAdapter(model: AdapterModel, dir: SinkInput, name: string, options: SaveAdapterOptions = {}): Promise<void> {
   const companions = companionsOf(options);

@@ -388,7 +388,8 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
     if (bestSnapshot) files[CHECKPOINT_FILES.best] = await paramsFile(params.map((p, i) => ({ key: p.key, value: bestSnapshot![i]! })));
     await writeCheckpoint(dir, files, async (tmp) => {
       const trained = mode === 'adapter' && model.trainingSetup ? adapterNames(model.trainingSetup) : [];
-      for (const a of trained) await saveAdapterWithHead(model, joinPath(tmp, a), a, { tiedWeights: false });
+      // a checkpoint is read back only by AdapterKit (resume): any config, also those AdapterHub's libraries lack
+      for (const a of trained) await saveAdapterWithHead(model, joinPath(tmp, a), a, { tiedWeights: false, adapterKitOnly: true });
       for (const h of heads.names()) if (!trained.includes(h)) await saveHead(model, joinPath(tmp, h), h, { tiedWeights: false });
     });
     emit({ type: 'checkpoint', step: loop.step, dir });
