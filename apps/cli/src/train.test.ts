@@ -158,6 +158,7 @@ describe('bad input', () => {
       [[...base, '--train', csv, '--warmup-ratio', '1.5'], /--warmup-ratio must be below 1 \(a fraction of the training steps\), got 1\.5/, 1],
       [[...base, '--train', csv, '--warmup-ratio=-0.1'], /--warmup-ratio must be non-negative, got -0\.1/, 2],
       [['predict', '--model', model, '--adapter', join(tmp, 'nowhere'), 'x'], /--adapter .*nowhere: no such directory/, 1],
+      [[...base, '--train', csv, '--config', 'lora[use_dora=True]'], /--config lora\[use_dora=True\]: adapter-transformers 3\.2\.1 and adapters 1\.1 would load the saved adapter as a different model \(lora use_dora=True: /, 1],
       [[...base, '--train', csv, '--resume'], /--resume: no checkpoint-<step> folder in .*never\/checkpoints to resume from/, 1],
       [[...base, '--train', csv, '--checkpoint-dir', join(tmp, 'no-checkpoints'), '--resume'], /--resume: no checkpoint-<step> folder in .*no-checkpoints to resume from/, 1],
     ];
@@ -168,6 +169,25 @@ describe('bad input', () => {
       expect(errorLine(r.stderr)).toMatch(cases[i]![1]);
     });
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('configs the AdapterHub libraries lack', () => {
+  it('are refused before training, and with --adapterkit-only trained, saved and used', async () => {
+    const out = join(tmp, 'dora');
+    const refused = await runMain(['train', '--model', model, '--train', csv, '--config', 'lora[use_dora=True]', '--max-steps', '2', '--out', out]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('lora use_dora');
+    expect(refused.stderr).toContain('give --adapterkit-only');
+    expect(refused.stderr).not.toMatch(/train step/);
+    expect(existsSync(out)).toBe(false);
+    const r = await runMain(['train', '--model', model, '--train', csv, '--config', 'lora[use_dora=True]', '--max-steps', '2', '--adapterkit-only', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('--adapterkit-only: the saved adapter is for AdapterKit only (1 setting the AdapterHub libraries lack)');
+    expect(JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')).config).toMatchObject({ use_dora: true });
+    const p = await runMain(['predict', '--model', model, '--adapter', out, 'great movie']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/^(pos|neg)\t[01]\.\d{4}\tgreat movie\n$/);
   });
 });
 

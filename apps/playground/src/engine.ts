@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendInfo, type BackendModules } from '@adapterkit/backends';
-import { AdapterModel, toSource, type SourceInput } from '@adapterkit/core';
+import { AdapterConfigError, AdapterModel, adapterHubGapsOf, toSource, type SourceInput } from '@adapterkit/core';
 import { plugins as bottleneck } from '@adapterkit/bottleneck';
 import { plugins as lora } from '@adapterkit/lora';
 import { loadHost } from '@adapterkit/models';
@@ -139,6 +139,12 @@ export async function trainAdapter(model: AdapterModel, tokenizer: Tokenizer, re
   const trainData = order.slice(nEval).map((i) => toExample(examples[i]!));
   if (model.hasAdapter(req.name)) model.deleteAdapter(req.name);
   model.addAdapter(req.name, req.config);
+  // the download is an AdapterHub folder: refuse, before training, a config Python's libraries would load differently
+  const gaps = adapterHubGapsOf(model, req.name);
+  if (gaps.length > 0) {
+    model.deleteAdapter(req.name);
+    throw new AdapterConfigError('NOT_ADAPTERHUB_LOADABLE', `config '${req.config}': adapter-transformers and adapters would load the download as a different model: ${gaps.join('; ')}`);
+  }
   addClassificationHead(model, req.name, { numLabels: labels.length, id2label: labels });
   await train(model, {
     adapter: req.name,

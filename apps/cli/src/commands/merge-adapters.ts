@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
+import { adapterHubGapsOf } from '@adapterkit/core';
 import { averageLoRAAdapter, mergeAdapters, type LoRACombineStrategy, type LoRAMergeType } from '@adapterkit/lora';
 import type { CommandSpec } from '../cli/command';
-import { UsageError } from '../cli/errors';
+import { CliError, UsageError } from '../cli/errors';
 import { loadAdapters, loadModel } from '../runtime/load';
 import { MODEL_OPTIONS, resolveModel } from '../runtime/model-source';
 
@@ -41,6 +42,7 @@ export const mergeAdaptersCommand: CommandSpec = {
     seed: { type: 'string', value: 'N', description: "seed of DARE's random masks (default 0)" },
     name: { type: 'string', value: 'NAME', description: 'name of the new adapter (default merged)' },
     out: { type: 'string', value: 'DIR', description: 'folder for the new adapter' },
+    'adapterkit-only': { type: 'boolean', description: 'save a result whose config the AdapterHub libraries lack (LoRA use_dora, use_rslora, extra_modules) for AdapterKit only' },
   },
   examples: [
     'adapterkit merge-adapters --model models/bert --adapter out/a --adapter out/b --weights 1,0.5 --strategy ties --density 0.5 --out out/ab',
@@ -68,7 +70,14 @@ export const mergeAdaptersCommand: CommandSpec = {
       const svdRank = args.int('svd-rank', undefined);
       averageLoRAAdapter(model, name, names, weights, { combineStrategy, ...(svdRank !== undefined ? { svdRank } : {}) });
     }
-    await model.saveAdapter(out, name);
+    const gaps = adapterHubGapsOf(model, name);
+    if (gaps.length > 0 && !args.flag('adapterkit-only')) {
+      throw new CliError(
+        `adapter-transformers 3.2.1 and adapters 1.1 would load the merged adapter as a different model (${gaps.join('; ')}); give --adapterkit-only to save it for AdapterKit only`,
+        'NOT_ADAPTERHUB_LOADABLE',
+      );
+    }
+    await model.saveAdapter(out, name, { adapterKitOnly: gaps.length > 0 });
     ctx.out(`merged ${names.map((n) => `'${n}'`).join(', ')} (${strategy}) into adapter '${name}'`);
     ctx.out(`wrote ${out}`);
   },

@@ -1,6 +1,6 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ADAPTER_WEIGHTS_BIN, ADAPTER_WEIGHTS_FILE, WEIGHTS_FORMATS, weightsFileReaders, writeFileAtomic, type AdapterModel } from '@adapterkit/core';
+import { ADAPTER_WEIGHTS_BIN, ADAPTER_WEIGHTS_FILE, adapterHubGapsOf, WEIGHTS_FORMATS, weightsFileReaders, writeFileAtomic, type AdapterModel } from '@adapterkit/core';
 import { LabelMap, saveTokenizer, type TextExample } from '@adapterkit/data';
 import { trainDataParallel } from '@adapterkit/data-parallel';
 import { collectTrainable, evaluate, HEAD_WEIGHTS_BIN, HEAD_WEIGHTS_FILE, listCheckpoints, saveAdapterWithHead, saveHead, train, TrainingInterruptedError, type Example, type TrainOptions, type TrainResult } from '@adapterkit/training';
@@ -145,6 +145,24 @@ function describeTrainable(model: AdapterModel, what: string): string {
   return `trainable parameters: ${fmt(method + head)} = ${what} ${fmt(method)} + head ${fmt(head)} (${((100 * (method + head)) / base).toFixed(2)} % of the model's ${fmt(base)})`;
 }
 
+/**
+ * Whether the adapter is saved for AdapterKit only: a config the AdapterHub libraries would load as a different
+ * model (core's `adapterHubGapsOf`) is refused before training unless `--adapterkit-only` is given.
+ */
+function checkAdapterHubLoadable(model: AdapterModel, name: string, config: string, optIn: boolean, note: (m: string) => void): boolean {
+  const gaps = adapterHubGapsOf(model, name);
+  if (gaps.length === 0) return false;
+  if (!optIn) {
+    throw new CliError(
+      `--config ${config}: adapter-transformers 3.2.1 and adapters 1.1 would load the saved adapter as a different model (${gaps.join('; ')}); ` +
+        'give --adapterkit-only to train it and save it for AdapterKit only (Python loads such an adapter through PEFT: @adapterkit/lora exportPeftAdapter)',
+      'NOT_ADAPTERHUB_LOADABLE',
+    );
+  }
+  note(`--adapterkit-only: the saved adapter is for AdapterKit only (${gaps.length} setting${gaps.length > 1 ? 's' : ''} the AdapterHub libraries lack)`);
+  return true;
+}
+
 const SAFE_NAME = (s: string): string => s.replace(/[^\w+-]+/g, '_');
 
 /** Optimizer steps between two checkpoints without `--checkpoint-every` (Ctrl-C also writes one). */
@@ -216,6 +234,10 @@ export const trainCommand: CommandSpec = {
     resume: { type: 'boolean', description: 'continue from the newest checkpoint (same command otherwise)' },
     overwrite: { type: 'boolean', description: 'start over even though a checkpoint of an earlier run exists (removes it)' },
     'no-resume': { type: 'boolean', description: 'same as --overwrite' },
+    'adapterkit-only': {
+      type: 'boolean',
+      description: "train and save a config the AdapterHub libraries lack (LoRA use_dora, use_rslora, extra_modules): the files are for AdapterKit only (adapter-transformers / adapters would load them as a different model)",
+    },
     workers: { type: 'string', value: 'N|auto', description: 'data-parallel worker threads (1: one process; auto: the faster mode for the backend)', default: 'auto' },
   },
   examples: [
@@ -239,6 +261,7 @@ export const trainCommand: CommandSpec = {
 
     const name = defaultAdapterName(args, h.task);
     if (!h.full) model.addAdapter(name, h.config);
+    const adapterKitOnly = !h.full && checkAdapterHubLoadable(model, name, h.config, args.flag('adapterkit-only'), (m) => ctx.note(m));
     const { tokenizer } = await resolveTokenizer(ctx, args.string('tokenizer'), [source.dir], model.info.vocabSize);
     const splits = ensureDev(await loadSplits(args, ctx, h.task, true), h.task, h.seed, (m) => ctx.note(m));
     const labels = taskLabels(h.task, splits);
@@ -341,7 +364,7 @@ export const trainCommand: CommandSpec = {
       await writeModelDir(out, host.config.raw, host.exportWeights());
       await saveHead(model, out, name, { format });
     } else {
-      await saveAdapterWithHead(model, out, name, { format });
+      await saveAdapterWithHead(model, out, name, { format, adapterKitOnly });
     }
     await saveTokenizer(tokenizer, out);
     await writeFileAtomic(
