@@ -5,8 +5,8 @@
  * installed, else wasm), prints the test accuracy, the training time, the trainable parameters and the adapter's file
  * size against the model's, then predicts a few e-mails with the saved adapter. About 3–5 minutes on 2 CPU cores.
  *
- * Training runs with the CLI's default `--workers auto`: one process on native (its threads measured faster),
- * 2 data-parallel workers × 1 thread on plain wasm (README, "Backends"); the note at the start says which.
+ * Training runs with the CLI's default `--workers auto`: 2 data-parallel workers × 1 thread on native and on plain
+ * wasm with 2 cores (measured faster than one process × 2 threads: README, "Backends"); the note at the start says so.
  *
  * `pnpm start` builds the CLI first (`turbo run build --filter=adapterkit...`); this script runs
  *

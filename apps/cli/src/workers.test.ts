@@ -12,8 +12,8 @@ describe('--workers N|auto: the plan', () => {
 
   it('auto trains data-parallel on wasm with 2+ threads and cores and big enough batches, else one process', () => {
     expect(planWorkers('auto', wasm2, 16, 2)).toEqual({ workers: 2, note: 'training on 2 workers × 1 thread (data-parallel, faster than 2 threads on wasm; --workers 1 for one process)' });
-    // native: 1 process × 2 threads measured faster (runtime/workers.ts)
-    expect(planWorkers('auto', { name: 'native', threads: 2 }, 16, 2)).toMatchObject({ workers: 1, note: 'training in one process (native, 2 threads): data-parallel workers were not measured faster on native; --workers N to use them' });
+    // native: 2 workers × 1 thread measured faster on the quiet machine (runtime/workers.ts)
+    expect(planWorkers('auto', { name: 'native', threads: 2 }, 16, 2)).toMatchObject({ workers: 2, note: 'training on 2 workers × 1 thread (data-parallel, faster than 2 threads on native; --workers 1 for one process)' });
     // as many workers as threads, cores and batch allow
     expect(planWorkers('auto', { name: 'wasm', threads: 8 }, 16, 8).workers).toBe(16 / MIN_EXAMPLES_PER_WORKER);
     expect(planWorkers('auto', { name: 'wasm', threads: 3 }, 64, 4).workers).toBe(3);
@@ -21,7 +21,7 @@ describe('--workers N|auto: the plan', () => {
     expect(planWorkers('auto', { name: 'wasm', threads: 1 }, 16, 2)).toMatchObject({ workers: 1, note: expect.stringContaining('1 thread asked for') });
     expect(planWorkers('auto', wasm2, 7, 2)).toMatchObject({ workers: 1, note: expect.stringContaining('batches of 7 are too small') });
     expect(planWorkers('auto', { name: 'webgpu' }, 16, 2)).toMatchObject({ workers: 1, note: expect.stringContaining('not measured faster on webgpu') });
-    expect(planWorkers('auto', { name: 'cpu', threads: 1 }, 16, 2).workers).toBe(1);
+    expect(planWorkers('auto', { name: 'cpu', threads: 1 }, 16, 2)).toMatchObject({ workers: 1, note: expect.stringContaining('not measured faster on cpu') });
   });
 
   it('--workers N is taken as given on CPU backends; refused on others; bad values are usage errors', () => {

@@ -19,13 +19,16 @@ const WORKER_BACKENDS = ['wasm', 'native', 'cpu'] as const;
  * - wasm: data-parallel faster in 6 of 7 rounds of two runs on 2026-12-07 (1.10, 1.22, 0.35 | 1.79, 1.16, 1.60,
  *   2.92; median 1.22) and in 9 of 9 of the session before (1.07–7.03, medians 1.21, 1.36, 1.65) → `true`;
  * - native (`@adapterkit/native`: OpenBLAS matMuls on the wasm heap, the default backend where it is installed):
- *   threads faster in 4 of 7 rounds (0.72, 0.86, 2.46 | 0.63, 1.26, 0.90, 1.81; median 0.90) → `false`: OpenBLAS
- *   splits each matMul across the threads without XNNPACK's per-kernel meetings, so the second thread pays off in
- *   one process; data-parallel only won the rounds under the heaviest load;
+ *   under load (two runs on 2026-12-07 beside two other jobs, load average 2–32) threads were faster in 4 of 7
+ *   rounds (0.72, 0.86, 2.46 | 0.63, 1.26, 0.90, 1.81; median 0.90); on the quiet machine (nothing else running,
+ *   load average ≤ 3, same day) data-parallel was faster in 5 of 5 rounds (1.44, 1.56, 1.29, 1.35, 1.39; median
+ *   1.39), and the main job's own shape (batch 16 × 64, 40 steps of the CLI) took 12.0–12.4 s on 2 workers against
+ *   12.6–12.7 s in one process (2 alternating pairs) → `true`: the quiet figures are the ones that describe a
+ *   user's machine, and the loaded rounds scattered both ways;
  * - cpu (plain JS kernels, one thread in any case): not measured → `false` (workers would multiply the model's
  *   memory for a backend that only runs where wasm cannot).
  */
-export const AUTO_DATA_PARALLEL: Readonly<Record<string, boolean>> = { wasm: true, native: false, cpu: false };
+export const AUTO_DATA_PARALLEL: Readonly<Record<string, boolean>> = { wasm: true, native: true, cpu: false };
 
 /** Fewest examples per worker for `auto` to split a batch: smaller shards spend their time in per-step overhead. */
 export const MIN_EXAMPLES_PER_WORKER = 4;
