@@ -25,6 +25,9 @@
  *   its matMul work at the 2-D matMul throughput this backend reached (the floor no kernel-level tuning of the other
  *   ops can beat).
  *
+ * - on a CPU backend with 2+ threads, the adapter step as `adapterkit train --workers auto` runs it there:
+ *   `threads` data-parallel workers × 1 thread, and its scaling from the 1-thread step (next to the reference's);
+ *
  * `--data-parallel` instead runs only the comparison of a backend's own threads with data-parallel workers, on wasm
  * and native ({@link dataParallelBench}); `adapterkit train --workers auto` follows its ratios.
  *
@@ -396,11 +399,24 @@ if (phase === 'dp') {
     if (r.status !== 0 || !line) throw new Error(`bench phase '${which}' failed (exit ${r.status ?? r.signal}):\n${r.stdout}`);
     return JSON.parse(line.slice(RESULT_TAG.length)) as PhaseResult;
   };
+  /** The data-parallel adapter step (`--phase dp`) in a fresh process; a failure is reported in its row, not thrown. */
+  const runDataParallel = (t: number): DataParallelPhaseResult | string => {
+    const args = [...process.execArgv, process.argv[1]!, '--phase', 'dp', '--steps', String(steps), '--backend', backendName, '--threads', String(t), '--light'];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+    const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_TAG));
+    if (r.status !== 0 || !line) return `failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0] ?? ''}`;
+    return JSON.parse(line.slice(RESULT_TAG.length)) as DataParallelPhaseResult;
+  };
   const adapter = run('adapter', threads, false);
   const full = run('full', threads, false);
   const cpuBackend = adapter.threads !== undefined;
   const adapter1 = cpuBackend && threads > 1 ? run('adapter', 1, true) : undefined;
   const full1 = cpuBackend && threads > 1 ? run('full', 1, true) : undefined;
+  /**
+   * The adapter step as `adapterkit train --workers auto` runs it on a CPU backend with 2+ cores: `threads` data-parallel
+   * workers × 1 thread (README, "Backends"), so that the scaling printed next to the reference's is also the default's.
+   */
+  const adapterDp = cpuBackend && threads > 1 ? runDataParallel(threads) : undefined;
   /** `--backend native`: base forwards alternating native and plain wasm, at all threads and at 1 thread. */
   const nativeForwards = backendName === 'native' ? [...new Set([threads, 1])].map((t) => run('forward', t, false)) : [];
   const wantPeer = process.argv.includes('--peer');
@@ -440,6 +456,14 @@ if (phase === 'dp') {
       [`matMul ${MATMUL_N}³ ${at(adapter1)}`, mmRate(adapter1)],
       [`thread scaling, 1 → ${adapter.threads} thr (adapter / full / matMul)`, `${(adapter1.stepMs! / adapter.stepMs!).toFixed(2)}× / ${(full1.stepMs! / full.stepMs!).toFixed(2)}× / ${(adapter1.matMulMs / adapter.matMulMs).toFixed(2)}×`],
     );
+  }
+  if (adapterDp !== undefined) {
+    const label = `adapter training step [${backendName}, ${threads} workers × 1 thr, data-parallel]`;
+    if (typeof adapterDp === 'string') rows.push([label, adapterDp]);
+    else {
+      rows.push([label, `${adapterDp.stepMs.toFixed(0)} ms  (${((1000 * tokens) / adapterDp.stepMs).toFixed(0)} tokens/s; --workers auto's mode)`]);
+      if (adapter1) rows.push([`scaling, adapter step 1 thr → ${threads} data-parallel workers`, `${(adapter1.stepMs! / adapterDp.stepMs).toFixed(2)}×`]);
+    }
   }
   if (typeof setup === 'string') rows.push(['reference (peer)', `skipped: ${setup}`]);
   else {
