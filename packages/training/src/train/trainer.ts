@@ -283,6 +283,19 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
   let bestSnapshot: tf.Tensor[] | undefined;
   const emit = (e: TrainEvent): void => o.onProgress?.(e);
 
+  /**
+   * Clip a step's gradients (one per trainable parameter, undefined where the loss does not depend on it) by their
+   * global norm and apply AdamW; returns the norm before clipping. Call inside `tf.tidy`.
+   */
+  const applyUpdate = (grads: ReadonlyArray<tf.Tensor | undefined>, lr: number): tf.Scalar => {
+    const present = grads.map((g, i) => (g ? i : -1)).filter((i) => i >= 0);
+    const { grads: clipped, norm } = clipByGlobalNorm(present.map((i) => grads[i]!), maxGradNorm);
+    const full: Array<tf.Tensor | undefined> = params.map(() => undefined);
+    present.forEach((i, j) => (full[i] = clipped[j]));
+    opt.apply(params, full, lr);
+    return norm;
+  };
+
   /** One optimizer step over `micro` consecutive micro-batches of the current epoch. */
   const runStep = (order: readonly number[], micro: number, lr: number): { stats: tf.Tensor1D; tokens: number } =>
     tf.tidy(() => {
@@ -299,11 +312,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
             if (g) acc[i] = acc[i] ? tf.add(acc[i]!, g) : g;
           });
         }
-        const present = acc.map((g, i) => (g ? i : -1)).filter((i) => i >= 0);
-        const { grads: clipped, norm } = clipByGlobalNorm(present.map((i) => acc[i]!), maxGradNorm);
-        const full: Array<tf.Tensor | undefined> = params.map(() => undefined);
-        present.forEach((i, j) => (full[i] = clipped[j]));
-        opt.apply(params, full, lr);
+        const norm = applyUpdate(acc, lr);
         const meanLoss = tf.mul(tf.addN(losses), accum / micro);
         // [loss, grad norm], read asynchronously by the caller (GPU backends cannot read synchronously)
         return { stats: tf.stack([meanLoss, norm]) as tf.Tensor1D, tokens };
@@ -342,11 +351,7 @@ export async function train(model: AdapterModel, options: TrainOptions): Promise
         });
       }
       const stats = tf.tidy(() => {
-        const present = acc.map((g, i) => (g ? i : -1)).filter((i) => i >= 0);
-        const { grads: clipped, norm } = clipByGlobalNorm(present.map((i) => (accum === 1 ? acc[i]! : tf.div(acc[i]!, accum))), maxGradNorm);
-        const full: Array<tf.Tensor | undefined> = params.map(() => undefined);
-        present.forEach((i, j) => (full[i] = clipped[j]));
-        opt.apply(params, full, lr);
+        const norm = applyUpdate(accum === 1 ? acc : acc.map((g) => g && tf.div(g, accum)), lr);
         return tf.stack([tf.scalar(lossSum / micro), norm]) as tf.Tensor1D;
       });
       return { stats, tokens };
