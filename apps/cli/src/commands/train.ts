@@ -201,8 +201,8 @@ export const trainCommand: CommandSpec = {
     '',
     'Workers: with --workers N (N > 1) every step\'s batch is split across N worker threads, each with its own backend',
     'instance (1 thread) and a copy of the model; their gradients are averaged and the update applied once. --workers',
-    'auto (the default) does this where it measured faster than the backend\'s own threads (wasm, on 2+ threads and',
-    'cores, batches of at least 4 examples per worker; not native, whose threads were faster) and prints the choice;',
+    'auto (the default) does this where it measured faster than the backend\'s own threads (wasm and native, on 2+',
+    'threads and cores, batches of at least 4 examples per worker; not cpu or GPU backends) and prints the choice;',
     '--workers 1 trains in one process.',
     'Checkpoints, --resume, Ctrl-C and evaluation work the same; resume with the same --workers to get the same weights.',
   ],
@@ -281,7 +281,8 @@ export const trainCommand: CommandSpec = {
       `training ${h.full ? 'the whole model' : `adapter '${name}' (${h.config})`} on ${trainData.length} examples` +
         `${devData ? ` (dev ${devData.length})` : ''}: ${steps} steps of ${h.batchSize}, lr ${hp.lr} (${warmupSteps} warm-up steps, then linear decay)`,
     );
-    const plan = planWorkers(h.workers, await ctx.ensureBackend(), h.batchSize);
+    const backend = await ctx.ensureBackend();
+    const plan = planWorkers(h.workers, backend, h.batchSize);
     ctx.note(plan.note);
     if (resumeFrom) ctx.note(`resuming from ${resumeFrom}`);
     const progress = new Progress(ctx.io.stderr, 'train', steps);
@@ -325,7 +326,6 @@ export const trainCommand: CommandSpec = {
         },
       };
       if (plan.workers > 1) {
-        const backend = await ctx.ensureBackend();
         const replica: ReplicaOptions = { modelDir: resolve(source.dir), seed: h.seed, name, task: h.task, ...(h.full ? {} : { config: h.config }), ...(labels ? { labels: labels.names } : {}) };
         result = await trainDataParallel(model, { ...options, workers: plan.workers, threadsPerWorker: 1, backend: backend.name, replica: { module: replicaModule(), options: replica } });
       } else result = await train(model, options);
