@@ -2,7 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readSafetensors } from '@adapterkit/core';
@@ -134,4 +134,24 @@ export function spawnCli(args: readonly string[], options: { readonly env?: Reco
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Short movie reviews, the positive class of the tests' sentiment task. */
+export const POS = ['great movie', 'really good film', 'i loved it', 'wonderful acting', 'a great story', 'good fun', 'loved the music', 'wonderful and great'];
+/** The negative class. */
+export const NEG = ['terrible movie', 'really bad film', 'i hated it', 'awful acting', 'a boring story', 'bad and dull', 'hated the music', 'awful and terrible'];
+
+/** A `text,label` CSV of {@link POS} (`pos`) and {@link NEG} (`neg`), `repeats` times over; returns `path`. */
+export function writeReviewsCsv(path: string, repeats: number): string {
+  const rows = ['text,label'];
+  for (let i = 0; i < repeats; i++) rows.push(...POS.map((t) => `${t},pos`), ...NEG.map((t) => `${t},neg`));
+  writeFileSync(path, `${rows.join('\n')}\n`);
+  return path;
+}
+
+/** Copy a model folder's `config.json` and `model.safetensors` (no tokenizer) to `to`; returns `to`. */
+export function copyModel(from: string, to: string): string {
+  mkdirSync(to, { recursive: true });
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(from, f), join(to, f));
+  return to;
 }

@@ -1,13 +1,11 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors } from '@adapterkit/core';
 import { saveTokenizer, trainWordPiece } from '@adapterkit/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, cli, GOLDEN, GOLDEN_BERT, removeCli, runMain } from './test-helpers';
+import { buildCli, cli, copyModel, GOLDEN, GOLDEN_BERT, NEG, POS, removeCli, runMain, writeReviewsCsv } from './test-helpers';
 
-const POS = ['great movie', 'really good film', 'i loved it', 'wonderful acting', 'a great story', 'good fun', 'loved the music', 'wonderful and great'];
-const NEG = ['terrible movie', 'really bad film', 'i hated it', 'awful acting', 'a boring story', 'bad and dull', 'hated the music', 'awful and terrible'];
 const NAMES = ['anna', 'bob', 'carl', 'dora'];
 
 let tmp: string;
@@ -15,12 +13,6 @@ let tmp: string;
 let model: string;
 let gpt2: string;
 let csv: string;
-
-function copyModel(from: string, to: string): string {
-  mkdirSync(to, { recursive: true });
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(from, f), join(to, f));
-  return to;
-}
 
 /** Exactly one stderr line `adapterkit: error: …`, no stack trace. */
 function errorLine(stderr: string): string {
@@ -38,10 +30,7 @@ beforeAll(async () => {
   await saveTokenizer(tokenizer, model);
   gpt2 = copyModel(join(GOLDEN, 'models', 'gpt2'), join(tmp, 'gpt2'));
   await saveTokenizer(tokenizer, gpt2);
-  csv = join(tmp, 'reviews.csv');
-  const rows = ['text,label'];
-  for (let i = 0; i < 3; i++) rows.push(...POS.map((t) => `${t},pos`), ...NEG.map((t) => `${t},neg`));
-  writeFileSync(csv, `${rows.join('\n')}\n`);
+  csv = writeReviewsCsv(join(tmp, 'reviews.csv'), 3);
 });
 afterAll(() => {
   removeCli();

@@ -1,11 +1,11 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveTokenizer, trainWordPiece } from '@adapterkit/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliError } from './cli/errors';
 import { MIN_EXAMPLES_PER_WORKER, parseWorkers, planWorkers } from './runtime/workers';
-import { buildCli, cli, GOLDEN_BERT, removeCli } from './test-helpers';
+import { buildCli, cli, copyModel, GOLDEN_BERT, NEG, POS, removeCli, writeReviewsCsv } from './test-helpers';
 
 describe('--workers N|auto: the plan', () => {
   const wasm2 = { name: 'wasm', threads: 2 } as const;
@@ -35,8 +35,6 @@ describe('--workers N|auto: the plan', () => {
   });
 });
 
-const POS = ['great movie', 'really good film', 'i loved it', 'wonderful acting', 'a great story', 'good fun', 'loved the music', 'wonderful and great'];
-const NEG = ['terrible movie', 'really bad film', 'i hated it', 'awful acting', 'a boring story', 'bad and dull', 'hated the music', 'awful and terrible'];
 
 let tmp: string;
 let model: string;
@@ -46,14 +44,9 @@ describe('adapterkit train --workers 2 (data-parallel, built CLI with its dist/r
   beforeAll(async () => {
     buildCli();
     tmp = mkdtempSync(join(tmpdir(), 'adapterkit-workers-'));
-    model = join(tmp, 'bert');
-    mkdirSync(model);
-    for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(GOLDEN_BERT, f), join(model, f));
+    model = copyModel(GOLDEN_BERT, join(tmp, 'bert'));
     await saveTokenizer(trainWordPiece([...POS, ...NEG], { vocabSize: 150 }), model);
-    csv = join(tmp, 'reviews.csv');
-    const rows = ['text,label'];
-    for (let i = 0; i < 3; i++) rows.push(...POS.map((t) => `${t},pos`), ...NEG.map((t) => `${t},neg`));
-    writeFileSync(csv, `${rows.join('\n')}\n`);
+    csv = writeReviewsCsv(join(tmp, 'reviews.csv'), 3);
   });
   afterAll(() => {
     removeCli();

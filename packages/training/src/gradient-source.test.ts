@@ -13,7 +13,6 @@ import {
   disposeHeads,
   resolveScoring,
   train,
-  type Example,
   type GradientContext,
   type GradientSource,
   type MicroBatchGradients,
@@ -21,7 +20,7 @@ import {
   type TrainExample,
   type TrainOptions,
 } from './index';
-import { tinyModel } from './test-helpers';
+import { classificationData, tinyModel } from './test-helpers';
 
 let tmp: string;
 beforeAll(async () => {
@@ -30,14 +29,6 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'gradient-source-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function data(n: number): Example[] {
-  return Array.from({ length: n }, (_, i) => {
-    const first = 3 + ((i * 11) % 45);
-    const len = 4 + (i % 4);
-    return { inputIds: [first, ...Array.from({ length: len - 1 }, (_, j) => 3 + ((i * 5 + j * 7) % 45))], labels: first < 25 ? 0 : 1 };
-  });
-}
 
 function setup(): AdapterModel {
   const model = tinyModel(0);
@@ -88,7 +79,7 @@ function replicaSource(main: AdapterModel, replica: AdapterModel): GradientSourc
 describe('train() with a gradientSource', () => {
   it('equals the local path (no dropout) with accumulation over uneven micro-batches, and keeps the tensor count flat', async () => {
     // 10 examples, batch 3, accumulation 2: micro-batches of 3,3 | 3,1 — the last step has one fewer example
-    const opts: TrainOptions = { adapter: 'task', trainData: data(10), batchSize: 3, gradientAccumulationSteps: 2, epochs: 2, lr: 1e-2, maxGradNorm: 0.5, weightDecay: 0.01, dropout: false, seed: 3 };
+    const opts: TrainOptions = { adapter: 'task', trainData: classificationData(10), batchSize: 3, gradientAccumulationSteps: 2, epochs: 2, lr: 1e-2, maxGradNorm: 0.5, weightDecay: 0.01, dropout: false, seed: 3 };
     const local = setup();
     const localLoss: number[] = [];
     await train(local, { ...opts, onProgress: (e) => e.type === 'step' && localLoss.push(e.loss) });
@@ -124,7 +115,7 @@ describe('train() with a gradientSource', () => {
 
   it('evaluates on the model, checkpoints and resumes to the same weights as an uninterrupted run (with dropout)', async () => {
     const dir = join(tmp, 'resume');
-    const opts: TrainOptions = { adapter: 'task', trainData: data(12), evalData: data(6), evalEvery: 2, batchSize: 4, maxSteps: 6, lr: 3e-3, seed: 9, keepBest: true };
+    const opts: TrainOptions = { adapter: 'task', trainData: classificationData(12), evalData: classificationData(6), evalEvery: 2, batchSize: 4, maxSteps: 6, lr: 3e-3, seed: 9, keepBest: true };
     const runWith = async (extra: Partial<TrainOptions>): Promise<{ w: Map<string, Float32Array>; events: TrainEvent[]; history: unknown }> => {
       const main = setup();
       const replica = setup();
@@ -150,7 +141,7 @@ describe('train() with a gradientSource', () => {
       paramKeys: ['nope'],
       gradients: () => Promise.reject(new Error('must not be called')),
     };
-    await expect(train(main, { adapter: 'task', trainData: data(4), gradientSource: source })).rejects.toMatchObject({ code: 'BAD_TRAIN_OPTIONS', message: expect.stringContaining("parameter 0 is nope") });
+    await expect(train(main, { adapter: 'task', trainData: classificationData(4), gradientSource: source })).rejects.toMatchObject({ code: 'BAD_TRAIN_OPTIONS', message: expect.stringContaining("parameter 0 is nope") });
     dispose(main);
   });
 });

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdapterModel, defineAdapterMethod, type AdapterConfigBase, type AnyAdapterMethod, type CompiledStep, type ModelInputs } from '@adapterkit/core';
 import { initHost, loadHost } from '@adapterkit/models';
 import { plugins as bottleneckPlugins } from '@adapterkit/bottleneck';
+import type { Example } from './train/data';
 
 /** The golden fixtures of the repo. */
 export const GOLDEN = fileURLToPath(new URL('../../../fixtures/golden', import.meta.url));
@@ -135,3 +136,13 @@ export const scaleMethod: AnyAdapterMethod = defineAdapterMethod<ScaleConfig>({
     };
   },
 });
+
+/** Sequences of {@link tinyModel}'s vocabulary whose label is decided by their first token (< 25 → 0, else 1), lengths 4–7. */
+export function classificationData(n: number, offset = 0): Example[] {
+  return Array.from({ length: n }, (_, i) => {
+    const first = 3 + ((i * 11 + offset) % 45);
+    const len = 4 + ((i + offset) % 4);
+    const inputIds = [first, ...Array.from({ length: len - 1 }, (_, j) => 3 + ((i * 5 + j * 7 + offset) % 45))];
+    return { inputIds, labels: first < 25 ? 0 : 1 };
+  });
+}

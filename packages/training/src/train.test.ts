@@ -29,7 +29,7 @@ import {
   type TrainEvent,
   type TrainOptions,
 } from './index';
-import { tinyModel } from './test-helpers';
+import { classificationData, tinyModel } from './test-helpers';
 
 let tmp: string;
 beforeAll(async () => {
@@ -38,16 +38,6 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'training-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Sequences whose label is decided by their first token (< 25 → 0, else 1), lengths 4–7. */
-function classificationData(n: number, offset = 0): Example[] {
-  return Array.from({ length: n }, (_, i) => {
-    const first = 3 + ((i * 11 + offset) % 45);
-    const len = 4 + ((i + offset) % 4);
-    const inputIds = [first, ...Array.from({ length: len - 1 }, (_, j) => 3 + ((i * 5 + j * 7 + offset) % 45))];
-    return { inputIds, labels: first < 25 ? 0 : 1 };
-  });
-}
 
 function setup(seed = 0): AdapterModel {
   const model = tinyModel(seed);
